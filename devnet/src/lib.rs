@@ -1,0 +1,3 @@
+//! devnet: a local just-in-time-channel Lightning network for tabnode, on loopback only.
+
+pub mod chain;
