@@ -1,0 +1,200 @@
+//! The devnet's control API (HTTP JSON, CORS open) for tests and the demo wallet.
+//!
+//! | call | body | answer |
+//! | --- | --- | --- |
+//! | `GET /status` | – | height, tip, and per node: id, channels, balances |
+//! | `GET /endpoints` | – | the endpoints JSON |
+//! | `POST /mine` | `{count?}` (default 1) | `{hashes, height}` |
+//! | `POST /pay` | `{invoice, amount_msat?}` | the payer's `PayResult` (preimage, fee, elapsed) |
+//! | `POST /invoice` | `{amount_msat, description?}` | `{invoice}`: the payer's, for a wallet to pay |
+//! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?}` | `{ok}` |
+//! | `POST /flow/fault` | a `Fault` (`{"mode": "overcharge_fee", "extra_msat": 1000}`) | `{fault}` |
+//!
+//! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bitcoin::secp256k1::PublicKey;
+use ldk_node::lightning::ln::msgs::SocketAddress;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::cors::CorsLayer;
+
+use crate::lsp_flow::Fault;
+use crate::network::Devnet;
+use crate::nodes::RunningNode;
+use crate::payer;
+
+/// An error answer: `{error, message}`.
+pub struct ApiError(StatusCode, &'static str, String);
+
+impl ApiError {
+    fn bad(code: &'static str, message: impl ToString) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, code, message.to_string())
+    }
+    fn internal(message: impl ToString) -> Self {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", message.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1, "message": self.2 }))).into_response()
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// The control API router.
+pub fn router(devnet: Arc<Devnet>) -> Router {
+    Router::new()
+        .route("/status", get(status))
+        .route("/endpoints", get(endpoints))
+        .route("/mine", post(mine))
+        .route("/pay", post(pay))
+        .route("/invoice", post(invoice))
+        .route("/open-channel", post(open_channel))
+        .route("/flow/fault", post(set_fault))
+        .layer(CorsLayer::very_permissive())
+        .with_state(devnet)
+}
+
+fn node_status(node: &RunningNode) -> Value {
+    let balances = node.node.list_balances();
+    let channels: Vec<Value> = node
+        .node
+        .list_channels()
+        .iter()
+        .map(|c| {
+            json!({
+                "channel_id": c.channel_id.to_string(),
+                "counterparty_node_id": c.counterparty_node_id.to_string(),
+                "short_channel_id": c.short_channel_id,
+                "outbound_scid_alias": c.outbound_scid_alias,
+                "capacity_sat": c.channel_value_sats,
+                "outbound_capacity_msat": c.outbound_capacity_msat,
+                "inbound_capacity_msat": c.inbound_capacity_msat,
+                "confirmations": c.confirmations,
+                "is_usable": c.is_usable,
+                "is_announced": c.is_announced,
+            })
+        })
+        .collect();
+    json!({
+        "node_id": node.node.node_id().to_string(),
+        "onchain_sat": balances.total_onchain_balance_sats,
+        "lightning_sat": balances.total_lightning_balance_sats,
+        "channels": channels,
+    })
+}
+
+async fn status(State(devnet): State<Arc<Devnet>>) -> ApiResult {
+    use crate::chain::ChainAccess;
+    let (height, tip) = devnet.chain.tip();
+    Ok(Json(json!({
+        "network": "regtest",
+        "height": height,
+        "tip": tip.to_string(),
+        "lsps2_lsp": node_status(&devnet.lsps2),
+        "payer": node_status(&devnet.payer),
+        "flow_lsp": serde_json::to_value(devnet.flow.status()).map_err(ApiError::internal)?,
+    })))
+}
+
+async fn endpoints(State(devnet): State<Arc<Devnet>>) -> ApiResult {
+    Ok(Json(serde_json::to_value(&devnet.endpoints).map_err(ApiError::internal)?))
+}
+
+#[derive(Deserialize)]
+struct MineRequest {
+    count: Option<u32>,
+}
+
+async fn mine(State(devnet): State<Arc<Devnet>>, body: Option<Json<MineRequest>>) -> ApiResult {
+    let count = body.and_then(|b| b.0.count).unwrap_or(1);
+    if count == 0 || count > 1000 {
+        return Err(ApiError::bad("bad_count", "count must be 1..=1000"));
+    }
+    let hashes = devnet.mine(count).await.map_err(ApiError::internal)?;
+    let (height, _) = crate::chain::ChainAccess::tip(devnet.chain.as_ref());
+    let hashes: Vec<String> = hashes.iter().map(|h| h.to_string()).collect();
+    Ok(Json(json!({ "hashes": hashes, "height": height })))
+}
+
+#[derive(Deserialize)]
+struct PayRequest {
+    invoice: String,
+    amount_msat: Option<u64>,
+}
+
+async fn pay(State(devnet): State<Arc<Devnet>>, Json(req): Json<PayRequest>) -> ApiResult {
+    let result = payer::pay(&devnet.payer, &req.invoice, req.amount_msat)
+        .await
+        .map_err(|e| ApiError::bad("pay_refused", format!("{e:#}")))?;
+    Ok(Json(serde_json::to_value(result).map_err(ApiError::internal)?))
+}
+
+#[derive(Deserialize)]
+struct InvoiceRequest {
+    amount_msat: u64,
+    description: Option<String>,
+}
+
+async fn invoice(State(devnet): State<Arc<Devnet>>, Json(req): Json<InvoiceRequest>) -> ApiResult {
+    let description = req.description.unwrap_or_else(|| "devnet payer".into());
+    let invoice = payer::invoice(&devnet.payer, req.amount_msat, &description)
+        .map_err(|e| ApiError::bad("invoice_failed", format!("{e:#}")))?;
+    Ok(Json(json!({ "invoice": invoice.to_string() })))
+}
+
+#[derive(Deserialize)]
+struct OpenChannelRequest {
+    from: String,
+    node_id: String,
+    capacity_sat: u64,
+    push_msat: Option<u64>,
+}
+
+async fn open_channel(
+    State(devnet): State<Arc<Devnet>>, Json(req): Json<OpenChannelRequest>,
+) -> ApiResult {
+    let node_id = PublicKey::from_str(&req.node_id)
+        .map_err(|e| ApiError::bad("bad_node_id", e))?;
+    match req.from.as_str() {
+        "lsps2" => {
+            let lsp = devnet.lsps2.node.clone();
+            if !lsp.list_peers().iter().any(|p| p.node_id == node_id && p.is_connected) {
+                return Err(ApiError::bad("not_connected", "that node is not connected to the LSP"));
+            }
+            // The peer is connected (through the proxy): ldk-node dials only if it is not, so
+            // the address is never used.
+            let unused = SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: 9 };
+            let (capacity, push) = (req.capacity_sat, req.push_msat);
+            tokio::task::spawn_blocking(move || {
+                lsp.open_channel(node_id, unused, capacity, push, None)
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|e| ApiError::bad("open_failed", format!("{e:?}")))?;
+        },
+        "flow" => {
+            devnet
+                .flow
+                .open_channel(node_id, req.capacity_sat, req.push_msat.unwrap_or(0))
+                .map_err(|e| ApiError::bad("open_failed", format!("{e:#}")))?;
+        },
+        other => return Err(ApiError::bad("bad_from", format!("unknown LSP {other:?}"))),
+    }
+    Ok(Json(json!({ "ok": true })))
+}
+
+async fn set_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Fault>) -> ApiResult {
+    devnet.flow.set_fault(fault.clone());
+    Ok(Json(json!({ "fault": fault })))
+}

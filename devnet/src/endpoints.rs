@@ -1,0 +1,67 @@
+//! The devnet's endpoints, as printed on start and written to the endpoints JSON file that the
+//! browser tests, the demo wallet and `Config::from_devnet_endpoints` read.
+
+use serde::{Deserialize, Serialize};
+
+/// A node reachable over TCP on loopback.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeEndpoint {
+    pub node_id: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// The REST (wrapped invoice) LSP: its API base URL and its node.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FlowEndpoint {
+    /// Base URL; the API is under `/api/v1/`.
+    pub url: String,
+    pub node_id: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// Everything a client of the devnet needs to know.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Always "regtest".
+    pub network: String,
+    /// Esplora REST base URL (no trailing slash).
+    pub esplora_url: String,
+    /// Control API base URL.
+    pub control_url: String,
+    /// Websocket proxy base URL; a node at 127.0.0.1:9735 is at `{proxy_url}/v1/127_0_0_1/9735`.
+    pub proxy_url: String,
+    pub flow_lsp: FlowEndpoint,
+    pub lsps2_lsp: NodeEndpoint,
+    pub payer: NodeEndpoint,
+}
+
+impl Endpoints {
+    /// The one screen printed on start.
+    pub fn banner(&self) -> String {
+        format!(
+            "tabnode devnet (regtest) is up\n\
+             \n  esplora     {}\
+             \n  control     {}\
+             \n  ws proxy    {}/v1/<ip with _>/<port>\
+             \n  flow LSP    {}/api/v1/info\
+             \n              {}@{}:{}\
+             \n  LSPS2 LSP   {}@{}:{}\
+             \n  payer       {}@{}:{}\n",
+            self.esplora_url,
+            self.control_url,
+            self.proxy_url,
+            self.flow_lsp.url,
+            self.flow_lsp.node_id,
+            self.flow_lsp.host,
+            self.flow_lsp.port,
+            self.lsps2_lsp.node_id,
+            self.lsps2_lsp.host,
+            self.lsps2_lsp.port,
+            self.payer.node_id,
+            self.payer.host,
+            self.payer.port,
+        )
+    }
+}

@@ -1,0 +1,349 @@
+//! Bringing the whole devnet up, in order: chain and Esplora, the nodes, their funds, the payer's
+//! confirmed channels to both LSPs, the proxy, the control API.
+
+use std::net::{SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use bitcoin::{Address, Network, ScriptBuf};
+use ldk_node::lightning::ln::msgs::SocketAddress;
+use ldk_node::Event;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::chain::{ChainAccess, KernelChain};
+use crate::endpoints::{Endpoints, FlowEndpoint, NodeEndpoint};
+use crate::lsp_flow::{FlowConfig, FlowLsp};
+use crate::lsp_lsps2::{self, Lsps2Terms};
+use crate::nodes::{seed_for, NodeSpec, RunningNode};
+use crate::payer;
+use crate::proxy::{self, AllowList};
+
+/// Where the devnet listens. A port of 0 picks a free one (tests); the binary uses fixed defaults
+/// so the demo wallet's URLs stay the same between runs.
+#[derive(Clone, Debug)]
+pub struct Ports {
+    pub esplora: u16,
+    pub control: u16,
+    pub proxy: u16,
+    pub flow_http: u16,
+    pub flow_p2p: u16,
+    pub lsps2_p2p: u16,
+    pub payer_p2p: u16,
+}
+
+impl Ports {
+    /// The binary's defaults.
+    pub fn defaults() -> Self {
+        Ports {
+            esplora: 3002,
+            control: 3003,
+            proxy: 3004,
+            flow_http: 3005,
+            flow_p2p: 9736,
+            lsps2_p2p: 9735,
+            payer_p2p: 9737,
+        }
+    }
+
+    /// All ports free, chosen by the OS (for tests running side by side).
+    pub fn any() -> Self {
+        Ports { esplora: 0, control: 0, proxy: 0, flow_http: 0, flow_p2p: 0, lsps2_p2p: 0, payer_p2p: 0 }
+    }
+}
+
+/// How to run the devnet.
+#[derive(Clone, Debug)]
+pub struct DevnetConfig {
+    /// Node data lives here; wiped on start (the devnet's chain is in memory, so old node state
+    /// would not match it).
+    pub data_dir: PathBuf,
+    pub ports: Ports,
+    pub lsps2_terms: Lsps2Terms,
+    /// Fee terms of the REST LSP.
+    pub flow_fee_ppm: u32,
+    pub flow_min_fee_msat: u64,
+    /// Capacity of each of the payer's channels to the LSPs, sat.
+    pub payer_channel_sat: u64,
+}
+
+impl DevnetConfig {
+    /// Defaults under `data_dir`, with `ports`.
+    pub fn new(data_dir: PathBuf, ports: Ports) -> Self {
+        DevnetConfig {
+            data_dir,
+            ports,
+            lsps2_terms: Lsps2Terms::default(),
+            flow_fee_ppm: 10_000,
+            flow_min_fee_msat: 1_000_000,
+            payer_channel_sat: 10_000_000,
+        }
+    }
+}
+
+/// A running devnet.
+pub struct Devnet {
+    pub chain: Arc<KernelChain>,
+    pub lsps2: Arc<RunningNode>,
+    pub payer: Arc<RunningNode>,
+    pub flow: Arc<FlowLsp>,
+    pub endpoints: Endpoints,
+    /// Targets the websocket proxy may reach.
+    pub proxy_allow: AllowList,
+    miner: ScriptBuf,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+async fn bind(port: u16) -> Result<(TcpListener, u16)> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
+}
+
+/// A free loopback port for a node that binds its own listener.
+fn free_port(port: u16) -> Result<u16> {
+    if port != 0 {
+        return Ok(port);
+    }
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn serve_router(listener: TcpListener, router: axum::Router, what: &'static str) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("{what} server stopped: {e}");
+        }
+    })
+}
+
+impl Devnet {
+    /// Starts everything and returns once the payer's channels to both LSPs are confirmed and
+    /// usable. Must run on a multi-threaded tokio runtime.
+    pub async fn start(config: DevnetConfig) -> Result<Arc<Devnet>> {
+        let started = Instant::now();
+        if config.data_dir.exists() {
+            std::fs::remove_dir_all(&config.data_dir)
+                .with_context(|| format!("wiping {}", config.data_dir.display()))?;
+        }
+        std::fs::create_dir_all(&config.data_dir)?;
+        let mut tasks = Vec::new();
+
+        // The chain and its Esplora server.
+        let chain = KernelChain::new().context("starting the regtest chain")?;
+        let (esplora_listener, esplora_port) = bind(config.ports.esplora).await?;
+        let esplora_url = format!("http://127.0.0.1:{esplora_port}");
+        tasks.push(serve_router(esplora_listener, crate::chain::esplora_router(chain.clone()), "esplora"));
+
+        // The three nodes.
+        let spec = |name: &str, port: u16| -> Result<NodeSpec> {
+            Ok(NodeSpec {
+                name: name.to_owned(),
+                data_dir: config.data_dir.join(name),
+                esplora_url: esplora_url.clone(),
+                listen_port: free_port(port)?,
+                seed: seed_for(name),
+            })
+        };
+        let lsps2 = {
+            let spec = spec("lsps2-lsp", config.ports.lsps2_p2p)?;
+            let terms = config.lsps2_terms.clone();
+            tokio::task::spawn_blocking(move || lsp_lsps2::start(spec, &terms)).await??
+        };
+        let payer_node = {
+            let spec = spec("payer", config.ports.payer_p2p)?;
+            tokio::task::spawn_blocking(move || payer::start(spec)).await??
+        };
+        let (proxy_listener, proxy_port) = bind(config.ports.proxy).await?;
+        let proxy_url = format!("ws://127.0.0.1:{proxy_port}");
+        let flow_p2p_port = free_port(config.ports.flow_p2p)?;
+        let (flow_http_listener, flow_http_port) = bind(config.ports.flow_http).await?;
+        let flow_ws = proxy::path_for(SocketAddrV4::new([127, 0, 0, 1].into(), flow_p2p_port));
+        let flow = FlowLsp::start(
+            FlowConfig {
+                seed: seed_for("flow-lsp")[..32].try_into().expect("32 bytes"),
+                listen_port: flow_p2p_port,
+                fee_ppm: config.flow_fee_ppm,
+                min_fee_msat: config.flow_min_fee_msat,
+                websocket_url: Some(format!("{proxy_url}{flow_ws}")),
+                ..FlowConfig::default()
+            },
+            chain.clone() as Arc<dyn ChainAccess>,
+        )
+        .await
+        .context("starting the REST LSP")?;
+        tasks.push(serve_router(flow_http_listener, crate::lsp_flow::router(flow.clone()), "flow LSP"));
+
+        // Funds: 50 BTC coinbases to each LSP and the payer, then maturity.
+        let miner = Address::p2wsh(&ScriptBuf::new_op_return([]), Network::Regtest).script_pubkey();
+        for node in [&lsps2, &payer_node] {
+            let addr = node.node.onchain_payment().new_address().map_err(|e| anyhow!("{e:?}"))?;
+            chain.mine(2, &addr.script_pubkey()).map_err(|e| anyhow!("mining: {e}"))?;
+        }
+        chain.mine(2, &flow.funding_address().script_pubkey()).map_err(|e| anyhow!("mining: {e}"))?;
+        chain.mine(101, &miner).map_err(|e| anyhow!("mining: {e}"))?;
+
+        let proxy_allow = AllowList::default();
+        for port in [lsps2.spec.listen_port, payer_node.spec.listen_port, flow_p2p_port] {
+            proxy_allow.allow(SocketAddr::from(([127, 0, 0, 1], port)));
+        }
+        let proxy_task_allow = proxy_allow.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = proxy::serve(proxy_listener, proxy_task_allow).await {
+                tracing::error!("proxy stopped: {e}");
+            }
+        }));
+
+        let endpoints = Endpoints {
+            network: "regtest".into(),
+            esplora_url,
+            control_url: String::new(),
+            proxy_url,
+            flow_lsp: FlowEndpoint {
+                url: format!("http://127.0.0.1:{flow_http_port}"),
+                node_id: flow.node_id().to_string(),
+                host: "127.0.0.1".into(),
+                port: flow_p2p_port,
+            },
+            lsps2_lsp: NodeEndpoint {
+                node_id: lsps2.node.node_id().to_string(),
+                host: "127.0.0.1".into(),
+                port: lsps2.spec.listen_port,
+            },
+            payer: NodeEndpoint {
+                node_id: payer_node.node.node_id().to_string(),
+                host: "127.0.0.1".into(),
+                port: payer_node.spec.listen_port,
+            },
+        };
+        let mut devnet = Devnet {
+            chain,
+            lsps2,
+            payer: payer_node,
+            flow,
+            endpoints,
+            proxy_allow,
+            miner,
+            tasks: std::sync::Mutex::new(tasks),
+        };
+        devnet.sync_all().await?;
+        devnet.open_payer_channels(config.payer_channel_sat).await?;
+        let sync_loop = devnet.spawn_sync_loop();
+        devnet.tasks.get_mut().expect("tasks lock").push(sync_loop);
+
+        let (control_listener, control_port) = bind(config.ports.control).await?;
+        devnet.endpoints.control_url = format!("http://127.0.0.1:{control_port}");
+        let devnet = Arc::new(devnet);
+        let control = serve_router(control_listener, crate::control::router(devnet.clone()), "control");
+        devnet.tasks.lock().expect("tasks lock").push(control);
+        tracing::info!("devnet up in {:?}", started.elapsed());
+        Ok(devnet)
+    }
+
+    /// Mines `count` blocks (coinbase to an unspendable script) and syncs every ldk-node node.
+    pub async fn mine(&self, count: u32) -> Result<Vec<bitcoin::BlockHash>> {
+        mine_and_sync(&self.chain, &self.miner, &[&self.lsps2, &self.payer], count).await
+    }
+
+    /// Syncs the ldk-node nodes' wallets with the chain.
+    pub async fn sync_all(&self) -> Result<()> {
+        for node in [&self.lsps2, &self.payer] {
+            node.sync().await?;
+        }
+        Ok(())
+    }
+
+    /// The payer opens an announced channel to each LSP, one at a time (ldk-node marks funding
+    /// inputs spent only at the next sync), then six blocks confirm them.
+    async fn open_payer_channels(&self, capacity_sat: u64) -> Result<()> {
+        let mut events = self.payer.subscribe();
+        let targets = [
+            (self.lsps2.node.node_id(), SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: self.lsps2.spec.listen_port }),
+            (self.flow.node_id(), SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: self.endpoints.flow_lsp.port }),
+        ];
+        for (node_id, addr) in targets {
+            let payer = self.payer.node.clone();
+            tokio::task::spawn_blocking(move || {
+                payer.open_announced_channel(node_id, addr, capacity_sat, None, None)
+            })
+            .await?
+            .map_err(|e| anyhow!("payer: open channel to {node_id}: {e:?}"))?;
+            let funding = RunningNode::wait_for(&mut events, Duration::from_secs(30), |e| match e {
+                Event::ChannelPending { counterparty_node_id, funding_txo, .. }
+                    if *counterparty_node_id == node_id =>
+                {
+                    Some(*funding_txo)
+                },
+                _ => None,
+            })
+            .await
+            .with_context(|| format!("payer: channel to {node_id} not pending"))?;
+            if self.chain.get_tx(&funding.txid).is_none() {
+                bail!("payer: funding tx {} for {node_id} did not reach the chain", funding.txid);
+            }
+            self.payer.sync().await?;
+        }
+        self.mine(6).await?;
+        for (node_id, _) in targets {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let usable = self
+                    .payer
+                    .node
+                    .list_channels()
+                    .iter()
+                    .any(|c| c.counterparty_node_id == node_id && c.is_usable);
+                if usable {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!("payer: channel to {node_id} not usable after 6 blocks");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the ldk-node nodes' wallets in step with the chain: on every new block at once, and
+    /// every two seconds for what entered the mempool (JIT channel funding).
+    fn spawn_sync_loop(&self) -> JoinHandle<()> {
+        let nodes = [self.lsps2.clone(), self.payer.clone()];
+        let mut tips = self.chain.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let _ = tokio::time::timeout(Duration::from_secs(2), tips.recv()).await;
+                for node in &nodes {
+                    if let Err(e) = node.sync().await {
+                        tracing::debug!("background sync: {e}");
+                    }
+                }
+            }
+        })
+    }
+
+    /// Stops every node and server.
+    pub async fn stop(&self) {
+        for task in self.tasks.lock().expect("tasks lock").drain(..) {
+            task.abort();
+        }
+        self.flow.stop().await;
+        for node in [self.lsps2.clone(), self.payer.clone()] {
+            let _ = tokio::task::spawn_blocking(move || node.stop()).await;
+        }
+    }
+}
+
+/// Mines `count` blocks to `to` and syncs `nodes`.
+pub async fn mine_and_sync(
+    chain: &Arc<KernelChain>, to: &ScriptBuf, nodes: &[&Arc<RunningNode>], count: u32,
+) -> Result<Vec<bitcoin::BlockHash>> {
+    let hashes = chain.mine(count, to).map_err(|e| anyhow!("mining: {e}"))?;
+    for node in nodes {
+        node.sync().await?;
+    }
+    Ok(hashes)
+}
