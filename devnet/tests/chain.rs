@@ -100,7 +100,15 @@ fn mines_and_validates_110_blocks() {
     assert_eq!(tip, hashes[109]);
     for h in 1..=110u32 {
         let b = chain.block_at(h).expect("served");
-        assert_eq!(b.bip34_block_height().expect("bip34"), u64::from(h));
+        // BIP34 as Core writes it: OP_1..OP_16 for heights up to 16, a number push after.
+        if h <= 16 {
+            assert_eq!(
+                b.txdata[0].input[0].script_sig.as_bytes()[0],
+                0x50 + h as u8
+            );
+        } else {
+            assert_eq!(b.bip34_block_height().expect("bip34"), u64::from(h));
+        }
         assert_eq!(b.block_hash(), hashes[h as usize - 1]);
         assert!(b.check_merkle_root() && b.check_witness_commitment());
     }
@@ -252,7 +260,7 @@ fn taproot_key_path_spend_is_verified_with_all_prevouts() {
         .taproot_key_spend_signature_hash(0, &Prevouts::All(&prevouts), TapSighashType::Default)
         .expect("sighash");
     let tweaked = keypair.tap_tweak(&secp, None);
-    let sig = secp.sign_schnorr_no_aux_rand(&Message::from(sighash), &tweaked.to_inner());
+    let sig = secp.sign_schnorr_no_aux_rand(&Message::from(sighash), &tweaked.to_keypair());
     let mut broken = tx.clone();
     tx.input[0].witness = Witness::from_slice(&[sig.as_ref().to_vec()]);
     let mut bad_sig = sig.as_ref().to_vec();
@@ -267,6 +275,38 @@ fn taproot_key_path_spend_is_verified_with_all_prevouts() {
     let txid = chain.submit_tx(&tx).expect("taproot spend accepted");
     chain.mine(1, &burn_script()).expect("mined");
     assert_eq!(chain.get_tx(&txid).map(|(_, h)| h), Some(Some(102)));
+}
+
+#[test]
+fn mining_goes_on_when_the_kernel_refuses_what_the_mempool_took() {
+    // The mempool does not count sigops; Core does (MAX_BLOCK_SIGOPS_COST = 80000, legacy sigops
+    // in outputs count 4 each). Such a transaction is dropped and an empty block mined instead.
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let chain = KernelChain::new().expect("kernel starts");
+    let alice = wpkh(8);
+    chain.mine(1, &alice.script).expect("mined");
+    chain.mine(100, &burn_script()).expect("mined");
+    let (cb, value) = coinbase_outpoint(&chain, 1);
+    let mut heavy = bitcoin::script::Builder::new();
+    for _ in 0..20_001 {
+        heavy = heavy.push_opcode(bitcoin::opcodes::all::OP_CHECKSIG);
+    }
+    let mut tx = unsigned_spend(
+        cb,
+        vec![TxOut {
+            value: value - Amount::from_sat(100_000),
+            script_pubkey: heavy.into_script(),
+        }],
+    );
+    sign_wpkh(&mut tx, value, &alice);
+    let txid = chain.submit_tx(&tx).expect("the mempool takes it");
+    let hashes = chain.mine(1, &burn_script()).expect("mining goes on");
+    assert_eq!(hashes.len(), 1);
+    let block = chain.block_at(102).expect("block");
+    assert_eq!(block.block_hash(), hashes[0]);
+    assert_eq!(block.txdata.len(), 1, "only the coinbase");
+    assert!(chain.get_tx(&txid).is_none(), "evicted");
+    assert!(chain.mempool_txids().is_empty());
 }
 
 #[test]

@@ -268,8 +268,6 @@ pub fn script_type(script: &Script) -> &'static str {
         "p2pk"
     } else if script.is_multisig() {
         "multisig"
-    } else if script.is_provably_unspendable() {
-        "provably_unspendable"
     } else {
         "unknown"
     }
@@ -748,11 +746,13 @@ async fn tx_hex(State(c): Chain, Path(txid): Path<String>) -> ApiResult {
     with_tx(&c, &txid, |_, _, tx, _| text(serialize_hex(tx)))
 }
 
+/// Like Esplora (electrs), a transaction the chain does not know is reported unconfirmed.
 async fn tx_status_route(State(c): Chain, Path(txid): Path<String>) -> ApiResult {
     let parsed = parse_txid(&txid)?;
-    c.read(|index, mempool| tx_status(index, mempool, &parsed))
-        .map(|s| Json(s).into_response())
-        .ok_or_else(|| not_found("Transaction"))
+    let status = c
+        .read(|index, mempool| tx_status(index, mempool, &parsed))
+        .unwrap_or_else(TxStatusJson::unconfirmed);
+    Ok(Json(status).into_response())
 }
 
 async fn tx_merkleblock_proof(State(c): Chain, Path(txid): Path<String>) -> ApiResult {
