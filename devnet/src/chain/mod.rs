@@ -4,6 +4,21 @@
 //! Everything else in the devnet that lives in this process (the REST "flow" LSP) talks to the
 //! chain through [`ChainAccess`]; everything outside (ldk-node nodes, BDK, the browser wallet)
 //! talks to it over the Esplora REST API.
+//!
+//! Layout: `block_builder` (pure regtest block assembly), `kernel` (the libbitcoinkernel judge and
+//! script verifier), `chain_index` (confirmed blocks, UTXO set, spends, script histories),
+//! `mempool` (transaction acceptance), `kernel_chain` ([`KernelChain`], the [`ChainAccess`]
+//! implementation tying them together) and `esplora` (the REST server).
+
+pub mod block_builder;
+pub mod chain_index;
+pub mod esplora;
+pub mod kernel;
+pub mod kernel_chain;
+pub mod mempool;
+
+pub use esplora::{esplora_router, serve_esplora};
+pub use kernel_chain::KernelChain;
 
 use bitcoin::{Block, BlockHash, OutPoint, Script, ScriptBuf, Transaction, TxOut, Txid};
 
