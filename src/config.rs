@@ -162,7 +162,9 @@ fn default_max_fee_ppm() -> Option<u32> {
     Some(DEFAULT_MAX_FEE_PPM)
 }
 
-/// The wallet config (see the module doc for the JSON shape).
+/// The wallet config (see the module doc for the JSON shape). Its `Deserialize` alone does not
+/// validate: build it with [`Config::from_json`] / [`Config::from_value`] (or call
+/// [`Config::validate`]).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Config {
@@ -259,9 +261,7 @@ fn parse_url<'a>(s: &'a str, schemes: &[&str]) -> Option<UrlParts<'a>> {
     if !schemes.contains(&scheme) {
         return None;
     }
-    let end = rest
-        .find(|c| c == '/' || c == '?' || c == '#')
-        .unwrap_or(rest.len());
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..end];
     if authority.contains('@') {
         return None;
@@ -290,17 +290,16 @@ fn parse_host_port(s: &str, port_required: bool) -> Option<&str> {
             None => (s, None),
         }
     };
-    match port {
+    let port_ok = match port {
         Some(p) => {
-            if p.is_empty()
-                || !p.bytes().all(|b| b.is_ascii_digit())
-                || !matches!(p.parse::<u16>(), Ok(n) if n > 0)
-            {
-                return None;
-            }
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && matches!(p.parse::<u16>(), Ok(n) if n > 0)
         }
-        None if port_required => return None,
-        None => {}
+        None => !port_required,
+    };
+    if !port_ok {
+        return None;
     }
     if !host.starts_with('[') && Ipv4Addr::from_str(host).is_err() && !is_hostname(host) {
         return None;
@@ -311,7 +310,7 @@ fn parse_host_port(s: &str, port_required: bool) -> Option<&str> {
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host == "[::1]"
-        || Ipv4Addr::from_str(host).map_or(false, |a| a.is_loopback())
+        || Ipv4Addr::from_str(host).is_ok_and(|a| a.is_loopback())
 }
 
 /// Checks a URL for `field`: one of `schemes`, and the secure one (`schemes[1]`) unless the

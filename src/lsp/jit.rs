@@ -553,10 +553,7 @@ impl JitRecord {
                         reason: "channel ready with a peer that is not the LSP",
                     });
                 }
-                if self
-                    .user_channel_id
-                    .map_or(false, |id| id != user_channel_id)
-                {
+                if self.user_channel_id.is_some_and(|id| id != user_channel_id) {
                     return Err(self.illegal(trigger));
                 }
                 match self.state {

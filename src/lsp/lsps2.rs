@@ -221,7 +221,7 @@ pub fn select_offer(
     let mut furthest: Option<Stage> = None;
     let mut cheapest_over_cap: Option<(u64, u64)> = None;
     let note = |s: Stage, furthest: &mut Option<Stage>| {
-        if furthest.map_or(true, |f| s > f) {
+        if furthest.is_none_or(|f| s > f) {
             *furthest = Some(s);
         }
     };
@@ -255,7 +255,7 @@ pub fn select_offer(
                 }
                 if let Err(Error::FeeAboveCap { fee_msat, cap_msat }) = caps.check(fee, amount) {
                     note(Stage::OverCap, &mut furthest);
-                    if cheapest_over_cap.map_or(true, |(f, _)| fee_msat < f) {
+                    if cheapest_over_cap.is_none_or(|(f, _)| fee_msat < f) {
                         cheapest_over_cap = Some((fee_msat, cap_msat));
                     }
                     continue;
@@ -271,14 +271,15 @@ pub fn select_offer(
             None => {
                 // u128: the largest size may be huge; no overflow abort for a mere bound.
                 let max = p.max_payment_size_msat as u128;
-                let fee_at_max = ((max * p.proportional as u128 + (PPM as u128 - 1)) / PPM as u128)
+                let fee_at_max = (max * p.proportional as u128)
+                    .div_ceil(PPM as u128)
                     .max(p.min_fee_msat as u128);
                 if fee_at_max >= max {
                     note(Stage::FeeNotBelowSize, &mut furthest);
                     continue;
                 }
                 let rate_ok = caps.check_rate(p.proportional).is_ok();
-                let min_ok = caps.max_fee_msat.map_or(true, |m| p.min_fee_msat <= m);
+                let min_ok = caps.max_fee_msat.is_none_or(|m| p.min_fee_msat <= m);
                 if !rate_ok || !min_ok {
                     note(Stage::OverCap, &mut furthest);
                     let (fee, cap) = if !min_ok {
@@ -289,7 +290,7 @@ pub fn select_offer(
                             caps.max_fee_ppm.map_or(u64::MAX, u64::from),
                         )
                     };
-                    if cheapest_over_cap.map_or(true, |(f, _)| fee < f) {
+                    if cheapest_over_cap.is_none_or(|(f, _)| fee < f) {
                         cheapest_over_cap = Some((fee, cap));
                     }
                     continue;
@@ -300,7 +301,7 @@ pub fn select_offer(
                 )
             }
         };
-        if best.as_ref().map_or(true, |(k, _, _)| key < *k) {
+        if best.as_ref().is_none_or(|(k, _, _)| key < *k) {
             best = Some((key, i, mode));
         }
     }
@@ -458,7 +459,7 @@ pub fn check_jit_invoice(
     {
         return bad("jit invoice final CLTV delta must be the normal one plus 2");
     }
-    let mpp = invoice.features().map_or(false, |f| f.supports_basic_mpp());
+    let mpp = invoice.features().is_some_and(|f| f.supports_basic_mpp());
     match terms.mode {
         AmountMode::Fixed {
             payment_size_msat, ..
@@ -763,26 +764,47 @@ pub(crate) mod tests {
         assert!(select_offer(&[edge], Some(100_000_000), NOW, &FeeCaps::UNLIMITED).is_ok());
         // out of range
         assert_eq!(
-            select_offer(&[p.clone()], Some(999_999), NOW, &FeeCaps::UNLIMITED),
+            select_offer(
+                core::slice::from_ref(&p),
+                Some(999_999),
+                NOW,
+                &FeeCaps::UNLIMITED
+            ),
             Err(Error::InvalidLsps2Offer(OfferFault::AmountOutOfRange))
         );
         assert_eq!(
-            select_offer(&[p.clone()], Some(10_000_000_001), NOW, &FeeCaps::UNLIMITED),
+            select_offer(
+                core::slice::from_ref(&p),
+                Some(10_000_000_001),
+                NOW,
+                &FeeCaps::UNLIMITED
+            ),
             Err(Error::InvalidLsps2Offer(OfferFault::AmountOutOfRange))
         );
         // fee not below size: 2000 sat min fee on a 2000 sat payment
         assert_eq!(
-            select_offer(&[p.clone()], Some(2_000_000), NOW, &FeeCaps::UNLIMITED),
+            select_offer(
+                core::slice::from_ref(&p),
+                Some(2_000_000),
+                NOW,
+                &FeeCaps::UNLIMITED
+            ),
             Err(Error::InvalidLsps2Offer(OfferFault::AmountOutOfRange))
         );
-        assert!(select_offer(&[p.clone()], Some(2_000_001), NOW, &FeeCaps::UNLIMITED).is_ok());
+        assert!(select_offer(
+            core::slice::from_ref(&p),
+            Some(2_000_001),
+            NOW,
+            &FeeCaps::UNLIMITED
+        )
+        .is_ok());
         // caps
         let caps = FeeCaps {
             max_fee_msat: Some(1_999_999),
             max_fee_ppm: None,
         };
         assert_eq!(
-            select_offer(&[p.clone()], Some(100_000_000), NOW, &caps),
+            select_offer(core::slice::from_ref(&p), Some(100_000_000), NOW, &caps),
             Err(Error::FeeAboveCap {
                 fee_msat: 2_000_000,
                 cap_msat: 1_999_999
@@ -792,9 +814,9 @@ pub(crate) mod tests {
             max_fee_msat: None,
             max_fee_ppm: Some(20_000),
         };
-        assert!(select_offer(&[p.clone()], Some(100_000_000), NOW, &caps).is_ok());
+        assert!(select_offer(core::slice::from_ref(&p), Some(100_000_000), NOW, &caps).is_ok());
         assert!(matches!(
-            select_offer(&[p.clone()], Some(99_999_999), NOW, &caps),
+            select_offer(core::slice::from_ref(&p), Some(99_999_999), NOW, &caps),
             Err(Error::FeeAboveCap { .. })
         ));
         // a valid entry wins over a capped one; the furthest failure is reported otherwise
@@ -998,7 +1020,8 @@ pub(crate) mod tests {
         assert_eq!(check_inv(&jit_inv(&fixed), &fixed), Ok(()));
         assert_eq!(check_inv(&jit_inv(&var), &var), Ok(()));
 
-        let rejects: Vec<(&str, Box<dyn Fn(&mut Inv)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut Inv)>;
+        let rejects: Vec<(&str, Mutation)> = vec![
             (
                 "network",
                 Box::new(|i: &mut Inv| i.currency = Currency::Bitcoin),
