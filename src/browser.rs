@@ -56,7 +56,9 @@ pub(crate) struct JsTimer {
 impl JsTimer {
     /// Calls `handler` once after `millis` milliseconds unless the timer is dropped first.
     pub(crate) fn new(handler: &Function, millis: u64) -> Self {
-        JsTimer { handle: set_timeout_raw(handler, clamp_millis(millis)) }
+        JsTimer {
+            handle: set_timeout_raw(handler, clamp_millis(millis)),
+        }
     }
 }
 
@@ -77,7 +79,10 @@ impl RustTimer {
     pub(crate) fn new(millis: u64, f: impl FnMut() + 'static) -> Self {
         let callback = Closure::<dyn FnMut()>::new(f);
         let timer = JsTimer::new(callback.as_ref().unchecked_ref(), millis);
-        RustTimer { _timer: timer, _callback: callback }
+        RustTimer {
+            _timer: timer,
+            _callback: callback,
+        }
     }
 }
 
@@ -94,7 +99,9 @@ pub(crate) fn indexed_db() -> Result<web_sys::IdbFactory, String> {
     if value.is_undefined() || value.is_null() {
         return Err("indexedDB is not available in this context".into());
     }
-    value.dyn_into::<web_sys::IdbFactory>().map_err(|_| "globalThis.indexedDB is not an IDBFactory".into())
+    value
+        .dyn_into::<web_sys::IdbFactory>()
+        .map_err(|_| "globalThis.indexedDB is not an IDBFactory".into())
 }
 
 /// Opens a transaction over `stores`; read-write ones ask for `durability: "strict"`.
@@ -109,10 +116,16 @@ pub(crate) fn idb_transaction(
     }
     if readwrite {
         let options = Object::new();
-        Reflect::set(&options, &JsValue::from_str("durability"), &JsValue::from_str("strict"))?;
-        db.unchecked_ref::<IdbDatabaseWithOptions>().transaction_with_options(&scope, "readwrite", &options)
+        Reflect::set(
+            &options,
+            &JsValue::from_str("durability"),
+            &JsValue::from_str("strict"),
+        )?;
+        db.unchecked_ref::<IdbDatabaseWithOptions>()
+            .transaction_with_options(&scope, "readwrite", &options)
     } else {
-        db.unchecked_ref::<IdbDatabaseWithOptions>().transaction_with_options(&scope, "readonly", &JsValue::UNDEFINED)
+        db.unchecked_ref::<IdbDatabaseWithOptions>()
+            .transaction_with_options(&scope, "readonly", &JsValue::UNDEFINED)
     }
 }
 
@@ -123,7 +136,8 @@ pub(crate) fn lock_manager() -> Result<JsValue, String> {
     if navigator.is_undefined() || navigator.is_null() {
         return Err("no navigator in this context".into());
     }
-    let locks = Reflect::get(&navigator, &JsValue::from_str("locks")).map_err(|e| describe_js_error(&e))?;
+    let locks =
+        Reflect::get(&navigator, &JsValue::from_str("locks")).map_err(|e| describe_js_error(&e))?;
     if locks.is_undefined() || locks.is_null() {
         return Err("navigator.locks is not available (needs a secure context)".into());
     }

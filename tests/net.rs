@@ -13,7 +13,9 @@ use lightning::ln::peer_handler::{ErroringMessageHandler, IgnoringMessageHandler
 use lightning::sign::{KeysManager, NodeSigner, Recipient};
 use lightning::util::logger::{Logger, Record};
 use tabnode::chain::{verify_merkle_block, EsploraClient, OutputSpend, TxStatus};
-use tabnode::net::{setup_inbound, setup_outbound, HttpClient, HttpError, WsConnection, WsDescriptor, WsError};
+use tabnode::net::{
+    setup_inbound, setup_outbound, HttpClient, HttpError, WsConnection, WsDescriptor, WsError,
+};
 use tabnode::time;
 use wasm_bindgen_test::*;
 
@@ -39,16 +41,25 @@ async fn read_exactly(conn: &WsConnection, len: usize) -> Vec<u8> {
 
 #[wasm_bindgen_test]
 async fn websocket_echo_and_close() {
-    let conn = WsConnection::connect(ECHO_WS, TIMEOUT).await.expect("echo proxy up (run_browser_tests.sh)");
+    let conn = WsConnection::connect(ECHO_WS, TIMEOUT)
+        .await
+        .expect("echo proxy up (run_browser_tests.sh)");
     assert!(conn.is_open());
     conn.send(b"hello ").unwrap();
     conn.send(&[0u8, 1, 2, 255]).unwrap();
     conn.send(b"").unwrap();
-    assert_eq!(read_exactly(&conn, 10).await, b"hello \x00\x01\x02\xff".to_vec());
+    assert_eq!(
+        read_exactly(&conn, 10).await,
+        b"hello \x00\x01\x02\xff".to_vec()
+    );
     assert_eq!(conn.close_reason(), None);
 
     conn.close();
-    assert_eq!(time::timeout(TIMEOUT, conn.recv()).await, Ok(None), "recv ends after close");
+    assert_eq!(
+        time::timeout(TIMEOUT, conn.recv()).await,
+        Ok(None),
+        "recv ends after close"
+    );
     assert!(!conn.is_open());
     let reason = conn.close_reason().expect("closed");
     assert_eq!(reason.code(), "ws_closed");
@@ -73,15 +84,25 @@ async fn websocket_backpressure_keeps_every_byte_in_order() {
         }
     }
     echoed.extend(read_exactly(&conn, total - echoed.len()).await);
-    assert!(saw_backpressure, "4 MiB in a burst must exceed the high-water mark");
+    assert!(
+        saw_backpressure,
+        "4 MiB in a burst must exceed the high-water mark"
+    );
     assert!(echoed == data, "echo differs");
 }
 
 #[wasm_bindgen_test]
 async fn websocket_connect_failures() {
-    let refused = WsConnection::connect("ws://127.0.0.1:1/", TIMEOUT).await.err().unwrap();
+    let refused = WsConnection::connect("ws://127.0.0.1:1/", TIMEOUT)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(refused.code(), "ws_connect_failed", "{refused}");
-    let invalid = WsConnection::connect("not a url", TIMEOUT).await.err().unwrap();
+    // (Chromium resolves relative URLs against the page, so use a scheme it refuses.)
+    let invalid = WsConnection::connect("ftp://127.0.0.1/", TIMEOUT)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(invalid.code(), "ws_invalid_url", "{invalid}");
     // 10.255.255.1 does not answer: the connect timeout fires.
     match WsConnection::connect("ws://10.255.255.1:9/", Duration::from_millis(300)).await {
@@ -108,7 +129,12 @@ type TestPeerManager = PeerManager<
 
 fn peer_manager(seed: u8) -> (Rc<TestPeerManager>, bitcoin::secp256k1::PublicKey) {
     let now = time::since_unix_epoch();
-    let keys = Rc::new(KeysManager::new(&[seed; 32], now.as_secs(), now.subsec_nanos(), true));
+    let keys = Rc::new(KeysManager::new(
+        &[seed; 32],
+        now.as_secs(),
+        now.subsec_nanos(),
+        true,
+    ));
     let node_id = keys.get_node_id(Recipient::Node).unwrap();
     let pm = PeerManager::new_routing_only(
         IgnoringMessageHandler {},
@@ -135,12 +161,16 @@ async fn ldk_peers_handshake_over_websockets() {
     let (alice, alice_id) = peer_manager(1);
     let (bob, bob_id) = peer_manager(2);
     // The relay pipes each two TCP connections together: Bob's socket and Alice's.
-    let bob_conn = WsConnection::connect(PAIR_WS, TIMEOUT).await.expect("pair proxy up (run_browser_tests.sh)");
+    let bob_conn = WsConnection::connect(PAIR_WS, TIMEOUT)
+        .await
+        .expect("pair proxy up (run_browser_tests.sh)");
     let alice_conn = WsConnection::connect(PAIR_WS, TIMEOUT).await.unwrap();
     let bob_socket = bob_conn.clone();
 
     wasm_bindgen_futures::spawn_local(setup_inbound(bob.clone(), bob_conn, None).unwrap());
-    wasm_bindgen_futures::spawn_local(setup_outbound(alice.clone(), bob_id, alice_conn, None).unwrap());
+    wasm_bindgen_futures::spawn_local(
+        setup_outbound(alice.clone(), bob_id, alice_conn, None).unwrap(),
+    );
 
     // BOLT8 acts one to three, then both Init messages, all through websockify and the relay.
     wait_until("both peers to finish the handshake", || {
@@ -149,48 +179,82 @@ async fn ldk_peers_handshake_over_websockets() {
     .await;
     let seen_by_alice = alice.peer_by_node_id(&bob_id).unwrap();
     assert!(!seen_by_alice.is_inbound_connection);
-    assert!(bob.peer_by_node_id(&alice_id).unwrap().is_inbound_connection);
+    assert!(
+        bob.peer_by_node_id(&alice_id)
+            .unwrap()
+            .is_inbound_connection
+    );
 
     // Alice hangs up: her socket closes, the relay closes Bob's, Bob's driver tells his
     // peer manager.
     alice.disconnect_by_node_id(bob_id);
-    wait_until("Bob to see the disconnection", || bob.list_peers().is_empty()).await;
+    wait_until("Bob to see the disconnection", || {
+        bob.list_peers().is_empty()
+    })
+    .await;
     assert!(alice.list_peers().is_empty());
-    time::timeout(TIMEOUT, bob_socket.closed()).await.expect("Bob's socket closed");
+    time::timeout(TIMEOUT, bob_socket.closed())
+        .await
+        .expect("Bob's socket closed");
 }
 
 #[wasm_bindgen_test]
 async fn http_layer() {
     let http = HttpClient::new(TIMEOUT).with_header("x-test", "yes");
-    assert_eq!(http.get_text(&format!("{HTTP}/text")).await.unwrap(), "hello");
+    assert_eq!(
+        http.get_text(&format!("{HTTP}/text")).await.unwrap(),
+        "hello"
+    );
     let json: serde_json::Value = http.get_json(&format!("{HTTP}/json")).await.unwrap();
     assert_eq!(json["b"], "two");
     let headers: serde_json::Value = http.get_json(&format!("{HTTP}/headers")).await.unwrap();
     assert_eq!(headers["x-test"], "yes");
-    let echoed: serde_json::Value =
-        http.post_json(&format!("{HTTP}/echo"), &serde_json::json!({"amount_msat": 5})).await.unwrap();
+    let echoed: serde_json::Value = http
+        .post_json(
+            &format!("{HTTP}/echo"),
+            &serde_json::json!({"amount_msat": 5}),
+        )
+        .await
+        .unwrap();
     assert_eq!(echoed["amount_msat"], 5);
-    assert_eq!(http.post_text(&format!("{HTTP}/echo"), "plain").await.unwrap(), "plain");
+    assert_eq!(
+        http.post_text(&format!("{HTTP}/echo"), "plain")
+            .await
+            .unwrap(),
+        "plain"
+    );
 
-    let err = http.get_text(&format!("{HTTP}/status/503")).await.unwrap_err();
+    let err = http
+        .get_text(&format!("{HTTP}/status/503"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "http_status");
     match err {
         HttpError::Status { status: 503, body } => assert!(body.contains("try later"), "{body}"),
         other => panic!("{other:?}"),
     }
-    let not_json = http.get_json::<serde_json::Value>(&format!("{HTTP}/text")).await.unwrap_err();
+    let not_json = http
+        .get_json::<serde_json::Value>(&format!("{HTTP}/text"))
+        .await
+        .unwrap_err();
     assert_eq!(not_json.code(), "http_json");
 
     let quick = HttpClient::new(Duration::from_millis(300));
     let started = time::now_millis();
     let err = quick.get_text(&format!("{HTTP}/slow")).await.unwrap_err();
     assert_eq!(err, HttpError::Timeout { millis: 300 });
-    assert!(time::now_millis() - started < 2500, "aborted, not waited out");
+    assert!(
+        time::now_millis() - started < 2500,
+        "aborted, not waited out"
+    );
 
     let err = http.get_text("http://127.0.0.1:1/").await.unwrap_err();
     assert_eq!(err.code(), "http_network", "{err}");
     let err = http.get_text("http://exa mple/").await.unwrap_err();
-    assert!(matches!(err.code(), "http_invalid_request" | "http_network"), "{err}");
+    assert!(
+        matches!(err.code(), "http_invalid_request" | "http_network"),
+        "{err}"
+    );
 }
 
 const BLOCK_80000: &str = "000000000043a8c0fd1d6f726790caa2a406010d19efd2780db27bdbbd93baf6";
@@ -203,23 +267,44 @@ async fn esplora_client_against_canned_server() {
     let tip = esplora.tip_hash().await.unwrap();
     assert_eq!(tip, BlockHash::from_str(BLOCK_80000).unwrap());
     assert_eq!(esplora.tip_height().await.unwrap(), 80000);
-    assert_eq!(esplora.block_hash_at_height(80000).await.unwrap(), Some(tip));
+    assert_eq!(
+        esplora.block_hash_at_height(80000).await.unwrap(),
+        Some(tip)
+    );
     assert_eq!(esplora.block_hash_at_height(80001).await.unwrap(), None);
     let header = esplora.block_header(&tip).await.unwrap();
     let status = esplora.block_status(&tip).await.unwrap();
     assert!(status.in_best_chain && status.height == Some(80000));
 
     // A server handing out the wrong header is caught.
-    let genesis = BlockHash::from_str("000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f").unwrap();
-    assert_eq!(esplora.block_header(&genesis).await.unwrap_err().code(), "esplora_mismatch");
+    let genesis =
+        BlockHash::from_str("000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f")
+            .unwrap();
+    assert_eq!(
+        esplora.block_header(&genesis).await.unwrap_err().code(),
+        "esplora_mismatch"
+    );
 
     let txid = Txid::from_str(TXID1).unwrap();
     let tx = esplora.tx_raw(&txid).await.unwrap().unwrap();
     assert_eq!(tx.compute_txid(), txid);
-    assert_eq!(esplora.tx_raw(&Txid::from_str(BLOCK_80000).unwrap()).await.unwrap(), None, "404 is None");
+    assert_eq!(
+        esplora
+            .tx_raw(&Txid::from_str(BLOCK_80000).unwrap())
+            .await
+            .unwrap(),
+        None,
+        "404 is None"
+    );
     let described = esplora.tx(&txid).await.unwrap().unwrap();
     assert_eq!(described.tx, tx);
-    assert!(matches!(esplora.tx_status(&txid).await.unwrap(), Some(TxStatus::Confirmed { block_height: 80000, .. })));
+    assert!(matches!(
+        esplora.tx_status(&txid).await.unwrap(),
+        Some(TxStatus::Confirmed {
+            block_height: 80000,
+            ..
+        })
+    ));
 
     let proof = esplora.merkle_proof(&txid).await.unwrap().unwrap();
     assert_eq!(proof.verify(&txid, &header).unwrap(), 1);
@@ -227,8 +312,14 @@ async fn esplora_client_against_canned_server() {
     assert_eq!(merkle_block.header, header);
     assert_eq!(verify_merkle_block(&merkle_block, &txid).unwrap(), 1);
 
-    assert_eq!(esplora.outspend(&txid, 0).await.unwrap(), OutputSpend::Unspent);
-    let history = esplora.script_txs(&tx.output[0].script_pubkey, None).await.unwrap();
+    assert_eq!(
+        esplora.outspend(&txid, 0).await.unwrap(),
+        OutputSpend::Unspent
+    );
+    let history = esplora
+        .script_txs(&tx.output[0].script_pubkey, None)
+        .await
+        .unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].tx.compute_txid(), txid);
 
@@ -236,6 +327,7 @@ async fn esplora_client_against_canned_server() {
     assert_eq!(fees.sat_per_kwu_for_target(1), Some(21971));
     assert_eq!(fees.sat_per_kwu_for_target(12), Some(625));
 
-    let raw: Transaction = bitcoin::consensus::deserialize(&Vec::from_hex(TX1_RAW).unwrap()).unwrap();
+    let raw: Transaction =
+        bitcoin::consensus::deserialize(&Vec::from_hex(TX1_RAW).unwrap()).unwrap();
     assert_eq!(esplora.broadcast(&raw).await.unwrap(), txid);
 }

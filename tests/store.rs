@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use lightning::util::persist::KVStore;
-use tabnode::store::{acquire_instance_lock, BatchOp, Store, StoreError, StoreKey, STORE_FORMAT_VERSION};
+use tabnode::store::{
+    acquire_instance_lock, BatchOp, Store, StoreError, StoreKey, STORE_FORMAT_VERSION,
+};
 use tabnode::time;
 use wasm_bindgen_test::*;
 
@@ -14,7 +16,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// A database name not used by any earlier run of this page's origin.
 fn fresh_name(test: &str) -> String {
-    format!("tabnode-test-{test}-{}-{}", time::now_millis(), js_sys::Math::random().to_bits())
+    format!(
+        "tabnode-test-{test}-{}-{}",
+        time::now_millis(),
+        js_sys::Math::random().to_bits()
+    )
 }
 
 async fn fresh_store(test: &str) -> Store {
@@ -25,36 +31,89 @@ async fn fresh_store(test: &str) -> Store {
 #[wasm_bindgen_test]
 async fn write_read_remove_list() {
     let store = fresh_store("crud").await;
-    assert_eq!(store.read("monitors", "", "a").await.unwrap(), None, "missing record reads as None");
+    assert_eq!(
+        store.read("monitors", "", "a").await.unwrap(),
+        None,
+        "missing record reads as None"
+    );
 
     store.write("monitors", "", "b", b"bee").await.unwrap();
     store.write("monitors", "", "a", b"ay").await.unwrap();
     store.write("monitors", "", "empty", b"").await.unwrap();
-    store.write("monitors", "sub", "x", b"nested").await.unwrap();
-    store.write("monitorsX", "", "y", b"other primary").await.unwrap();
+    store
+        .write("monitors", "sub", "x", b"nested")
+        .await
+        .unwrap();
+    store
+        .write("monitorsX", "", "y", b"other primary")
+        .await
+        .unwrap();
     store.write("", "", "manager", b"cm").await.unwrap();
 
-    assert_eq!(store.read("monitors", "", "a").await.unwrap(), Some(b"ay".to_vec()));
-    assert_eq!(store.read("monitors", "", "empty").await.unwrap(), Some(Vec::new()), "empty is not missing");
-    assert_eq!(store.read("", "", "manager").await.unwrap(), Some(b"cm".to_vec()));
-    assert_eq!(store.list("monitors", "").await.unwrap(), vec!["a", "b", "empty"]);
+    assert_eq!(
+        store.read("monitors", "", "a").await.unwrap(),
+        Some(b"ay".to_vec())
+    );
+    assert_eq!(
+        store.read("monitors", "", "empty").await.unwrap(),
+        Some(Vec::new()),
+        "empty is not missing"
+    );
+    assert_eq!(
+        store.read("", "", "manager").await.unwrap(),
+        Some(b"cm".to_vec())
+    );
+    assert_eq!(
+        store.list("monitors", "").await.unwrap(),
+        vec!["a", "b", "empty"]
+    );
     assert_eq!(store.list("monitors", "sub").await.unwrap(), vec!["x"]);
     assert_eq!(store.list("", "").await.unwrap(), vec!["manager"]);
-    assert_eq!(store.list("nothing", "").await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.list("nothing", "").await.unwrap(),
+        Vec::<String>::new()
+    );
 
     store.write("monitors", "", "a", b"ay2").await.unwrap();
-    assert_eq!(store.read("monitors", "", "a").await.unwrap(), Some(b"ay2".to_vec()));
+    assert_eq!(
+        store.read("monitors", "", "a").await.unwrap(),
+        Some(b"ay2".to_vec())
+    );
     store.remove("monitors", "", "a").await.unwrap();
     store.remove("monitors", "", "never-there").await.unwrap();
     assert_eq!(store.read("monitors", "", "a").await.unwrap(), None);
-    assert_eq!(store.list("monitors", "").await.unwrap(), vec!["b", "empty"]);
+    assert_eq!(
+        store.list("monitors", "").await.unwrap(),
+        vec!["b", "empty"]
+    );
 
-    let bad = store.write("monitors", "", "bad/key", b"x").await.unwrap_err();
+    let bad = store
+        .write("monitors", "", "bad/key", b"x")
+        .await
+        .unwrap_err();
     assert_eq!(bad.code(), "store_invalid_key");
-    assert_eq!(store.list("", "sub").await.unwrap_err().code(), "store_invalid_key");
+    assert_eq!(
+        store.list("", "sub").await.unwrap_err().code(),
+        "store_invalid_key"
+    );
 
-    let all: Vec<String> = store.list_all().await.unwrap().iter().map(|k| k.to_string()).collect();
-    assert_eq!(all, vec!["//manager", "monitors//b", "monitors//empty", "monitors/sub/x", "monitorsX//y"]);
+    let all: Vec<String> = store
+        .list_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(
+        all,
+        vec![
+            "//manager",
+            "monitors//b",
+            "monitors//empty",
+            "monitors/sub/x",
+            "monitorsX//y"
+        ]
+    );
     Store::delete(store.name()).await.unwrap();
 }
 
@@ -73,7 +132,11 @@ async fn batch_is_one_transaction() {
         .await
         .unwrap();
     assert_eq!(store.list("ns", "").await.unwrap(), vec!["a", "b"]);
-    assert_eq!(store.read("ns", "", "a").await.unwrap(), Some(b"A2".to_vec()), "ops apply in order");
+    assert_eq!(
+        store.read("ns", "", "a").await.unwrap(),
+        Some(b"A2".to_vec()),
+        "ops apply in order"
+    );
     Store::delete(store.name()).await.unwrap();
 }
 
@@ -109,7 +172,11 @@ async fn last_issued_write_wins_whatever_the_await_order() {
     drop(store);
     let reopened = Store::open(&name).await.unwrap();
     let value = reopened.read("ord", "", "key").await.unwrap().unwrap();
-    assert_eq!(u32::from_be_bytes(value[..4].try_into().unwrap()), 299, "last issued write survives reopen");
+    assert_eq!(
+        u32::from_be_bytes(value[..4].try_into().unwrap()),
+        299,
+        "last issued write survives reopen"
+    );
     let other = reopened.read("ord", "", "other").await.unwrap().unwrap();
     assert_eq!(u32::from_be_bytes(other[..4].try_into().unwrap()), 294);
     reopened.close();
@@ -123,7 +190,12 @@ async fn reopened_database_keeps_everything() {
         let store = Store::open(&name).await.unwrap();
         let mut writes = Vec::new();
         for i in 0..50u32 {
-            writes.push(store.write("p", &format!("s{}", i % 3), &format!("k{i}"), &i.to_le_bytes()));
+            writes.push(store.write(
+                "p",
+                &format!("s{}", i % 3),
+                &format!("k{i}"),
+                &i.to_le_bytes(),
+            ));
         }
         for w in join_all(writes).await {
             w.unwrap();
@@ -135,7 +207,10 @@ async fn reopened_database_keeps_everything() {
     let all = store.list_all().await.unwrap();
     assert_eq!(all.len(), 49);
     for i in 1..50u32 {
-        let v = store.read("p", &format!("s{}", i % 3), &format!("k{i}")).await.unwrap();
+        let v = store
+            .read("p", &format!("s{}", i % 3), &format!("k{i}"))
+            .await
+            .unwrap();
         assert_eq!(v, Some(i.to_le_bytes().to_vec()), "k{i}");
     }
     assert_eq!(store.read("p", "s0", "k0").await.unwrap(), None);
@@ -147,31 +222,58 @@ async fn reopened_database_keeps_everything() {
 async fn wallet_marker_guards_creation() {
     let name = fresh_name("marker");
     let store = Store::open(&name).await.unwrap();
-    assert_eq!(store.wallet_marker().await.unwrap(), None, "a new database has no wallet");
+    assert_eq!(
+        store.wallet_marker().await.unwrap(),
+        None,
+        "a new database has no wallet"
+    );
 
     let seed = StoreKey::new("wallet", "", "seed").unwrap();
-    let marker = store.create_wallet(vec![(seed.clone(), b"seed-1".to_vec())], 1_700_000_000_000).await.unwrap();
+    let marker = store
+        .create_wallet(vec![(seed.clone(), b"seed-1".to_vec())], 1_700_000_000_000)
+        .await
+        .unwrap();
     assert_eq!(marker.format_version, STORE_FORMAT_VERSION);
     assert_eq!(marker.created_at_millis, 1_700_000_000_000);
 
     // A second creation is refused by a real ConstraintError abort, and writes nothing.
-    let again = store.create_wallet(vec![(seed.clone(), b"seed-2".to_vec())], 5).await.unwrap_err();
+    let again = store
+        .create_wallet(vec![(seed.clone(), b"seed-2".to_vec())], 5)
+        .await
+        .unwrap_err();
     assert_eq!(again, StoreError::WalletExists);
-    assert_eq!(store.read("wallet", "", "seed").await.unwrap(), Some(b"seed-1".to_vec()));
+    assert_eq!(
+        store.read("wallet", "", "seed").await.unwrap(),
+        Some(b"seed-1".to_vec())
+    );
 
     store.close();
     let reopened = Store::open(&name).await.unwrap();
-    assert_eq!(reopened.wallet_marker().await.unwrap(), Some(marker), "the marker survives reopening");
+    assert_eq!(
+        reopened.wallet_marker().await.unwrap(),
+        Some(marker),
+        "the marker survives reopening"
+    );
     reopened.close();
     Store::delete(&name).await.unwrap();
 
     // Data without a marker: refuse, and leave it alone.
     let other = fresh_store("marker-data").await;
-    other.write("monitors", "", "m", b"unknown origin").await.unwrap();
-    let refused = other.create_wallet(vec![(seed, b"seed-3".to_vec())], 5).await.unwrap_err();
+    other
+        .write("monitors", "", "m", b"unknown origin")
+        .await
+        .unwrap();
+    let refused = other
+        .create_wallet(vec![(seed, b"seed-3".to_vec())], 5)
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), "store_data_exists");
     assert_eq!(other.wallet_marker().await.unwrap(), None);
-    assert_eq!(other.read("wallet", "", "seed").await.unwrap(), None, "nothing of the refused batch was written");
+    assert_eq!(
+        other.read("wallet", "", "seed").await.unwrap(),
+        None,
+        "nothing of the refused batch was written"
+    );
     assert_eq!(other.list_all().await.unwrap().len(), 1);
     other.close();
     Store::delete(other.name()).await.unwrap();
@@ -188,7 +290,10 @@ async fn concurrent_creations_exactly_one_wins() {
     let (ra, rb) = futures::join!(fa, fb);
     assert!(ra.is_ok(), "the first issued wins: {ra:?}");
     assert_eq!(rb.unwrap_err(), StoreError::WalletExists);
-    assert_eq!(b.read("wallet", "", "seed").await.unwrap(), Some(b"A".to_vec()));
+    assert_eq!(
+        b.read("wallet", "", "seed").await.unwrap(),
+        Some(b"A".to_vec())
+    );
     a.close();
     b.close();
     Store::delete(&name).await.unwrap();
@@ -201,8 +306,14 @@ async fn errors_surface_as_store_errors() {
     store.write("p", "", "k", b"v").await.unwrap();
     store.close();
     assert!(store.is_closed());
-    assert_eq!(store.write("p", "", "k", b"w").await.unwrap_err(), StoreError::Closed);
-    assert_eq!(store.read("p", "", "k").await.unwrap_err(), StoreError::Closed);
+    assert_eq!(
+        store.write("p", "", "k", b"w").await.unwrap_err(),
+        StoreError::Closed
+    );
+    assert_eq!(
+        store.read("p", "", "k").await.unwrap_err(),
+        StoreError::Closed
+    );
 
     // Another context deleting the database closes our connection (versionchange), and the
     // next write fails instead of vanishing.
@@ -211,7 +322,10 @@ async fn errors_surface_as_store_errors() {
     victim.write("p", "", "k", b"v").await.unwrap();
     Store::delete(&name).await.unwrap();
     assert!(victim.is_closed());
-    assert_eq!(victim.write("p", "", "k", b"w").await.unwrap_err().code(), "store_closed");
+    assert_eq!(
+        victim.write("p", "", "k", b"w").await.unwrap_err().code(),
+        "store_closed"
+    );
 
     // A write issued just before close() still commits (close waits for transactions).
     let name = fresh_name("close-pending");
@@ -220,7 +334,10 @@ async fn errors_surface_as_store_errors() {
     s.close();
     pending.await.unwrap();
     let s2 = Store::open(&name).await.unwrap();
-    assert_eq!(s2.read("p", "", "k").await.unwrap(), Some(b"committed".to_vec()));
+    assert_eq!(
+        s2.read("p", "", "k").await.unwrap(),
+        Some(b"committed".to_vec())
+    );
     s2.close();
     Store::delete(&name).await.unwrap();
     Store::delete(store.name()).await.unwrap();
@@ -237,10 +354,21 @@ async fn ldk_kvstore_trait() {
     let second = kv.write("channel_monitors", "", "abc_0", b"v2".to_vec());
     second.await.unwrap();
     first.await.unwrap();
-    assert_eq!(kv.read("channel_monitors", "", "abc_0").await.unwrap(), b"v2".to_vec());
-    assert_eq!(kv.list("channel_monitors", "").await.unwrap(), vec!["abc_0".to_string()]);
-    kv.remove("channel_monitors", "", "abc_0", true).await.unwrap();
-    assert_eq!(kv.list("channel_monitors", "").await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        kv.read("channel_monitors", "", "abc_0").await.unwrap(),
+        b"v2".to_vec()
+    );
+    assert_eq!(
+        kv.list("channel_monitors", "").await.unwrap(),
+        vec!["abc_0".to_string()]
+    );
+    kv.remove("channel_monitors", "", "abc_0", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        kv.list("channel_monitors", "").await.unwrap(),
+        Vec::<String>::new()
+    );
     let invalid = kv.write("a", "", "no spaces", vec![]).await.unwrap_err();
     assert_eq!(invalid.kind(), lightning::io::ErrorKind::InvalidInput);
     store.close();
@@ -256,8 +384,13 @@ async fn instance_lock_is_exclusive_until_released() {
     assert_eq!(second.err(), Some(StoreError::AlreadyRunning));
 
     first.release().await;
-    let third = acquire_instance_lock(&name).await.expect("granted after release");
-    assert_eq!(acquire_instance_lock(&name).await.err(), Some(StoreError::AlreadyRunning));
+    let third = acquire_instance_lock(&name)
+        .await
+        .expect("granted after release");
+    assert_eq!(
+        acquire_instance_lock(&name).await.err(),
+        Some(StoreError::AlreadyRunning)
+    );
 
     // Dropping the guard releases too (a moment later).
     drop(third);
@@ -280,14 +413,73 @@ async fn instance_lock_is_exclusive_until_released() {
 }
 
 #[wasm_bindgen_test]
-async fn time_and_sleep() {
+async fn time_sleep_and_spawn() {
+    use lightning::util::native_async::FutureSpawner;
+    let ran = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = ran.clone();
+    tabnode::spawn::LocalSpawner.spawn(async move { flag.set(true) });
+    assert!(!ran.get(), "spawn does not run the future inline");
+
     let before = time::now_millis();
-    assert!(before > 1_600_000_000_000, "Date.now() looks like a real clock");
+    assert!(
+        before > 1_600_000_000_000,
+        "Date.now() looks like a real clock"
+    );
     time::sleep(Duration::from_millis(50)).await;
     let after = time::now_millis();
     assert!(after >= before + 45, "slept {} ms", after - before);
-    let r = time::timeout(Duration::from_millis(20), time::sleep(Duration::from_secs(5))).await;
+    let r = time::timeout(
+        Duration::from_millis(20),
+        time::sleep(Duration::from_secs(5)),
+    )
+    .await;
     assert!(r.is_err());
     let r = time::timeout(Duration::from_secs(5), async { 7 }).await;
     assert_eq!(r, Ok(7));
+    assert!(ran.get(), "the spawned future ran while we slept");
+}
+
+/// A dedicated worker (another agent of the same origin, like another tab) asking for the
+/// lock with `ifAvailable`; answers whether it got it.
+fn worker_lock_probe() -> js_sys::Function {
+    let make = js_sys::Function::new_no_args(
+        r#"
+        const src = "onmessage = async (e) => {" +
+            " const got = await navigator.locks.request(e.data, { ifAvailable: true }, async (l) => l !== null);" +
+            " postMessage(got); };";
+        const worker = new Worker(URL.createObjectURL(new Blob([src], { type: "text/javascript" })));
+        return (name) => new Promise((resolve) => { worker.onmessage = (e) => resolve(e.data); worker.postMessage(name); });
+        "#,
+    );
+    make.call0(&wasm_bindgen::JsValue::UNDEFINED)
+        .unwrap()
+        .into()
+}
+
+async fn worker_gets_lock(probe: &js_sys::Function, name: &str) -> bool {
+    let promise: js_sys::Promise = probe
+        .call1(&wasm_bindgen::JsValue::UNDEFINED, &name.into())
+        .unwrap()
+        .into();
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn instance_lock_is_shared_with_workers() {
+    let name = fresh_name("worker-lock");
+    let probe = worker_lock_probe();
+    let lock = acquire_instance_lock(&name).await.unwrap();
+    assert!(
+        !worker_gets_lock(&probe, &name).await,
+        "a worker is refused while the page holds the lock"
+    );
+    lock.release().await;
+    assert!(
+        worker_gets_lock(&probe, &name).await,
+        "granted to the worker after release"
+    );
 }

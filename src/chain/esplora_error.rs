@@ -28,7 +28,10 @@ impl EsploraError {
     }
 
     pub(crate) fn parse(what: &'static str, message: impl fmt::Display) -> EsploraError {
-        EsploraError::Parse { what, message: message.to_string() }
+        EsploraError::Parse {
+            what,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -42,7 +45,9 @@ impl fmt::Display for EsploraError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EsploraError::Http(e) => write!(f, "esplora: {e}"),
-            EsploraError::Parse { what, message } => write!(f, "esplora: cannot parse {what}: {message}"),
+            EsploraError::Parse { what, message } => {
+                write!(f, "esplora: cannot parse {what}: {message}")
+            }
             EsploraError::Mismatch(m) => write!(f, "esplora: inconsistent answer: {m}"),
         }
     }

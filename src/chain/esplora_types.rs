@@ -10,8 +10,8 @@ use bitcoin::block::Header;
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::hex::FromHex;
 use bitcoin::{
-    absolute, transaction, Amount, BlockHash, MerkleBlock, OutPoint, Script, ScriptBuf, Sequence, Transaction,
-    TxIn, TxMerkleNode, TxOut, Txid, Witness,
+    absolute, transaction, Amount, BlockHash, MerkleBlock, OutPoint, Script, ScriptBuf, Sequence,
+    Transaction, TxIn, TxMerkleNode, TxOut, Txid, Witness,
 };
 use serde::Deserialize;
 
@@ -34,7 +34,11 @@ pub enum TxStatus {
     /// Not in a block.
     Unconfirmed,
     /// In block `block_hash` at `block_height`, whose header time is `block_time`.
-    Confirmed { block_height: u32, block_hash: BlockHash, block_time: Option<u64> },
+    Confirmed {
+        block_height: u32,
+        block_hash: BlockHash,
+        block_time: Option<u64>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -52,10 +56,15 @@ impl TryFrom<TxStatusJson> for TxStatus {
             return Ok(TxStatus::Unconfirmed);
         }
         match (j.block_height, j.block_hash) {
-            (Some(block_height), Some(block_hash)) => {
-                Ok(TxStatus::Confirmed { block_height, block_hash, block_time: j.block_time })
-            }
-            _ => Err(EsploraError::parse("tx status", "confirmed without block height and hash")),
+            (Some(block_height), Some(block_hash)) => Ok(TxStatus::Confirmed {
+                block_height,
+                block_hash,
+                block_time: j.block_time,
+            }),
+            _ => Err(EsploraError::parse(
+                "tx status",
+                "confirmed without block height and hash",
+            )),
         }
     }
 }
@@ -66,7 +75,11 @@ pub enum OutputSpend {
     /// Nothing the server knows spends it.
     Unspent,
     /// Input `vin` of `txid` spends it; `status` says where that transaction is.
-    Spent { txid: Txid, vin: u32, status: TxStatus },
+    Spent {
+        txid: Txid,
+        vin: u32,
+        status: TxStatus,
+    },
 }
 
 #[derive(Deserialize)]
@@ -138,11 +151,16 @@ struct TxJson {
 }
 
 fn script(what: &'static str, hex: &str) -> Result<ScriptBuf, EsploraError> {
-    Vec::<u8>::from_hex(hex).map(ScriptBuf::from_bytes).map_err(|e| EsploraError::parse(what, e))
+    Vec::<u8>::from_hex(hex)
+        .map(ScriptBuf::from_bytes)
+        .map_err(|e| EsploraError::parse(what, e))
 }
 
 fn txout(j: &VoutJson) -> Result<TxOut, EsploraError> {
-    Ok(TxOut { value: Amount::from_sat(j.value), script_pubkey: script("tx output script", &j.scriptpubkey)? })
+    Ok(TxOut {
+        value: Amount::from_sat(j.value),
+        script_pubkey: script("tx output script", &j.scriptpubkey)?,
+    })
 }
 
 impl TryFrom<TxJson> for EsploraTx {
@@ -156,8 +174,14 @@ impl TryFrom<TxJson> for EsploraTx {
                 .iter()
                 .map(|w| Vec::<u8>::from_hex(w).map_err(|e| EsploraError::parse("witness", e)))
                 .collect::<Result<_, _>>()?;
-            let previous_output =
-                if vin.is_coinbase { OutPoint::null() } else { OutPoint { txid: vin.txid, vout: vin.vout } };
+            let previous_output = if vin.is_coinbase {
+                OutPoint::null()
+            } else {
+                OutPoint {
+                    txid: vin.txid,
+                    vout: vin.vout,
+                }
+            };
             input.push(TxIn {
                 previous_output,
                 script_sig: script("script sig", &vin.scriptsig)?,
@@ -178,9 +202,17 @@ impl TryFrom<TxJson> for EsploraTx {
         };
         let computed = tx.compute_txid();
         if computed != j.txid {
-            return Err(EsploraError::Mismatch(format!("transaction claims txid {} but hashes to {computed}", j.txid)));
+            return Err(EsploraError::Mismatch(format!(
+                "transaction claims txid {} but hashes to {computed}",
+                j.txid
+            )));
         }
-        Ok(EsploraTx { tx, status: j.status.try_into()?, prevouts, fee: j.fee.map(Amount::from_sat) })
+        Ok(EsploraTx {
+            tx,
+            status: j.status.try_into()?,
+            prevouts,
+            fee: j.fee.map(Amount::from_sat),
+        })
     }
 }
 
@@ -189,7 +221,9 @@ fn json<'a, T: Deserialize<'a>>(what: &'static str, body: &'a [u8]) -> Result<T,
 }
 
 fn text<'a>(what: &'static str, body: &'a [u8]) -> Result<&'a str, EsploraError> {
-    core::str::from_utf8(body).map(str::trim).map_err(|e| EsploraError::parse(what, e))
+    core::str::from_utf8(body)
+        .map(str::trim)
+        .map_err(|e| EsploraError::parse(what, e))
 }
 
 /// `GET /blocks/tip/hash`, `/block-height/:h`: a block hash as text.
@@ -201,7 +235,8 @@ pub fn parse_block_hash(body: &[u8]) -> Result<BlockHash, EsploraError> {
 /// `GET /blocks/tip/height`: a decimal height.
 pub fn parse_height(body: &[u8]) -> Result<u32, EsploraError> {
     let t = text("block height", body)?;
-    t.parse().map_err(|e| EsploraError::parse("block height", e))
+    t.parse()
+        .map_err(|e| EsploraError::parse("block height", e))
 }
 
 /// `POST /tx` answers the txid as text.
@@ -213,10 +248,13 @@ pub fn parse_txid(body: &[u8]) -> Result<Txid, EsploraError> {
 /// `GET /block/:hash/header`: 80 bytes as hex. Checks the header hashes to `expected`.
 pub fn parse_header(body: &[u8], expected: &BlockHash) -> Result<Header, EsploraError> {
     let t = text("block header", body)?;
-    let header: Header =
-        bitcoin::consensus::encode::deserialize_hex(t).map_err(|e| EsploraError::parse("block header", e))?;
+    let header: Header = bitcoin::consensus::encode::deserialize_hex(t)
+        .map_err(|e| EsploraError::parse("block header", e))?;
     if header.block_hash() != *expected {
-        return Err(EsploraError::Mismatch(format!("header for {expected} hashes to {}", header.block_hash())));
+        return Err(EsploraError::Mismatch(format!(
+            "header for {expected} hashes to {}",
+            header.block_hash()
+        )));
     }
     Ok(header)
 }
@@ -233,9 +271,13 @@ pub fn parse_tx_status(body: &[u8]) -> Result<TxStatus, EsploraError> {
 
 /// `GET /tx/:txid/raw`: consensus bytes. Checks the transaction hashes to `expected`.
 pub fn parse_raw_tx(body: &[u8], expected: &Txid) -> Result<Transaction, EsploraError> {
-    let tx: Transaction = bitcoin::consensus::deserialize(body).map_err(|e| EsploraError::parse("raw transaction", e))?;
+    let tx: Transaction = bitcoin::consensus::deserialize(body)
+        .map_err(|e| EsploraError::parse("raw transaction", e))?;
     if tx.compute_txid() != *expected {
-        return Err(EsploraError::Mismatch(format!("raw transaction for {expected} hashes to {}", tx.compute_txid())));
+        return Err(EsploraError::Mismatch(format!(
+            "raw transaction for {expected} hashes to {}",
+            tx.compute_txid()
+        )));
     }
     Ok(tx)
 }
@@ -247,7 +289,10 @@ pub fn parse_tx(body: &[u8]) -> Result<EsploraTx, EsploraError> {
 
 /// `GET /scripthash/:h/txs[/chain/:last_seen]`.
 pub fn parse_txs(body: &[u8]) -> Result<Vec<EsploraTx>, EsploraError> {
-    json::<Vec<TxJson>>("transaction list", body)?.into_iter().map(EsploraTx::try_from).collect()
+    json::<Vec<TxJson>>("transaction list", body)?
+        .into_iter()
+        .map(EsploraTx::try_from)
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -260,13 +305,18 @@ struct MerkleProofJson {
 /// `GET /tx/:txid/merkle-proof`.
 pub fn parse_merkle_proof(body: &[u8]) -> Result<MerkleProof, EsploraError> {
     let j: MerkleProofJson = json("merkle proof", body)?;
-    Ok(MerkleProof { block_height: j.block_height, merkle: j.merkle, pos: j.pos })
+    Ok(MerkleProof {
+        block_height: j.block_height,
+        merkle: j.merkle,
+        pos: j.pos,
+    })
 }
 
 /// `GET /tx/:txid/merkleblock-proof`: a BIP37 merkle block as hex.
 pub fn parse_merkle_block(body: &[u8]) -> Result<MerkleBlock, EsploraError> {
     let t = text("merkle block", body)?;
-    bitcoin::consensus::encode::deserialize_hex(t).map_err(|e| EsploraError::parse("merkle block", e))
+    bitcoin::consensus::encode::deserialize_hex(t)
+        .map_err(|e| EsploraError::parse("merkle block", e))
 }
 
 /// `GET /tx/:txid/outspend/:vout`.
@@ -276,8 +326,15 @@ pub fn parse_outspend(body: &[u8]) -> Result<OutputSpend, EsploraError> {
         return Ok(OutputSpend::Unspent);
     }
     match (j.txid, j.vin, j.status) {
-        (Some(txid), Some(vin), Some(status)) => Ok(OutputSpend::Spent { txid, vin, status: status.try_into()? }),
-        _ => Err(EsploraError::parse("outspend", "spent without txid, vin and status")),
+        (Some(txid), Some(vin), Some(status)) => Ok(OutputSpend::Spent {
+            txid,
+            vin,
+            status: status.try_into()?,
+        }),
+        _ => Err(EsploraError::parse(
+            "outspend",
+            "spent without txid, vin and status",
+        )),
     }
 }
 
@@ -289,7 +346,9 @@ pub fn parse_blocks(body: &[u8]) -> Result<Vec<BlockSummary>, EsploraError> {
 /// Esplora's script hash: hex of SHA256(scriptPubKey), in byte order (not reversed).
 pub fn script_hash(script: &Script) -> String {
     use bitcoin::hex::DisplayHex;
-    sha256::Hash::hash(script.as_bytes()).to_byte_array().to_lower_hex_string()
+    sha256::Hash::hash(script.as_bytes())
+        .to_byte_array()
+        .to_lower_hex_string()
 }
 
 #[cfg(test)]
@@ -316,39 +375,74 @@ mod tests {
         let header = parse_header(GENESIS_HEADER.as_bytes(), &expected).unwrap();
         assert_eq!(header.time, 1231006505);
         let other = BlockHash::all_zeros();
-        assert_eq!(parse_header(GENESIS_HEADER.as_bytes(), &other).unwrap_err().code(), "esplora_mismatch");
-        assert_eq!(parse_header(&GENESIS_HEADER.as_bytes()[..150], &expected).unwrap_err().code(), "esplora_parse");
+        assert_eq!(
+            parse_header(GENESIS_HEADER.as_bytes(), &other)
+                .unwrap_err()
+                .code(),
+            "esplora_mismatch"
+        );
+        assert_eq!(
+            parse_header(&GENESIS_HEADER.as_bytes()[..150], &expected)
+                .unwrap_err()
+                .code(),
+            "esplora_parse"
+        );
     }
 
     #[test]
     fn statuses() {
-        let s = parse_block_status(br#"{"in_best_chain":true,"height":5,"next_best":null}"#).unwrap();
-        assert_eq!(s, BlockStatus { in_best_chain: true, height: Some(5), next_best: None });
+        let s =
+            parse_block_status(br#"{"in_best_chain":true,"height":5,"next_best":null}"#).unwrap();
+        assert_eq!(
+            s,
+            BlockStatus {
+                in_best_chain: true,
+                height: Some(5),
+                next_best: None
+            }
+        );
         let stale = parse_block_status(br#"{"in_best_chain":false}"#).unwrap();
         assert!(!stale.in_best_chain && stale.height.is_none());
 
-        assert_eq!(parse_tx_status(br#"{"confirmed":false}"#).unwrap(), TxStatus::Unconfirmed);
+        assert_eq!(
+            parse_tx_status(br#"{"confirmed":false}"#).unwrap(),
+            TxStatus::Unconfirmed
+        );
         let c = parse_tx_status(
             format!(r#"{{"confirmed":true,"block_height":7,"block_hash":"{GENESIS_HASH}","block_time":9}}"#).as_bytes(),
         )
         .unwrap();
         assert_eq!(
             c,
-            TxStatus::Confirmed { block_height: 7, block_hash: BlockHash::from_str(GENESIS_HASH).unwrap(), block_time: Some(9) }
+            TxStatus::Confirmed {
+                block_height: 7,
+                block_hash: BlockHash::from_str(GENESIS_HASH).unwrap(),
+                block_time: Some(9)
+            }
         );
         assert!(parse_tx_status(br#"{"confirmed":true}"#).is_err());
     }
 
     #[test]
     fn outspends() {
-        assert_eq!(parse_outspend(br#"{"spent":false}"#).unwrap(), OutputSpend::Unspent);
+        assert_eq!(
+            parse_outspend(br#"{"spent":false}"#).unwrap(),
+            OutputSpend::Unspent
+        );
         let spent = parse_outspend(
-            format!(r#"{{"spent":true,"txid":"{GENESIS_HASH}","vin":1,"status":{{"confirmed":false}}}}"#).as_bytes(),
+            format!(
+                r#"{{"spent":true,"txid":"{GENESIS_HASH}","vin":1,"status":{{"confirmed":false}}}}"#
+            )
+            .as_bytes(),
         )
         .unwrap();
         assert_eq!(
             spent,
-            OutputSpend::Spent { txid: Txid::from_str(GENESIS_HASH).unwrap(), vin: 1, status: TxStatus::Unconfirmed }
+            OutputSpend::Spent {
+                txid: Txid::from_str(GENESIS_HASH).unwrap(),
+                vin: 1,
+                status: TxStatus::Unconfirmed
+            }
         );
         assert!(parse_outspend(br#"{"spent":true}"#).is_err());
     }
@@ -374,12 +468,22 @@ mod tests {
     #[test]
     fn esplora_tx_json_rebuilds_the_transaction() {
         let parsed = parse_tx(tx_json(TXID, "").as_bytes()).unwrap();
-        let raw: Transaction = bitcoin::consensus::deserialize(&Vec::from_hex(TX_RAW).unwrap()).unwrap();
+        let raw: Transaction =
+            bitcoin::consensus::deserialize(&Vec::from_hex(TX_RAW).unwrap()).unwrap();
         assert_eq!(parsed.tx, raw);
         assert_eq!(parsed.tx.compute_txid().to_string(), TXID);
         assert_eq!(parsed.fee, Some(Amount::ZERO));
-        assert_eq!(parsed.prevouts[0].as_ref().unwrap().value, Amount::from_sat(5_000_000_000));
-        assert!(matches!(parsed.status, TxStatus::Confirmed { block_height: 80000, .. }));
+        assert_eq!(
+            parsed.prevouts[0].as_ref().unwrap().value,
+            Amount::from_sat(5_000_000_000)
+        );
+        assert!(matches!(
+            parsed.status,
+            TxStatus::Confirmed {
+                block_height: 80000,
+                ..
+            }
+        ));
         let list = parse_txs(format!("[{}]", tx_json(TXID, "")).as_bytes()).unwrap();
         assert_eq!(list.len(), 1);
     }
@@ -399,14 +503,22 @@ mod tests {
         let bytes = Vec::from_hex(TX_RAW).unwrap();
         let txid = Txid::from_str(TXID).unwrap();
         assert!(parse_raw_tx(&bytes, &txid).is_ok());
-        assert_eq!(parse_raw_tx(&bytes, &Txid::all_zeros()).unwrap_err().code(), "esplora_mismatch");
-        assert_eq!(parse_raw_tx(&bytes[..10], &txid).unwrap_err().code(), "esplora_parse");
+        assert_eq!(
+            parse_raw_tx(&bytes, &Txid::all_zeros()).unwrap_err().code(),
+            "esplora_mismatch"
+        );
+        assert_eq!(
+            parse_raw_tx(&bytes[..10], &txid).unwrap_err().code(),
+            "esplora_parse"
+        );
     }
 
     #[test]
     fn merkle_proof_json() {
-        let p = parse_merkle_proof(format!(r#"{{"block_height":80000,"merkle":["{GENESIS_HASH}"],"pos":1}}"#).as_bytes())
-            .unwrap();
+        let p = parse_merkle_proof(
+            format!(r#"{{"block_height":80000,"merkle":["{GENESIS_HASH}"],"pos":1}}"#).as_bytes(),
+        )
+        .unwrap();
         assert_eq!(p.block_height, 80000);
         assert_eq!(p.pos, 1);
         // Display (reversed) hex, like txids.
@@ -428,6 +540,9 @@ mod tests {
     #[test]
     fn script_hash_is_forward_sha256() {
         // SHA256 of the empty script.
-        assert_eq!(script_hash(Script::new()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            script_hash(Script::new()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

@@ -21,14 +21,21 @@ impl FeeEstimates {
             serde_json::from_slice(json).map_err(|e| EsploraError::parse("fee estimates", e))?;
         let mut by_target = BTreeMap::new();
         for (target, value) in map {
-            let blocks: u16 =
-                target.parse().map_err(|_| EsploraError::parse("fee estimates", format!("target {target:?}")))?;
+            let blocks: u16 = target
+                .parse()
+                .map_err(|_| EsploraError::parse("fee estimates", format!("target {target:?}")))?;
             let number = match value {
                 serde_json::Value::Number(n) => n.to_string(),
-                other => return Err(EsploraError::parse("fee estimates", format!("rate {other} for {blocks}"))),
+                other => {
+                    return Err(EsploraError::parse(
+                        "fee estimates",
+                        format!("rate {other} for {blocks}"),
+                    ))
+                }
             };
-            let rate = sat_per_vb_text_to_sat_per_kwu(&number)
-                .ok_or_else(|| EsploraError::parse("fee estimates", format!("rate {number} for {blocks}")))?;
+            let rate = sat_per_vb_text_to_sat_per_kwu(&number).ok_or_else(|| {
+                EsploraError::parse("fee estimates", format!("rate {number} for {blocks}"))
+            })?;
             by_target.insert(blocks, rate);
         }
         Ok(FeeEstimates { by_target })
@@ -38,7 +45,10 @@ impl FeeEstimates {
     /// not above it (a faster, never slower, estimate), as esplora-client does. `None` if
     /// every estimate is for a larger target or there are none.
     pub fn sat_per_kwu_for_target(&self, target: u16) -> Option<u64> {
-        self.by_target.range(..=target).next_back().map(|(_, rate)| *rate)
+        self.by_target
+            .range(..=target)
+            .next_back()
+            .map(|(_, rate)| *rate)
     }
 
     /// All estimates, by target.
@@ -59,19 +69,16 @@ pub fn sat_per_vb_text_to_sat_per_kwu(text: &str) -> Option<u64> {
     let (mantissa, exponent) = match text.find(['e', 'E']) {
         Some(i) => {
             let exp_text = &text[i + 1..];
-            let exp_text = exp_text.strip_prefix('+').unwrap_or(exp_text);
-            let exp: i32 = if exp_text.starts_with('-') {
-                let digits = &exp_text[1..];
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 4 {
-                    return None;
-                }
-                -digits.parse::<i32>().ok()?
-            } else {
-                if exp_text.is_empty() || !exp_text.bytes().all(|b| b.is_ascii_digit()) || exp_text.len() > 4 {
-                    return None;
-                }
-                exp_text.parse().ok()?
+            let (negative, digits) = match exp_text.strip_prefix('-') {
+                Some(d) => (true, d),
+                None => (false, exp_text.strip_prefix('+').unwrap_or(exp_text)),
             };
+            if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            let magnitude: i32 = digits.parse().ok()?;
+            let exp = if negative { -magnitude } else { magnitude };
             (&text[..i], exp)
         }
         None => (text, 0),
@@ -83,7 +90,11 @@ pub fn sat_per_vb_text_to_sat_per_kwu(text: &str) -> Option<u64> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     // value = digits × 10^scale
@@ -127,14 +138,17 @@ mod tests {
         assert_eq!(sat_per_vb_text_to_sat_per_kwu("2e1"), Some(5000));
         assert_eq!(sat_per_vb_text_to_sat_per_kwu("1e-300"), Some(1));
         assert_eq!(sat_per_vb_text_to_sat_per_kwu(".5"), Some(125));
-        for bad in ["", ".", "-1", "+1", "1e", "1e-", "abc", "1.2.3", "1e99999", "1e400"] {
+        for bad in [
+            "", ".", "-1", "+1", "1e", "1e-", "abc", "1.2.3", "1e99999", "1e400",
+        ] {
             assert_eq!(sat_per_vb_text_to_sat_per_kwu(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn parses_esplora_answers() {
-        let json = br#"{"1": 87.882, "2": 87.882, "3": 87.882, "6": 68.285, "144": 1.027, "1008": 1.0}"#;
+        let json =
+            br#"{"1": 87.882, "2": 87.882, "3": 87.882, "6": 68.285, "144": 1.027, "1008": 1.0}"#;
         let fees = FeeEstimates::parse(json).unwrap();
         assert_eq!(fees.sat_per_kwu_for_target(1), Some(21971));
         assert_eq!(fees.sat_per_kwu_for_target(5), Some(21971)); // target 3
@@ -144,8 +158,17 @@ mod tests {
         let sparse = FeeEstimates::parse(br#"{"6": 2}"#).unwrap();
         assert_eq!(sparse.sat_per_kwu_for_target(1), None);
         assert!(FeeEstimates::parse(b"{}").unwrap().is_empty());
-        for bad in [&br#"{"x": 1}"#[..], br#"{"1": "2"}"#, br#"{"1": -2}"#, b"[]", b"nope"] {
-            assert_eq!(FeeEstimates::parse(bad).unwrap_err().code(), "esplora_parse");
+        for bad in [
+            &br#"{"x": 1}"#[..],
+            br#"{"1": "2"}"#,
+            br#"{"1": -2}"#,
+            b"[]",
+            b"nope",
+        ] {
+            assert_eq!(
+                FeeEstimates::parse(bad).unwrap_err().code(),
+                "esplora_parse"
+            );
         }
     }
 }

@@ -25,8 +25,11 @@ impl MerkleProof {
         let mut index = self.pos;
         for sibling in &self.merkle {
             let mut engine = sha256d::Hash::engine();
-            let (left, right) =
-                if index & 1 == 1 { (sibling.to_raw_hash(), current) } else { (current, sibling.to_raw_hash()) };
+            let (left, right) = if index & 1 == 1 {
+                (sibling.to_raw_hash(), current)
+            } else {
+                (current, sibling.to_raw_hash())
+            };
             bitcoin::hashes::HashEngine::input(&mut engine, left.as_byte_array());
             bitcoin::hashes::HashEngine::input(&mut engine, right.as_byte_array());
             current = sha256d::Hash::from_engine(engine);
@@ -39,7 +42,9 @@ impl MerkleProof {
     /// A path longer than 32 levels, or a position needing more levels than the path has,
     /// is refused.
     pub fn verify(&self, txid: &Txid, header: &Header) -> Result<u32, EsploraError> {
-        if self.merkle.len() > 32 || (self.merkle.len() < 32 && (self.pos >> self.merkle.len()) != 0) {
+        if self.merkle.len() > 32
+            || (self.merkle.len() < 32 && (self.pos >> self.merkle.len()) != 0)
+        {
             return Err(EsploraError::Mismatch(format!(
                 "merkle proof for {txid}: position {} does not fit {} levels",
                 self.pos,
@@ -67,7 +72,9 @@ pub fn verify_merkle_block(merkle_block: &MerkleBlock, txid: &Txid) -> Result<u3
         .map_err(|e| EsploraError::Mismatch(format!("merkle block for {txid}: {e}")))?;
     match matches.iter().position(|m| m == txid) {
         Some(i) => Ok(indexes[i]),
-        None => Err(EsploraError::Mismatch(format!("merkle block does not contain {txid}"))),
+        None => Err(EsploraError::Mismatch(format!(
+            "merkle block does not contain {txid}"
+        ))),
     }
 }
 
@@ -92,13 +99,27 @@ mod tests {
     fn branch_proof_of_a_real_block() {
         let b = block();
         let ids = txids(&b);
-        let proof = MerkleProof { block_height: 80000, merkle: vec![TxMerkleNode::from_raw_hash(ids[0].to_raw_hash())], pos: 1 };
+        let proof = MerkleProof {
+            block_height: 80000,
+            merkle: vec![TxMerkleNode::from_raw_hash(ids[0].to_raw_hash())],
+            pos: 1,
+        };
         assert_eq!(proof.verify(&ids[1], &b.header).unwrap(), 1);
-        let proof0 = MerkleProof { block_height: 80000, merkle: vec![TxMerkleNode::from_raw_hash(ids[1].to_raw_hash())], pos: 0 };
+        let proof0 = MerkleProof {
+            block_height: 80000,
+            merkle: vec![TxMerkleNode::from_raw_hash(ids[1].to_raw_hash())],
+            pos: 0,
+        };
         assert_eq!(proof0.verify(&ids[0], &b.header).unwrap(), 0);
         // Wrong position, wrong txid, position beyond the depth.
-        let bad = MerkleProof { pos: 0, ..proof.clone() };
-        assert_eq!(bad.verify(&ids[1], &b.header).unwrap_err().code(), "esplora_mismatch");
+        let bad = MerkleProof {
+            pos: 0,
+            ..proof.clone()
+        };
+        assert_eq!(
+            bad.verify(&ids[1], &b.header).unwrap_err().code(),
+            "esplora_mismatch"
+        );
         assert!(proof.verify(&ids[0], &b.header).is_err());
         let deep = MerkleProof { pos: 3, ..proof };
         assert!(deep.verify(&ids[1], &b.header).is_err());
@@ -108,9 +129,12 @@ mod tests {
     fn branch_folding_agrees_with_rust_bitcoin_on_an_odd_tree() {
         // Three leaves: the third pairs with itself, then with hash(a, b).
         let leaves: Vec<Txid> = (1u8..=3).map(|i| Txid::from_byte_array([i; 32])).collect();
-        let root: TxMerkleNode =
-            bitcoin::merkle_tree::calculate_root(leaves.iter().map(|t| TxMerkleNode::from_raw_hash(t.to_raw_hash())))
-                .unwrap();
+        let root: TxMerkleNode = bitcoin::merkle_tree::calculate_root(
+            leaves
+                .iter()
+                .map(|t| TxMerkleNode::from_raw_hash(t.to_raw_hash())),
+        )
+        .unwrap();
         let node = |t: &Txid| TxMerkleNode::from_raw_hash(t.to_raw_hash());
         let ab = {
             let mut e = sha256d::Hash::engine();
@@ -118,7 +142,11 @@ mod tests {
             bitcoin::hashes::HashEngine::input(&mut e, leaves[1].as_byte_array());
             TxMerkleNode::from_raw_hash(sha256d::Hash::from_engine(e))
         };
-        let proof_c = MerkleProof { block_height: 1, merkle: vec![node(&leaves[2]), ab], pos: 2 };
+        let proof_c = MerkleProof {
+            block_height: 1,
+            merkle: vec![node(&leaves[2]), ab],
+            pos: 2,
+        };
         assert_eq!(proof_c.root_for(&leaves[2]), root);
         let cc = {
             let mut e = sha256d::Hash::engine();
@@ -126,7 +154,11 @@ mod tests {
             bitcoin::hashes::HashEngine::input(&mut e, leaves[2].as_byte_array());
             TxMerkleNode::from_raw_hash(sha256d::Hash::from_engine(e))
         };
-        let proof_b = MerkleProof { block_height: 1, merkle: vec![node(&leaves[0]), cc], pos: 1 };
+        let proof_b = MerkleProof {
+            block_height: 1,
+            merkle: vec![node(&leaves[0]), cc],
+            pos: 1,
+        };
         assert_eq!(proof_b.root_for(&leaves[1]), root);
     }
 
@@ -136,7 +168,10 @@ mod tests {
         let ids = txids(&b);
         let mb = MerkleBlock::from_block_with_predicate(&b, |t| *t == ids[1]);
         assert_eq!(verify_merkle_block(&mb, &ids[1]).unwrap(), 1);
-        assert_eq!(verify_merkle_block(&mb, &ids[0]).unwrap_err().code(), "esplora_mismatch");
+        assert_eq!(
+            verify_merkle_block(&mb, &ids[0]).unwrap_err().code(),
+            "esplora_mismatch"
+        );
         let mut forged = mb.clone();
         forged.header.merkle_root = TxMerkleNode::all_zeros();
         assert!(verify_merkle_block(&forged, &ids[1]).is_err());

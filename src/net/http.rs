@@ -62,7 +62,10 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client whose requests are aborted after `timeout`.
     pub fn new(timeout: Duration) -> HttpClient {
-        HttpClient { timeout, headers: Vec::new() }
+        HttpClient {
+            timeout,
+            headers: Vec::new(),
+        }
     }
 
     /// Adds a header sent with every request (e.g. an `x-auth-token`).
@@ -77,7 +80,12 @@ impl HttpClient {
     }
 
     /// Sends one request; `Ok` only for a 2xx status with its whole body read.
-    pub async fn send(&self, method: &str, url: &str, body: Option<Body>) -> Result<HttpResponse, HttpError> {
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<Body>,
+    ) -> Result<HttpResponse, HttpError> {
         let invalid = |e: JsValue| HttpError::InvalidRequest(browser::describe_js_error(&e));
         let headers = Headers::new().map_err(invalid)?;
         for (name, value) in &self.headers {
@@ -91,11 +99,15 @@ impl HttpClient {
                 init.set_body(&JsValue::from_str(text));
             }
             Some(Body::Json(json)) => {
-                headers.set("content-type", "application/json").map_err(invalid)?;
+                headers
+                    .set("content-type", "application/json")
+                    .map_err(invalid)?;
                 init.set_body(&JsValue::from_str(json));
             }
             Some(Body::Bytes(bytes)) => {
-                headers.set("content-type", "application/octet-stream").map_err(invalid)?;
+                headers
+                    .set("content-type", "application/octet-stream")
+                    .map_err(invalid)?;
                 init.set_body(&Uint8Array::from(bytes.as_slice()).into());
             }
             None => {}
@@ -127,7 +139,9 @@ impl HttpClient {
             .map_err(failed)?
             .dyn_into()
             .map_err(|_| HttpError::Network("fetch did not give a Response".into()))?;
-        let buffer = JsFuture::from(response.array_buffer().map_err(failed)?).await.map_err(failed)?;
+        let buffer = JsFuture::from(response.array_buffer().map_err(failed)?)
+            .await
+            .map_err(failed)?;
         let body = Uint8Array::new(&buffer).to_vec();
         let status = response.status();
         if (200..300).contains(&status) {
@@ -144,7 +158,10 @@ impl HttpClient {
 
     /// GET, the body as UTF-8 text.
     pub async fn get_text(&self, url: &str) -> Result<String, HttpError> {
-        self.send("GET", url, None).await?.text().map(str::to_string)
+        self.send("GET", url, None)
+            .await?
+            .text()
+            .map(str::to_string)
     }
 
     /// GET, the body parsed as JSON.
@@ -153,13 +170,21 @@ impl HttpClient {
     }
 
     /// POST a JSON body, the answer parsed as JSON.
-    pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(&self, url: &str, body: &B) -> Result<T, HttpError> {
-        let json = serde_json::to_string(body).map_err(|e| HttpError::InvalidRequest(e.to_string()))?;
+    pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<T, HttpError> {
+        let json =
+            serde_json::to_string(body).map_err(|e| HttpError::InvalidRequest(e.to_string()))?;
         self.send("POST", url, Some(Body::Json(json))).await?.json()
     }
 
     /// POST a text body, the answer as text.
     pub async fn post_text(&self, url: &str, body: &str) -> Result<String, HttpError> {
-        self.send("POST", url, Some(Body::Text(body.to_string()))).await?.text().map(str::to_string)
+        self.send("POST", url, Some(Body::Text(body.to_string())))
+            .await?
+            .text()
+            .map(str::to_string)
     }
 }

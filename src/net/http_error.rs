@@ -51,7 +51,10 @@ impl HttpError {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        HttpError::Status { status, body: text[..end].to_string() }
+        HttpError::Status {
+            status,
+            body: text[..end].to_string(),
+        }
     }
 }
 

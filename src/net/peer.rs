@@ -128,7 +128,11 @@ enum Step {
     Closed,
 }
 
-fn poll_step(desc: &WsDescriptor, write_timer: &mut Option<Sleep>, cx: &mut Context<'_>) -> Poll<Step> {
+fn poll_step(
+    desc: &WsDescriptor,
+    write_timer: &mut Option<Sleep>,
+    cx: &mut Context<'_>,
+) -> Poll<Step> {
     let mut st = desc.state.borrow_mut();
     st.waker = Some(cx.waker().clone());
     if st.disconnect_requested {
@@ -284,6 +288,8 @@ where
     PM: Deref,
     PM::Target: APeerManager<Descriptor = WsDescriptor>,
 {
-    let conn = WsConnection::connect(url, timeout).await.map_err(PeerConnectError::Ws)?;
+    let conn = WsConnection::connect(url, timeout)
+        .await
+        .map_err(PeerConnectError::Ws)?;
     setup_outbound(peer_manager, their_node_id, conn, None).map_err(|_| PeerConnectError::Refused)
 }

@@ -82,7 +82,8 @@ impl WsConnection {
     /// Opens `url` (`ws://` or `wss://`) with `binaryType = "arraybuffer"` and waits until it
     /// is open, failed, or `timeout` passed (then it is closed).
     pub async fn connect(url: &str, timeout: Duration) -> Result<WsConnection, WsError> {
-        let ws = WebSocket::new(url).map_err(|e| WsError::InvalidUrl(browser::describe_js_error(&e)))?;
+        let ws =
+            WebSocket::new(url).map_err(|e| WsError::InvalidUrl(browser::describe_js_error(&e)))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let shared = Rc::new(RefCell::new(Shared::default()));
 
@@ -123,14 +124,19 @@ impl WsConnection {
         ws.set_onmessage(Some(on_message.into_js_value().unchecked_ref()));
         ws.set_onclose(Some(on_close.into_js_value().unchecked_ref()));
 
-        let conn = WsConnection { inner: Rc::new(Inner { ws, shared }) };
+        let conn = WsConnection {
+            inner: Rc::new(Inner { ws, shared }),
+        };
         let opened = poll_fn(|cx| {
             let mut s = conn.inner.shared.borrow_mut();
             if s.opened {
                 return Poll::Ready(Ok(()));
             }
             if let Some((code, reason)) = &s.closed {
-                return Poll::Ready(Err(WsError::ConnectFailed { code: *code, reason: reason.clone() }));
+                return Poll::Ready(Err(WsError::ConnectFailed {
+                    code: *code,
+                    reason: reason.clone(),
+                }));
             }
             s.register(cx.waker());
             Poll::Pending
@@ -161,16 +167,25 @@ impl WsConnection {
         if let Some(e) = &s.error {
             return Some(e.clone());
         }
-        s.closed.as_ref().map(|(code, reason)| WsError::Closed { code: *code, reason: reason.clone() })
+        s.closed.as_ref().map(|(code, reason)| WsError::Closed {
+            code: *code,
+            reason: reason.clone(),
+        })
     }
 
     /// Sends `data` as one binary frame. The browser copies it; `Ok` means queued for
     /// sending, not delivered.
     pub fn send(&self, data: &[u8]) -> Result<(), WsError> {
         if !self.is_open() {
-            return Err(self.close_reason().unwrap_or(WsError::Closed { code: 1006, reason: "not open".into() }));
+            return Err(self.close_reason().unwrap_or(WsError::Closed {
+                code: 1006,
+                reason: "not open".into(),
+            }));
         }
-        self.inner.ws.send_with_u8_array(data).map_err(|e| WsError::SendFailed(browser::describe_js_error(&e)))
+        self.inner
+            .ws
+            .send_with_u8_array(data)
+            .map_err(|e| WsError::SendFailed(browser::describe_js_error(&e)))
     }
 
     /// Bytes queued by `send` and not yet handed to the network.

@@ -39,11 +39,18 @@ impl fmt::Display for WsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WsError::InvalidUrl(m) => write!(f, "invalid websocket URL: {m}"),
-            WsError::ConnectFailed { code, reason } => write!(f, "websocket connection failed (close code {code}) {reason}"),
+            WsError::ConnectFailed { code, reason } => write!(
+                f,
+                "websocket connection failed (close code {code}) {reason}"
+            ),
             WsError::Timeout { millis } => write!(f, "websocket not open within {millis} ms"),
-            WsError::Closed { code, reason } => write!(f, "websocket closed (code {code}) {reason}"),
+            WsError::Closed { code, reason } => {
+                write!(f, "websocket closed (code {code}) {reason}")
+            }
             WsError::SendFailed(m) => write!(f, "websocket send failed: {m}"),
-            WsError::UnexpectedText => write!(f, "the peer sent a text frame on a binary connection"),
+            WsError::UnexpectedText => {
+                write!(f, "the peer sent a text frame on a binary connection")
+            }
         }
     }
 }

@@ -58,7 +58,10 @@ impl StoreError {
         match name {
             "QuotaExceededError" => StoreError::QuotaExceeded(message.to_string()),
             "InvalidStateError" | "TransactionInactiveError" => StoreError::Closed,
-            _ => StoreError::TransactionFailed { name: name.to_string(), message: message.to_string() },
+            _ => StoreError::TransactionFailed {
+                name: name.to_string(),
+                message: message.to_string(),
+            },
         }
     }
 }
@@ -67,15 +70,21 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Unavailable(m) => write!(f, "IndexedDB unavailable: {m}"),
-            StoreError::OpenFailed { name, message } => write!(f, "cannot open the database: {name}: {message}"),
+            StoreError::OpenFailed { name, message } => {
+                write!(f, "cannot open the database: {name}: {message}")
+            }
             StoreError::Closed => write!(f, "the database connection is closed"),
             StoreError::QuotaExceeded(m) => write!(f, "storage quota exceeded: {m}"),
-            StoreError::TransactionFailed { name, message } => write!(f, "transaction failed: {name}: {message}"),
+            StoreError::TransactionFailed { name, message } => {
+                write!(f, "transaction failed: {name}: {message}")
+            }
             StoreError::InvalidKey(m) => write!(f, "invalid key: {m}"),
             StoreError::Corrupt(m) => write!(f, "corrupt record: {m}"),
             StoreError::WalletExists => write!(f, "a wallet already exists in this database"),
             StoreError::DataExists => write!(f, "the database holds data but no wallet marker"),
-            StoreError::AlreadyRunning => write!(f, "the wallet is already running in another tab or worker"),
+            StoreError::AlreadyRunning => {
+                write!(f, "the wallet is already running in another tab or worker")
+            }
             StoreError::LocksUnavailable(m) => write!(f, "Web Locks unavailable: {m}"),
         }
     }
@@ -89,12 +98,24 @@ mod tests {
 
     #[test]
     fn dom_exception_names_map_to_variants() {
-        assert_eq!(StoreError::from_transaction_failure("QuotaExceededError", "full").code(), "store_quota_exceeded");
-        assert_eq!(StoreError::from_transaction_failure("InvalidStateError", "closing"), StoreError::Closed);
-        assert_eq!(StoreError::from_transaction_failure("TransactionInactiveError", ""), StoreError::Closed);
+        assert_eq!(
+            StoreError::from_transaction_failure("QuotaExceededError", "full").code(),
+            "store_quota_exceeded"
+        );
+        assert_eq!(
+            StoreError::from_transaction_failure("InvalidStateError", "closing"),
+            StoreError::Closed
+        );
+        assert_eq!(
+            StoreError::from_transaction_failure("TransactionInactiveError", ""),
+            StoreError::Closed
+        );
         assert_eq!(
             StoreError::from_transaction_failure("ConstraintError", "exists"),
-            StoreError::TransactionFailed { name: "ConstraintError".into(), message: "exists".into() }
+            StoreError::TransactionFailed {
+                name: "ConstraintError".into(),
+                message: "exists".into()
+            }
         );
     }
 
@@ -102,10 +123,16 @@ mod tests {
     fn codes_are_distinct() {
         let all = [
             StoreError::Unavailable(String::new()),
-            StoreError::OpenFailed { name: String::new(), message: String::new() },
+            StoreError::OpenFailed {
+                name: String::new(),
+                message: String::new(),
+            },
             StoreError::Closed,
             StoreError::QuotaExceeded(String::new()),
-            StoreError::TransactionFailed { name: String::new(), message: String::new() },
+            StoreError::TransactionFailed {
+                name: String::new(),
+                message: String::new(),
+            },
             StoreError::InvalidKey(String::new()),
             StoreError::Corrupt(String::new()),
             StoreError::WalletExists,

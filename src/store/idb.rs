@@ -25,10 +25,15 @@ use futures::channel::oneshot;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Event, IdbDatabase, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction};
+use web_sys::{
+    Event, IdbDatabase, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction,
+};
 
 use super::transaction::{thrown, TxCompletion};
-use super::{validate_namespace, BatchOp, StoreError, StoreFuture, StoreKey, WalletMarker, STORE_FORMAT_VERSION};
+use super::{
+    validate_namespace, BatchOp, StoreError, StoreFuture, StoreKey, WalletMarker,
+    STORE_FORMAT_VERSION,
+};
 use crate::browser;
 
 const DB_VERSION: u32 = 1;
@@ -76,11 +81,20 @@ impl Store {
     /// [`StoreError::Closed`].
     pub async fn open(name: &str) -> Result<Store, StoreError> {
         let factory = browser::indexed_db().map_err(StoreError::Unavailable)?;
-        let request = factory.open_with_u32(name, DB_VERSION).map_err(|e| open_failed(&e))?;
+        let request = factory
+            .open_with_u32(name, DB_VERSION)
+            .map_err(|e| open_failed(&e))?;
 
         let on_upgrade = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            let Some(request) = event.target().and_then(|t| t.dyn_into::<IdbOpenDbRequest>().ok()) else { return };
-            let Ok(db) = request.result().and_then(|r| r.dyn_into::<IdbDatabase>()) else { return };
+            let Some(request) = event
+                .target()
+                .and_then(|t| t.dyn_into::<IdbOpenDbRequest>().ok())
+            else {
+                return;
+            };
+            let Ok(db) = request.result().and_then(|r| r.dyn_into::<IdbDatabase>()) else {
+                return;
+            };
             // A throw here aborts the version-change transaction, and open fails below.
             let names = db.object_store_names();
             for store in [KV, META] {
@@ -93,18 +107,26 @@ impl Store {
         let db = request_outcome(request.unchecked_ref::<IdbRequest>())
             .await
             .map_err(|e| match e {
-                StoreError::TransactionFailed { name, message } => StoreError::OpenFailed { name, message },
+                StoreError::TransactionFailed { name, message } => {
+                    StoreError::OpenFailed { name, message }
+                }
                 other => other,
             })?
             .dyn_into::<IdbDatabase>()
-            .map_err(|_| StoreError::OpenFailed { name: "TypeError".into(), message: "open gave no IDBDatabase".into() })?;
+            .map_err(|_| StoreError::OpenFailed {
+                name: "TypeError".into(),
+                message: "open gave no IDBDatabase".into(),
+            })?;
 
         let closed = Rc::new(Cell::new(false));
         let on_versionchange = {
             let closed = closed.clone();
             Closure::<dyn FnMut(Event)>::new(move |event: Event| {
                 closed.set(true);
-                if let Some(db) = event.target().and_then(|t| t.dyn_into::<IdbDatabase>().ok()) {
+                if let Some(db) = event
+                    .target()
+                    .and_then(|t| t.dyn_into::<IdbDatabase>().ok())
+                {
                     db.close();
                 }
             })
@@ -115,7 +137,13 @@ impl Store {
         };
         db.set_onversionchange(Some(on_versionchange.into_js_value().unchecked_ref()));
         db.set_onclose(Some(on_close.into_js_value().unchecked_ref()));
-        Ok(Store { conn: Rc::new(Connection { name: name.to_string(), db, closed }) })
+        Ok(Store {
+            conn: Rc::new(Connection {
+                name: name.to_string(),
+                db,
+                closed,
+            }),
+        })
     }
 
     /// Deletes the database `name`. Open connections of this crate (in any tab) close
@@ -123,7 +151,9 @@ impl Store {
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         let factory = browser::indexed_db().map_err(StoreError::Unavailable)?;
         let request = factory.delete_database(name).map_err(|e| thrown(&e))?;
-        request_outcome(request.unchecked_ref::<IdbRequest>()).await.map(|_| ())
+        request_outcome(request.unchecked_ref::<IdbRequest>())
+            .await
+            .map(|_| ())
     }
 
     /// The database name this store was opened with.
@@ -145,10 +175,18 @@ impl Store {
     }
 
     /// Reads one record: `Ok(None)` if there is none (distinct from `Ok(Some(vec![]))`).
-    pub fn read(&self, primary_namespace: &str, secondary_namespace: &str, key: &str) -> StoreFuture<Option<Vec<u8>>> {
+    pub fn read(
+        &self,
+        primary_namespace: &str,
+        secondary_namespace: &str,
+        key: &str,
+    ) -> StoreFuture<Option<Vec<u8>>> {
         let key = try_issue!(StoreKey::new(primary_namespace, secondary_namespace, key));
         let (tx, completion) = try_issue!(self.begin(&[KV], false));
-        let request = try_issue!(with_abort(&tx, object_store(&tx, KV).and_then(|s| s.get(&key_to_js(&key)).map_err(|e| thrown(&e)))));
+        let request = try_issue!(with_abort(
+            &tx,
+            object_store(&tx, KV).and_then(|s| s.get(&key_to_js(&key)).map_err(|e| thrown(&e)))
+        ));
         StoreFuture::waiting(completion, move |outcome| {
             outcome?;
             bytes_from_js(&request.result().map_err(|e| thrown(&e))?, &key)
@@ -157,14 +195,25 @@ impl Store {
 
     /// Writes one record (replacing any previous value). Issued at call time; resolves once
     /// durably committed.
-    pub fn write(&self, primary_namespace: &str, secondary_namespace: &str, key: &str, value: &[u8]) -> StoreFuture<()> {
+    pub fn write(
+        &self,
+        primary_namespace: &str,
+        secondary_namespace: &str,
+        key: &str,
+        value: &[u8],
+    ) -> StoreFuture<()> {
         let key = try_issue!(StoreKey::new(primary_namespace, secondary_namespace, key));
         self.write_batch(vec![BatchOp::Write(key, value.to_vec())])
     }
 
     /// Removes one record; succeeds whether or not it existed. Ordered with writes like a
     /// write.
-    pub fn remove(&self, primary_namespace: &str, secondary_namespace: &str, key: &str) -> StoreFuture<()> {
+    pub fn remove(
+        &self,
+        primary_namespace: &str,
+        secondary_namespace: &str,
+        key: &str,
+    ) -> StoreFuture<()> {
         let key = try_issue!(StoreKey::new(primary_namespace, secondary_namespace, key));
         self.write_batch(vec![BatchOp::Remove(key)])
     }
@@ -172,19 +221,27 @@ impl Store {
     /// Applies all `ops` in one transaction, in order: all commit or none.
     pub fn write_batch(&self, ops: Vec<BatchOp>) -> StoreFuture<()> {
         let (tx, completion) = try_issue!(self.begin(&[KV], true));
-        try_issue!(with_abort(&tx, object_store(&tx, KV).and_then(|store| queue_ops(&store, &ops))));
+        try_issue!(with_abort(
+            &tx,
+            object_store(&tx, KV).and_then(|store| queue_ops(&store, &ops))
+        ));
         StoreFuture::waiting(completion, |outcome| outcome)
     }
 
     /// The keys stored directly under `(primary_namespace, secondary_namespace)`, sorted;
     /// empty for an unknown namespace.
-    pub fn list(&self, primary_namespace: &str, secondary_namespace: &str) -> StoreFuture<Vec<String>> {
+    pub fn list(
+        &self,
+        primary_namespace: &str,
+        secondary_namespace: &str,
+    ) -> StoreFuture<Vec<String>> {
         try_issue!(validate_namespace(primary_namespace, secondary_namespace));
         let range = try_issue!(namespace_range(primary_namespace, secondary_namespace));
         let (tx, completion) = try_issue!(self.begin(&[KV], false));
         let request = try_issue!(with_abort(
             &tx,
-            object_store(&tx, KV).and_then(|s| s.get_all_keys_with_key(&range).map_err(|e| thrown(&e)))
+            object_store(&tx, KV)
+                .and_then(|s| s.get_all_keys_with_key(&range).map_err(|e| thrown(&e)))
         ));
         StoreFuture::waiting(completion, move |outcome| {
             outcome?;
@@ -197,7 +254,10 @@ impl Store {
     /// migrations.
     pub fn list_all(&self) -> StoreFuture<Vec<StoreKey>> {
         let (tx, completion) = try_issue!(self.begin(&[KV], false));
-        let request = try_issue!(with_abort(&tx, object_store(&tx, KV).and_then(|s| s.get_all_keys().map_err(|e| thrown(&e)))));
+        let request = try_issue!(with_abort(
+            &tx,
+            object_store(&tx, KV).and_then(|s| s.get_all_keys().map_err(|e| thrown(&e)))
+        ));
         StoreFuture::waiting(completion, move |outcome| {
             outcome?;
             keys_from_js(&request.result().map_err(|e| thrown(&e))?)
@@ -209,7 +269,9 @@ impl Store {
         let (tx, completion) = try_issue!(self.begin(&[META], false));
         let request = try_issue!(with_abort(
             &tx,
-            object_store(&tx, META).and_then(|s| s.get(&JsValue::from_str(MARKER_KEY)).map_err(|e| thrown(&e)))
+            object_store(&tx, META).and_then(|s| s
+                .get(&JsValue::from_str(MARKER_KEY))
+                .map_err(|e| thrown(&e)))
         ));
         StoreFuture::waiting(completion, move |outcome| {
             outcome?;
@@ -229,8 +291,15 @@ impl Store {
     /// ([`StoreError::WalletExists`]) nor any record ([`StoreError::DataExists`]), then writes
     /// `initial` records and the marker stamped `created_at_millis`. Atomic across tabs:
     /// of two concurrent calls exactly one succeeds, and a refused call writes nothing.
-    pub fn create_wallet(&self, initial: Vec<(StoreKey, Vec<u8>)>, created_at_millis: u64) -> StoreFuture<WalletMarker> {
-        let marker = WalletMarker { format_version: STORE_FORMAT_VERSION, created_at_millis };
+    pub fn create_wallet(
+        &self,
+        initial: Vec<(StoreKey, Vec<u8>)>,
+        created_at_millis: u64,
+    ) -> StoreFuture<WalletMarker> {
+        let marker = WalletMarker {
+            format_version: STORE_FORMAT_VERSION,
+            created_at_millis,
+        };
         let (tx, completion, reason) = try_issue!(self.begin_with_reason(&[KV, META], true));
         let issued = (|| -> Result<(), StoreError> {
             let kv = object_store(&tx, KV)?;
@@ -238,11 +307,19 @@ impl Store {
             // `add` fails with ConstraintError if the marker exists, aborting everything.
             // It goes first so an existing wallet reads as WalletExists, not DataExists.
             let marker_bytes = Uint8Array::from(marker.encode().as_slice());
-            meta.add_with_key(&marker_bytes, &JsValue::from_str(MARKER_KEY)).map_err(|e| thrown(&e))?;
+            meta.add_with_key(&marker_bytes, &JsValue::from_str(MARKER_KEY))
+                .map_err(|e| thrown(&e))?;
             let count = kv.count().map_err(|e| thrown(&e))?;
             let on_count = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-                let Some(request) = event.target().and_then(|t| t.dyn_into::<IdbRequest>().ok()) else { return };
-                let n = request.result().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+                let Some(request) = event.target().and_then(|t| t.dyn_into::<IdbRequest>().ok())
+                else {
+                    return;
+                };
+                let n = request
+                    .result()
+                    .ok()
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
                 if n > 0.0 {
                     *reason.borrow_mut() = Some(StoreError::DataExists);
                     if let Some(tx) = request.transaction() {
@@ -251,30 +328,48 @@ impl Store {
                 }
             });
             count.set_onsuccess(Some(on_count.into_js_value().unchecked_ref()));
-            let ops: Vec<BatchOp> = initial.into_iter().map(|(k, v)| BatchOp::Write(k, v)).collect();
+            let ops: Vec<BatchOp> = initial
+                .into_iter()
+                .map(|(k, v)| BatchOp::Write(k, v))
+                .collect();
             queue_ops(&kv, &ops)
         })();
         try_issue!(with_abort(&tx, issued));
         StoreFuture::waiting(completion, move |outcome| match outcome {
             Ok(()) => Ok(marker),
-            Err(StoreError::TransactionFailed { name, .. }) if name == "ConstraintError" => Err(StoreError::WalletExists),
+            Err(StoreError::TransactionFailed { name, .. }) if name == "ConstraintError" => {
+                Err(StoreError::WalletExists)
+            }
             Err(e) => Err(e),
         })
     }
 
-    fn begin(&self, stores: &[&str], readwrite: bool) -> Result<(IdbTransaction, TxCompletion), StoreError> {
-        self.begin_with_reason(stores, readwrite).map(|(tx, c, _)| (tx, c))
+    fn begin(
+        &self,
+        stores: &[&str],
+        readwrite: bool,
+    ) -> Result<(IdbTransaction, TxCompletion), StoreError> {
+        self.begin_with_reason(stores, readwrite)
+            .map(|(tx, c, _)| (tx, c))
     }
 
     fn begin_with_reason(
         &self,
         stores: &[&str],
         readwrite: bool,
-    ) -> Result<(IdbTransaction, TxCompletion, super::transaction::AbortReason), StoreError> {
+    ) -> Result<
+        (
+            IdbTransaction,
+            TxCompletion,
+            super::transaction::AbortReason,
+        ),
+        StoreError,
+    > {
         if self.conn.closed.get() {
             return Err(StoreError::Closed);
         }
-        let tx = browser::idb_transaction(&self.conn.db, stores, readwrite).map_err(|e| thrown(&e))?;
+        let tx =
+            browser::idb_transaction(&self.conn.db, stores, readwrite).map_err(|e| thrown(&e))?;
         let (completion, reason) = TxCompletion::watch(&tx);
         Ok((tx, completion, reason))
     }
@@ -297,7 +392,9 @@ fn queue_ops(store: &IdbObjectStore, ops: &[BatchOp]) -> Result<(), StoreError> 
         match op {
             BatchOp::Write(key, value) => {
                 let value = Uint8Array::from(value.as_slice());
-                store.put_with_key(&value, &key_to_js(key)).map_err(|e| thrown(&e))?;
+                store
+                    .put_with_key(&value, &key_to_js(key))
+                    .map_err(|e| thrown(&e))?;
             }
             BatchOp::Remove(key) => {
                 store.delete(&key_to_js(key)).map_err(|e| thrown(&e))?;
@@ -317,9 +414,18 @@ fn key_to_js(key: &StoreKey) -> JsValue {
 }
 
 fn namespace_range(primary: &str, secondary: &str) -> Result<IdbKeyRange, StoreError> {
-    let lower = Array::of3(&JsValue::from_str(primary), &JsValue::from_str(secondary), &JsValue::from_str(""));
-    let upper = Array::of3(&JsValue::from_str(primary), &JsValue::from_str(secondary), &Array::new());
-    IdbKeyRange::bound_with_lower_open_and_upper_open(&lower, &upper, false, true).map_err(|e| thrown(&e))
+    let lower = Array::of3(
+        &JsValue::from_str(primary),
+        &JsValue::from_str(secondary),
+        &JsValue::from_str(""),
+    );
+    let upper = Array::of3(
+        &JsValue::from_str(primary),
+        &JsValue::from_str(secondary),
+        &Array::new(),
+    );
+    IdbKeyRange::bound_with_lower_open_and_upper_open(&lower, &upper, false, true)
+        .map_err(|e| thrown(&e))
 }
 
 fn bytes_from_js(value: &JsValue, key: &StoreKey) -> Result<Option<Vec<u8>>, StoreError> {
@@ -333,16 +439,24 @@ fn bytes_from_js(value: &JsValue, key: &StoreKey) -> Result<Option<Vec<u8>>, Sto
 }
 
 fn keys_from_js(value: &JsValue) -> Result<Vec<StoreKey>, StoreError> {
-    let array = value.dyn_ref::<Array>().ok_or_else(|| StoreError::Corrupt("key listing is not an array".into()))?;
+    let array = value
+        .dyn_ref::<Array>()
+        .ok_or_else(|| StoreError::Corrupt("key listing is not an array".into()))?;
     let mut keys = Vec::with_capacity(array.length() as usize);
     for entry in array.iter() {
         let parts = entry.dyn_ref::<Array>().filter(|a| a.length() == 3);
-        let parts: Option<Vec<String>> = parts.map(|a| a.iter().filter_map(|p| p.as_string()).collect());
+        let parts: Option<Vec<String>> =
+            parts.map(|a| a.iter().filter_map(|p| p.as_string()).collect());
         match parts {
             Some(p) if p.len() == 3 => keys.push(
-                StoreKey::new(&p[0], &p[1], &p[2]).map_err(|e| StoreError::Corrupt(format!("stored key: {e}")))?,
+                StoreKey::new(&p[0], &p[1], &p[2])
+                    .map_err(|e| StoreError::Corrupt(format!("stored key: {e}")))?,
             ),
-            _ => return Err(StoreError::Corrupt("a stored key is not [primary, secondary, key]".into())),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "a stored key is not [primary, secondary, key]".into(),
+                ))
+            }
         }
     }
     Ok(keys)
@@ -377,8 +491,14 @@ async fn request_outcome(request: &IdbRequest) -> Result<JsValue, StoreError> {
             .target()
             .and_then(|t| t.dyn_into::<IdbRequest>().ok())
             .and_then(|r| r.error().ok().flatten())
-            .map(|e| StoreError::TransactionFailed { name: e.name(), message: e.message() })
-            .unwrap_or(StoreError::TransactionFailed { name: "UnknownError".into(), message: "request failed".into() });
+            .map(|e| StoreError::TransactionFailed {
+                name: e.name(),
+                message: e.message(),
+            })
+            .unwrap_or(StoreError::TransactionFailed {
+                name: "UnknownError".into(),
+                message: "request failed".into(),
+            });
         if let Some(s) = sender.borrow_mut().take() {
             let _ = s.send(Err(error));
         }

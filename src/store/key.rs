@@ -17,7 +17,11 @@ pub struct StoreKey {
 
 impl StoreKey {
     /// Checks and builds a key.
-    pub fn new(primary_namespace: &str, secondary_namespace: &str, key: &str) -> Result<StoreKey, StoreError> {
+    pub fn new(
+        primary_namespace: &str,
+        secondary_namespace: &str,
+        key: &str,
+    ) -> Result<StoreKey, StoreError> {
         validate_namespace(primary_namespace, secondary_namespace)?;
         if key.is_empty() {
             return Err(StoreError::InvalidKey("the key is empty".into()));
@@ -48,7 +52,11 @@ impl StoreKey {
 
 impl core::fmt::Display for StoreKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}/{}/{}", self.primary_namespace, self.secondary_namespace, self.key)
+        write!(
+            f,
+            "{}/{}/{}",
+            self.primary_namespace, self.secondary_namespace, self.key
+        )
     }
 }
 
@@ -63,7 +71,10 @@ pub enum BatchOp {
 
 /// Checks a `(primary, secondary)` namespace pair by LDK's rules (both may be empty, but a
 /// secondary namespace needs a primary one).
-pub fn validate_namespace(primary_namespace: &str, secondary_namespace: &str) -> Result<(), StoreError> {
+pub fn validate_namespace(
+    primary_namespace: &str,
+    secondary_namespace: &str,
+) -> Result<(), StoreError> {
     check_part("primary namespace", primary_namespace)?;
     check_part("secondary namespace", secondary_namespace)?;
     if primary_namespace.is_empty() && !secondary_namespace.is_empty() {
@@ -81,8 +92,13 @@ fn check_part(what: &str, part: &str) -> Result<(), StoreError> {
             part.len()
         )));
     }
-    if let Some(c) = part.chars().find(|c| !KVSTORE_NAMESPACE_KEY_ALPHABET.contains(*c)) {
-        return Err(StoreError::InvalidKey(format!("{what} {part:?} contains {c:?}")));
+    if let Some(c) = part
+        .chars()
+        .find(|c| !KVSTORE_NAMESPACE_KEY_ALPHABET.contains(*c))
+    {
+        return Err(StoreError::InvalidKey(format!(
+            "{what} {part:?} contains {c:?}"
+        )));
     }
     Ok(())
 }
@@ -97,7 +113,10 @@ mod tests {
         assert!(StoreKey::new("monitors", "", "abcd_1").is_ok());
         assert!(StoreKey::new("monitor_updates", "abcd_1", "42").is_ok());
         let k = StoreKey::new("a-b", "C_9", "k").unwrap();
-        assert_eq!((k.primary_namespace(), k.secondary_namespace(), k.key()), ("a-b", "C_9", "k"));
+        assert_eq!(
+            (k.primary_namespace(), k.secondary_namespace(), k.key()),
+            ("a-b", "C_9", "k")
+        );
         assert_eq!(k.to_string(), "a-b/C_9/k");
     }
 

@@ -26,13 +26,21 @@ pub fn store_error_to_io(error: StoreError) -> io::Error {
 }
 
 impl KVStore for Store {
-    fn read(&self, primary_namespace: &str, secondary_namespace: &str, key: &str) -> AsyncResult<'static, Vec<u8>, io::Error> {
+    fn read(
+        &self,
+        primary_namespace: &str,
+        secondary_namespace: &str,
+        key: &str,
+    ) -> AsyncResult<'static, Vec<u8>, io::Error> {
         let future = Store::read(self, primary_namespace, secondary_namespace, key);
         let what = format!("{primary_namespace}/{secondary_namespace}/{key}");
         Box::pin(async move {
             match future.await {
                 Ok(Some(bytes)) => Ok(bytes),
-                Ok(None) => Err(io::Error::new(io::ErrorKind::NotFound, format!("no record {what}"))),
+                Ok(None) => Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no record {what}"),
+                )),
                 Err(e) => Err(store_error_to_io(e)),
             }
         })
@@ -64,7 +72,11 @@ impl KVStore for Store {
         Box::pin(async move { future.await.map_err(store_error_to_io) })
     }
 
-    fn list(&self, primary_namespace: &str, secondary_namespace: &str) -> AsyncResult<'static, Vec<String>, io::Error> {
+    fn list(
+        &self,
+        primary_namespace: &str,
+        secondary_namespace: &str,
+    ) -> AsyncResult<'static, Vec<String>, io::Error> {
         let future = Store::list(self, primary_namespace, secondary_namespace);
         Box::pin(async move { future.await.map_err(store_error_to_io) })
     }

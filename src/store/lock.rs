@@ -64,7 +64,12 @@ pub async fn acquire_instance_lock(name: &str) -> Result<InstanceLock, StoreErro
         Closure::<dyn FnMut(JsValue)>::new(move |error: JsValue| {
             // Before the grant: the request failed. After: the lock was taken from us
             // (`steal: true` elsewhere) or the context is going away.
-            if !send(&sender, Err(StoreError::LocksUnavailable(browser::describe_js_error(&error)))) {
+            if !send(
+                &sender,
+                Err(StoreError::LocksUnavailable(browser::describe_js_error(
+                    &error,
+                ))),
+            ) {
                 lost.set(true);
             }
         })
@@ -75,12 +80,17 @@ pub async fn acquire_instance_lock(name: &str) -> Result<InstanceLock, StoreErro
     let request = JsFuture::from(request);
 
     match receiver.await {
-        Ok(Ok(Some(resolve))) => {
-            Ok(InstanceLock { name: name.to_string(), resolve: Some(resolve), request: Some(request), lost })
-        }
+        Ok(Ok(Some(resolve))) => Ok(InstanceLock {
+            name: name.to_string(),
+            resolve: Some(resolve),
+            request: Some(request),
+            lost,
+        }),
         Ok(Ok(None)) => Err(StoreError::AlreadyRunning),
         Ok(Err(e)) => Err(e),
-        Err(oneshot::Canceled) => Err(StoreError::LocksUnavailable("the lock request was dropped".into())),
+        Err(oneshot::Canceled) => Err(StoreError::LocksUnavailable(
+            "the lock request was dropped".into(),
+        )),
     }
 }
 

@@ -31,13 +31,19 @@ impl WalletMarker {
     /// Decodes what [`encode`](Self::encode) wrote; anything else is [`StoreError::Corrupt`].
     pub fn decode(bytes: &[u8]) -> Result<WalletMarker, StoreError> {
         if bytes.len() != 20 || &bytes[..8] != MAGIC {
-            return Err(StoreError::Corrupt(format!("wallet marker of {} bytes is not ours", bytes.len())));
+            return Err(StoreError::Corrupt(format!(
+                "wallet marker of {} bytes is not ours",
+                bytes.len()
+            )));
         }
         let mut version = [0u8; 4];
         version.copy_from_slice(&bytes[8..12]);
         let mut created = [0u8; 8];
         created.copy_from_slice(&bytes[12..20]);
-        Ok(WalletMarker { format_version: u32::from_be_bytes(version), created_at_millis: u64::from_be_bytes(created) })
+        Ok(WalletMarker {
+            format_version: u32::from_be_bytes(version),
+            created_at_millis: u64::from_be_bytes(created),
+        })
     }
 }
 
@@ -47,7 +53,10 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let m = WalletMarker { format_version: STORE_FORMAT_VERSION, created_at_millis: 1_700_000_000_123 };
+        let m = WalletMarker {
+            format_version: STORE_FORMAT_VERSION,
+            created_at_millis: 1_700_000_000_123,
+        };
         let bytes = m.encode();
         assert_eq!(bytes.len(), 20);
         assert_eq!(WalletMarker::decode(&bytes).unwrap(), m);
@@ -55,10 +64,20 @@ mod tests {
 
     #[test]
     fn rejects_foreign_bytes() {
-        let mut bytes = WalletMarker { format_version: 1, created_at_millis: 5 }.encode();
-        assert_eq!(WalletMarker::decode(&bytes[..19]).unwrap_err().code(), "store_corrupt");
+        let mut bytes = WalletMarker {
+            format_version: 1,
+            created_at_millis: 5,
+        }
+        .encode();
+        assert_eq!(
+            WalletMarker::decode(&bytes[..19]).unwrap_err().code(),
+            "store_corrupt"
+        );
         bytes[0] = b'X';
-        assert_eq!(WalletMarker::decode(&bytes).unwrap_err().code(), "store_corrupt");
+        assert_eq!(
+            WalletMarker::decode(&bytes).unwrap_err().code(),
+            "store_corrupt"
+        );
         assert!(WalletMarker::decode(&[]).is_err());
     }
 }

@@ -46,7 +46,10 @@ impl TxCompletion {
         let on_abort = {
             let reason = reason.clone();
             Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-                let error = reason.borrow_mut().take().unwrap_or_else(|| abort_error(&event));
+                let error = reason
+                    .borrow_mut()
+                    .take()
+                    .unwrap_or_else(|| abort_error(&event));
                 if let Some(s) = sender.borrow_mut().take() {
                     let _ = s.send(Err(error));
                 }
@@ -60,18 +63,28 @@ impl TxCompletion {
 
 /// The error a transaction aborted with: its `error` DOMException, or a plain abort.
 fn abort_error(event: &Event) -> StoreError {
-    let tx = event.target().and_then(|t| t.dyn_into::<IdbTransaction>().ok());
+    let tx = event
+        .target()
+        .and_then(|t| t.dyn_into::<IdbTransaction>().ok());
     match tx.and_then(|tx| tx.error()) {
         Some(e) => StoreError::from_transaction_failure(&e.name(), &e.message()),
-        None => StoreError::TransactionFailed { name: "AbortError".into(), message: "the transaction was aborted".into() },
+        None => StoreError::TransactionFailed {
+            name: "AbortError".into(),
+            message: "the transaction was aborted".into(),
+        },
     }
 }
 
 /// Maps an exception thrown synchronously by an IndexedDB call.
 pub(crate) fn thrown(value: &JsValue) -> StoreError {
     match browser::dom_exception_name(value) {
-        Some(name) => StoreError::from_transaction_failure(&name, &browser::describe_js_error(value)),
-        None => StoreError::TransactionFailed { name: "Error".into(), message: browser::describe_js_error(value) },
+        Some(name) => {
+            StoreError::from_transaction_failure(&name, &browser::describe_js_error(value))
+        }
+        None => StoreError::TransactionFailed {
+            name: "Error".into(),
+            message: browser::describe_js_error(value),
+        },
     }
 }
 
@@ -79,7 +92,10 @@ type Finish<T> = Box<dyn FnOnce(Result<(), StoreError>) -> Result<T, StoreError>
 
 enum State<T> {
     Ready(Option<Result<T, StoreError>>),
-    Waiting { completion: TxCompletion, finish: Option<Finish<T>> },
+    Waiting {
+        completion: TxCompletion,
+        finish: Option<Finish<T>>,
+    },
 }
 
 /// The result of a store operation. The operation was issued (its transaction created and
@@ -94,7 +110,9 @@ pub struct StoreFuture<T> {
 impl<T> StoreFuture<T> {
     /// A future that resolves at once with `result` (validation failures, closed connection).
     pub(crate) fn ready(result: Result<T, StoreError>) -> Self {
-        StoreFuture { state: State::Ready(Some(result)) }
+        StoreFuture {
+            state: State::Ready(Some(result)),
+        }
     }
 
     /// A future that waits for `completion`, then lets `finish` read the requests' results
@@ -103,7 +121,12 @@ impl<T> StoreFuture<T> {
         completion: TxCompletion,
         finish: impl FnOnce(Result<(), StoreError>) -> Result<T, StoreError> + 'static,
     ) -> Self {
-        StoreFuture { state: State::Waiting { completion, finish: Some(Box::new(finish)) } }
+        StoreFuture {
+            state: State::Waiting {
+                completion,
+                finish: Some(Box::new(finish)),
+            },
+        }
     }
 }
 
@@ -113,7 +136,9 @@ impl<T> Future for StoreFuture<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         match &mut this.state {
-            State::Ready(result) => Poll::Ready(result.take().expect("StoreFuture polled after completion")),
+            State::Ready(result) => {
+                Poll::Ready(result.take().expect("StoreFuture polled after completion"))
+            }
             State::Waiting { completion, finish } => {
                 let outcome = match Pin::new(&mut completion.receiver).poll(cx) {
                     Poll::Pending => return Poll::Pending,
