@@ -1,16 +1,30 @@
 //! tabnode: a Lightning node in a browser tab.
 //!
-//! This crate builds natively and for `wasm32-unknown-unknown`. The modules here are pure logic
-//! (no I/O, no clock: time is passed in as unix seconds), unit-tested natively:
+//! This crate builds natively and for `wasm32-unknown-unknown`. Pure logic (no I/O, no clock:
+//! time is passed in) is unit-tested natively:
 //! - [`error`]: the one error type, with stable codes for JS;
 //! - [`config`]: the typed wallet config, its validation, presets and the devnet's endpoints;
 //! - [`fee`]: the caller's LSP fee caps and checked msat arithmetic;
-//! - [`lsp`]: the REST wrapped-invoice flow and LSPS2 checks, and the JIT receive state machine.
+//! - [`lsp`]: the REST wrapped-invoice flow and LSPS2 checks, and the JIT receive state machine;
+//! - [`chain`]: Esplora answers and their checks, and the chain sync that feeds LDK.
+//!
+//! The browser I/O layer is wasm32 only where it touches the browser: [`store`] (IndexedDB +
+//! Web Locks), [`net`] (websocket, fetch), the Esplora client, `time`, `spawn`.
 
+pub mod chain;
 pub mod config;
 pub mod error;
 pub mod fee;
 pub mod lsp;
+pub mod net;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod browser;
+#[cfg(target_arch = "wasm32")]
+pub mod spawn;
+#[cfg(target_arch = "wasm32")]
+pub mod time;
 
 #[cfg(test)]
 mod test_util;

@@ -22,20 +22,7 @@ use bitcoin::{BlockHash, MerkleBlock, OutPoint, Script, ScriptBuf, Transaction, 
 use lightning::chain::channelmonitor::ANTI_REORG_DELAY;
 use lightning::chain::{Confirm, Filter, WatchedOutput};
 
-/// Where a block stands, as Esplora's `/block/:hash/status` says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockStatus {
-    pub in_best_chain: bool,
-    pub height: Option<u32>,
-}
-
-/// Who spent an output, as Esplora's `/tx/:txid/outspend/:vout` says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutputSpend {
-    pub txid: Txid,
-    /// The spending transaction's confirming block, `None` while unconfirmed.
-    pub confirmed_in: Option<(BlockHash, u32)>,
-}
+use super::{verify_merkle_block, BlockStatus, OutputSpend, TxStatus};
 
 /// What the sync needs from a chain backend. Errors are the backend's; the sync stops at the
 /// first and leaves its state to be retried.
@@ -49,8 +36,7 @@ pub trait ChainSource {
     async fn merkle_block(&self, txid: &Txid) -> Result<Option<MerkleBlock>, Self::Error>;
     /// `None` when the transaction is unknown.
     async fn tx(&self, txid: &Txid) -> Result<Option<Transaction>, Self::Error>;
-    /// `None` when the output is unspent (or unknown).
-    async fn output_spend(&self, outpoint: &OutPoint) -> Result<Option<OutputSpend>, Self::Error>;
+    async fn output_spend(&self, outpoint: &OutPoint) -> Result<OutputSpend, Self::Error>;
 }
 
 /// Why a sync round did not finish.
@@ -220,7 +206,7 @@ impl TxSync {
             let header = source.header(tip).await?;
             let status = source.block_status(tip).await?;
             let height = match status {
-                BlockStatus { in_best_chain: true, height: Some(h) } => h,
+                BlockStatus { in_best_chain: true, height: Some(h), .. } => h,
                 _ => return Err(Step::Restart),
             };
             for c in confirmables {
@@ -285,12 +271,14 @@ async fn confirmed_txs<S: ChainSource>(
     }
     for output in state.watched_outputs.values() {
         let outpoint = output.outpoint.into_bitcoin_outpoint();
-        let Some(spend) = source.output_spend(&outpoint).await? else { continue };
-        let Some(confirmed_in) = spend.confirmed_in else { continue };
-        if found.iter().any(|c| c.txid == spend.txid) {
+        let OutputSpend::Spent { txid, status, .. } = source.output_spend(&outpoint).await? else {
+            continue;
+        };
+        let TxStatus::Confirmed { block_height, block_hash, .. } = status else { continue };
+        if found.iter().any(|c| c.txid == txid) {
             continue;
         }
-        if let Some(ctx) = confirmed_tx(source, spend.txid, Some(confirmed_in)).await? {
+        if let Some(ctx) = confirmed_tx(source, txid, Some((block_hash, block_height))).await? {
             found.push(ctx);
         }
     }
@@ -308,11 +296,9 @@ async fn confirmed_tx<S: ChainSource>(
     if expected.is_some_and(|(h, _)| h != hash) {
         return Err(Step::Restart);
     }
-    let (mut matches, mut indexes) = (Vec::new(), Vec::new());
-    let root = proof.txn.extract_matches(&mut matches, &mut indexes).ok();
-    if root != Some(header.merkle_root) || matches != [txid] || indexes.len() != 1 {
+    let Ok(pos) = verify_merkle_block(&proof, &txid) else {
         return Err(Step::Fail(SyncError::Untrustworthy("merkle proof does not prove the tx")));
-    }
+    };
     let Some(tx) = source.tx(&txid).await? else { return Err(Step::Restart) };
     if tx.compute_txid() != txid {
         return Err(Step::Fail(SyncError::Untrustworthy("transaction has another txid")));
@@ -324,11 +310,11 @@ async fn confirmed_tx<S: ChainSource>(
     let height = match expected {
         Some((_, h)) => h,
         None => match source.block_status(&hash).await? {
-            BlockStatus { in_best_chain: true, height: Some(h) } => h,
+            BlockStatus { in_best_chain: true, height: Some(h), .. } => h,
             _ => return Err(Step::Restart),
         },
     };
-    Ok(Some(ConfirmedTx { tx, txid, header, height, pos: indexes[0] as usize }))
+    Ok(Some(ConfirmedTx { tx, txid, header, height, pos: pos as usize }))
 }
 
 impl Filter for TxSync {
@@ -434,7 +420,7 @@ mod tests {
         }
         async fn block_status(&self, hash: &BlockHash) -> Result<BlockStatus, Self::Error> {
             let height = self.blocks.borrow().iter().position(|b| b.block_hash() == *hash);
-            Ok(BlockStatus { in_best_chain: height.is_some(), height: height.map(|h| h as u32) })
+            Ok(BlockStatus { in_best_chain: height.is_some(), height: height.map(|h| h as u32), next_best: None })
         }
         async fn merkle_block(&self, txid: &Txid) -> Result<Option<MerkleBlock>, Self::Error> {
             Ok(self.find(txid).map(|(_, b)| MerkleBlock::from_block_with_predicate(&b, |t| t == txid)))
@@ -442,15 +428,16 @@ mod tests {
         async fn tx(&self, txid: &Txid) -> Result<Option<Transaction>, Self::Error> {
             Ok(self.find(txid).and_then(|(_, b)| b.txdata.into_iter().find(|t| t.compute_txid() == *txid)))
         }
-        async fn output_spend(&self, outpoint: &OutPoint) -> Result<Option<OutputSpend>, Self::Error> {
+        async fn output_spend(&self, outpoint: &OutPoint) -> Result<OutputSpend, Self::Error> {
             for (h, b) in self.blocks.borrow().iter().enumerate() {
                 for t in &b.txdata {
                     if t.input.iter().any(|i| i.previous_output == *outpoint) {
-                        return Ok(Some(OutputSpend { txid: t.compute_txid(), confirmed_in: Some((b.block_hash(), h as u32)) }));
+                        let status = TxStatus::Confirmed { block_height: h as u32, block_hash: b.block_hash(), block_time: None };
+                        return Ok(OutputSpend::Spent { txid: t.compute_txid(), vin: 0, status });
                     }
                 }
             }
-            Ok(None)
+            Ok(OutputSpend::Unspent)
         }
     }
 

@@ -1,0 +1,107 @@
+//! The HTTP layer's error type.
+
+use core::fmt;
+
+/// How much of an error response body is kept (in bytes, cut at a char boundary).
+pub const MAX_ERROR_BODY: usize = 4096;
+
+/// Why an HTTP request failed. Each variant has a stable [`code`](HttpError::code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// The request could not be built (bad URL, bad header name or value).
+    InvalidRequest(String),
+    /// No response: DNS, connection refused, CORS refusal, offline. Browsers hide which.
+    Network(String),
+    /// No complete response within the timeout; the request was aborted.
+    Timeout { millis: u64 },
+    /// The server answered with a non-2xx status; `body` is the start of its body
+    /// (lossy UTF-8, at most [`MAX_ERROR_BODY`] bytes).
+    Status { status: u16, body: String },
+    /// A 2xx body was not valid UTF-8 where text was expected.
+    BodyNotText,
+    /// A 2xx body was not the expected JSON.
+    Json(String),
+}
+
+impl HttpError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            HttpError::InvalidRequest(_) => "http_invalid_request",
+            HttpError::Network(_) => "http_network",
+            HttpError::Timeout { .. } => "http_timeout",
+            HttpError::Status { .. } => "http_status",
+            HttpError::BodyNotText => "http_body_not_text",
+            HttpError::Json(_) => "http_json",
+        }
+    }
+
+    /// The HTTP status for [`HttpError::Status`], else `None`.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Builds a [`HttpError::Status`], keeping at most [`MAX_ERROR_BODY`] bytes of the body.
+    pub fn from_status(status: u16, body: &[u8]) -> HttpError {
+        let text = String::from_utf8_lossy(body);
+        let mut end = text.len().min(MAX_ERROR_BODY);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        HttpError::Status {
+            status,
+            body: text[..end].to_string(),
+        }
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::InvalidRequest(m) => write!(f, "invalid request: {m}"),
+            HttpError::Network(m) => write!(f, "network error: {m}"),
+            HttpError::Timeout { millis } => write!(f, "no response within {millis} ms"),
+            HttpError::Status { status, body } => write!(f, "HTTP {status}: {body}"),
+            HttpError::BodyNotText => write!(f, "the response body is not UTF-8 text"),
+            HttpError::Json(m) => write!(f, "unexpected JSON: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_body_is_truncated_at_a_char_boundary() {
+        let body = "é".repeat(MAX_ERROR_BODY); // 2 bytes each
+        let e = HttpError::from_status(503, body.as_bytes());
+        match &e {
+            HttpError::Status { status, body } => {
+                assert_eq!(*status, 503);
+                assert_eq!(body.len(), MAX_ERROR_BODY);
+            }
+            _ => panic!("wrong variant"),
+        }
+        assert_eq!(e.code(), "http_status");
+        assert_eq!(e.status(), Some(503));
+        let odd = format!("x{}", "é".repeat(MAX_ERROR_BODY));
+        match HttpError::from_status(500, odd.as_bytes()) {
+            HttpError::Status { body, .. } => assert_eq!(body.len(), MAX_ERROR_BODY - 1),
+            _ => panic!("wrong variant"),
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_lossily() {
+        match HttpError::from_status(400, &[b'b', b'a', b'd', 0xff]) {
+            HttpError::Status { body, .. } => assert_eq!(body, "bad\u{fffd}"),
+            _ => panic!("wrong variant"),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! A binary websocket: BOLT8 bytes to a ws→TCP proxy (`ws://host:port/<anything>`, the
+//! URL is the caller's).
+//!
+//! Guarantees: inbound binary frames are queued in arrival order and never dropped while
+//! the connection lives (the browser offers no way to pause reading, so the queue is
+//! unbounded); a text frame closes the connection ([`WsError::UnexpectedText`]); `send`
+//! hands the whole frame to the browser or fails, and [`WsConnection::has_send_capacity`]
+//! / [`WsConnection::send_capacity`] give backpressure on `bufferedAmount`. The socket is
+//! closed when the last handle is dropped.
+
+use core::cell::RefCell;
+use core::future::{poll_fn, Future};
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+use super::WsError;
+use crate::browser;
+use crate::time;
+
+/// `send` refuses nothing, but [`WsConnection::has_send_capacity`] turns false once this
+/// many bytes wait in the browser's send buffer.
+pub const SEND_BUFFER_HIGH_WATER: u32 = 128 * 1024;
+
+/// How often a writer blocked on [`SEND_BUFFER_HIGH_WATER`] re-checks `bufferedAmount`:
+/// browsers fire no event when the send buffer drains.
+pub const SEND_CAPACITY_POLL: Duration = Duration::from_millis(10);
+
+#[derive(Default)]
+struct Shared {
+    inbound: VecDeque<Vec<u8>>,
+    opened: bool,
+    /// Close code and reason once the `close` event fired.
+    closed: Option<(u16, String)>,
+    /// A protocol error that made us close the socket.
+    error: Option<WsError>,
+    wakers: Vec<Waker>,
+}
+
+impl Shared {
+    fn register(&mut self, waker: &Waker) {
+        if !self.wakers.iter().any(|w| w.will_wake(waker)) {
+            self.wakers.push(waker.clone());
+        }
+    }
+
+    fn wake_all(&mut self) {
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+struct Inner {
+    ws: WebSocket,
+    shared: Rc<RefCell<Shared>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// An open (or once-open) binary websocket. Clones share the socket.
+#[derive(Clone)]
+pub struct WsConnection {
+    inner: Rc<Inner>,
+}
+
+impl WsConnection {
+    /// Opens `url` (`ws://` or `wss://`) with `binaryType = "arraybuffer"` and waits until it
+    /// is open, failed, or `timeout` passed (then it is closed).
+    pub async fn connect(url: &str, timeout: Duration) -> Result<WsConnection, WsError> {
+        let ws =
+            WebSocket::new(url).map_err(|e| WsError::InvalidUrl(browser::describe_js_error(&e)))?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let shared = Rc::new(RefCell::new(Shared::default()));
+
+        let on_open = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
+                let mut s = shared.borrow_mut();
+                s.opened = true;
+                s.wake_all();
+            })
+        };
+        let on_message = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let data = event.data();
+                let mut s = shared.borrow_mut();
+                if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+                    s.inbound.push_back(Uint8Array::new(buffer).to_vec());
+                } else if s.error.is_none() {
+                    s.error = Some(WsError::UnexpectedText);
+                    if let Some(ws) = event.target().and_then(|t| t.dyn_into::<WebSocket>().ok()) {
+                        let _ = ws.close_with_code_and_reason(1003, "binary frames only");
+                    }
+                }
+                s.wake_all();
+            })
+        };
+        let on_close = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+                let mut s = shared.borrow_mut();
+                s.closed = Some((event.code(), event.reason()));
+                s.wake_all();
+            })
+        };
+        // `error` carries no detail and is always followed by `close`.
+        ws.set_onopen(Some(on_open.into_js_value().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.into_js_value().unchecked_ref()));
+        ws.set_onclose(Some(on_close.into_js_value().unchecked_ref()));
+
+        let conn = WsConnection {
+            inner: Rc::new(Inner { ws, shared }),
+        };
+        let opened = poll_fn(|cx| {
+            let mut s = conn.inner.shared.borrow_mut();
+            if s.opened {
+                return Poll::Ready(Ok(()));
+            }
+            if let Some((code, reason)) = &s.closed {
+                return Poll::Ready(Err(WsError::ConnectFailed {
+                    code: *code,
+                    reason: reason.clone(),
+                }));
+            }
+            s.register(cx.waker());
+            Poll::Pending
+        });
+        let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let outcome = time::timeout(timeout, opened).await;
+        match outcome {
+            Ok(Ok(())) => Ok(conn),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(WsError::Timeout { millis }), // dropping `conn` closes the socket
+        }
+    }
+
+    /// The URL as the browser resolved it.
+    pub fn url(&self) -> String {
+        self.inner.ws.url()
+    }
+
+    /// True while frames can be sent (`readyState` is OPEN).
+    pub fn is_open(&self) -> bool {
+        self.inner.ws.ready_state() == WebSocket::OPEN
+    }
+
+    /// Why the connection ended, once it has: the protocol error that made us close it,
+    /// else the close code and reason. `None` while it is open.
+    pub fn close_reason(&self) -> Option<WsError> {
+        let s = self.inner.shared.borrow();
+        if let Some(e) = &s.error {
+            return Some(e.clone());
+        }
+        s.closed.as_ref().map(|(code, reason)| WsError::Closed {
+            code: *code,
+            reason: reason.clone(),
+        })
+    }
+
+    /// Sends `data` as one binary frame. The browser copies it; `Ok` means queued for
+    /// sending, not delivered.
+    pub fn send(&self, data: &[u8]) -> Result<(), WsError> {
+        if !self.is_open() {
+            return Err(self.close_reason().unwrap_or(WsError::Closed {
+                code: 1006,
+                reason: "not open".into(),
+            }));
+        }
+        self.inner
+            .ws
+            .send_with_u8_array(data)
+            .map_err(|e| WsError::SendFailed(browser::describe_js_error(&e)))
+    }
+
+    /// Bytes queued by `send` and not yet handed to the network.
+    pub fn buffered_amount(&self) -> u32 {
+        self.inner.ws.buffered_amount()
+    }
+
+    /// Whether the send buffer is below [`SEND_BUFFER_HIGH_WATER`].
+    pub fn has_send_capacity(&self) -> bool {
+        self.buffered_amount() < SEND_BUFFER_HIGH_WATER
+    }
+
+    /// Waits until the send buffer is below [`SEND_BUFFER_HIGH_WATER`] (polling every
+    /// [`SEND_CAPACITY_POLL`]) or the connection is no longer open.
+    pub async fn send_capacity(&self) {
+        while self.is_open() && !self.has_send_capacity() {
+            time::sleep(SEND_CAPACITY_POLL).await;
+        }
+    }
+
+    /// The next inbound frame, or `None` once the connection is closed and every frame
+    /// received before the close has been taken.
+    pub fn recv(&self) -> impl Future<Output = Option<Vec<u8>>> + '_ {
+        poll_fn(move |cx| self.poll_recv(cx))
+    }
+
+    /// The next queued inbound frame, if any, without waiting.
+    pub fn try_recv(&self) -> Option<Vec<u8>> {
+        self.inner.shared.borrow_mut().inbound.pop_front()
+    }
+
+    /// Polls for the next inbound frame (see [`recv`](Self::recv)).
+    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
+        let mut s = self.inner.shared.borrow_mut();
+        if let Some(frame) = s.inbound.pop_front() {
+            return Poll::Ready(Some(frame));
+        }
+        if s.closed.is_some() {
+            return Poll::Ready(None);
+        }
+        s.register(cx.waker());
+        Poll::Pending
+    }
+
+    /// Whether an inbound frame is queued.
+    pub fn has_inbound(&self) -> bool {
+        !self.inner.shared.borrow().inbound.is_empty()
+    }
+
+    /// Polls until the `close` event has fired; registers the waker for any change.
+    pub fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.inner.shared.borrow_mut();
+        if s.closed.is_some() {
+            return Poll::Ready(());
+        }
+        s.register(cx.waker());
+        Poll::Pending
+    }
+
+    /// Waits until the connection is closed (by either side).
+    pub fn closed(&self) -> impl Future<Output = ()> + '_ {
+        poll_fn(move |cx| self.poll_closed(cx))
+    }
+
+    /// Starts a normal close (code 1000). Frames already received stay readable.
+    pub fn close(&self) {
+        let _ = self.inner.ws.close_with_code(1000);
+    }
+
+    /// Whether two handles share one socket.
+    pub fn same_socket(&self, other: &WsConnection) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}

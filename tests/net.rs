@@ -1,0 +1,333 @@
+//! Websocket, LDK peer connection, fetch and Esplora client in headless Chromium, against the
+//! local servers of tests/support/test_servers.py (start them with
+//! tests/support/run_browser_tests.sh; without them these tests fail).
+#![cfg(target_arch = "wasm32")]
+
+use std::rc::Rc;
+use std::str::FromStr;
+use std::time::Duration;
+
+use bitcoin::hex::FromHex;
+use bitcoin::{BlockHash, Transaction, Txid};
+use lightning::ln::peer_handler::{ErroringMessageHandler, IgnoringMessageHandler, PeerManager};
+use lightning::sign::{KeysManager, NodeSigner, Recipient};
+use lightning::util::logger::{Logger, Record};
+use tabnode::chain::{verify_merkle_block, EsploraClient, OutputSpend, TxStatus};
+use tabnode::net::{
+    setup_inbound, setup_outbound, HttpClient, HttpError, WsConnection, WsDescriptor, WsError,
+};
+use tabnode::time;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const ECHO_WS: &str = "ws://127.0.0.1:18811/echo";
+const PAIR_WS: &str = "ws://127.0.0.1:18812/pair";
+const HTTP: &str = "http://127.0.0.1:18803";
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reads frames until `len` bytes arrived (the proxy may split or merge frames).
+async fn read_exactly(conn: &WsConnection, len: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    while got.len() < len {
+        match time::timeout(TIMEOUT, conn.recv()).await {
+            Ok(Some(frame)) => got.extend_from_slice(&frame),
+            Ok(None) => panic!("closed after {} of {len} bytes", got.len()),
+            Err(_) => panic!("timed out after {} of {len} bytes", got.len()),
+        }
+    }
+    got
+}
+
+#[wasm_bindgen_test]
+async fn websocket_echo_and_close() {
+    let conn = WsConnection::connect(ECHO_WS, TIMEOUT)
+        .await
+        .expect("echo proxy up (run_browser_tests.sh)");
+    assert!(conn.is_open());
+    conn.send(b"hello ").unwrap();
+    conn.send(&[0u8, 1, 2, 255]).unwrap();
+    conn.send(b"").unwrap();
+    assert_eq!(
+        read_exactly(&conn, 10).await,
+        b"hello \x00\x01\x02\xff".to_vec()
+    );
+    assert_eq!(conn.close_reason(), None);
+
+    conn.close();
+    assert_eq!(
+        time::timeout(TIMEOUT, conn.recv()).await,
+        Ok(None),
+        "recv ends after close"
+    );
+    assert!(!conn.is_open());
+    let reason = conn.close_reason().expect("closed");
+    assert_eq!(reason.code(), "ws_closed");
+    assert_eq!(conn.send(b"late").unwrap_err().code(), "ws_closed");
+}
+
+#[wasm_bindgen_test]
+async fn websocket_backpressure_keeps_every_byte_in_order() {
+    let conn = WsConnection::connect(ECHO_WS, TIMEOUT).await.unwrap();
+    let total = 4 * 1024 * 1024;
+    let data: Vec<u8> = (0..total).map(|i| (i * 7 % 256) as u8).collect();
+    let mut saw_backpressure = false;
+    let mut echoed = Vec::with_capacity(total);
+    for chunk in data.chunks(64 * 1024) {
+        if !conn.has_send_capacity() {
+            saw_backpressure = true;
+            conn.send_capacity().await;
+        }
+        conn.send(chunk).unwrap();
+        while let Some(frame) = conn.try_recv() {
+            echoed.extend_from_slice(&frame);
+        }
+    }
+    echoed.extend(read_exactly(&conn, total - echoed.len()).await);
+    assert!(
+        saw_backpressure,
+        "4 MiB in a burst must exceed the high-water mark"
+    );
+    assert!(echoed == data, "echo differs");
+}
+
+#[wasm_bindgen_test]
+async fn websocket_connect_failures() {
+    let refused = WsConnection::connect("ws://127.0.0.1:1/", TIMEOUT)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(refused.code(), "ws_connect_failed", "{refused}");
+    // (Chromium resolves relative URLs against the page, so use a scheme it refuses.)
+    let invalid = WsConnection::connect("ftp://127.0.0.1/", TIMEOUT)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(invalid.code(), "ws_invalid_url", "{invalid}");
+    // 10.255.255.1 does not answer: the connect timeout fires.
+    match WsConnection::connect("ws://10.255.255.1:9/", Duration::from_millis(300)).await {
+        Err(WsError::Timeout { millis: 300 }) | Err(WsError::ConnectFailed { .. }) => {}
+        other => panic!("unexpected {:?}", other.map(|_| ())),
+    }
+}
+
+struct NoLog;
+impl Logger for NoLog {
+    fn log(&self, _record: Record) {}
+}
+
+type TestPeerManager = PeerManager<
+    WsDescriptor,
+    ErroringMessageHandler,
+    IgnoringMessageHandler,
+    IgnoringMessageHandler,
+    Rc<NoLog>,
+    IgnoringMessageHandler,
+    Rc<KeysManager>,
+    IgnoringMessageHandler,
+>;
+
+fn peer_manager(seed: u8) -> (Rc<TestPeerManager>, bitcoin::secp256k1::PublicKey) {
+    let now = time::since_unix_epoch();
+    let keys = Rc::new(KeysManager::new(
+        &[seed; 32],
+        now.as_secs(),
+        now.subsec_nanos(),
+        true,
+    ));
+    let node_id = keys.get_node_id(Recipient::Node).unwrap();
+    let pm = PeerManager::new_routing_only(
+        IgnoringMessageHandler {},
+        time::now_secs() as u32,
+        &[seed.wrapping_add(100); 32],
+        Rc::new(NoLog),
+        keys,
+    );
+    (Rc::new(pm), node_id)
+}
+
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if condition() {
+            return;
+        }
+        time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[wasm_bindgen_test]
+async fn ldk_peers_handshake_over_websockets() {
+    let (alice, alice_id) = peer_manager(1);
+    let (bob, bob_id) = peer_manager(2);
+    // The relay pipes each two TCP connections together: Bob's socket and Alice's.
+    let bob_conn = WsConnection::connect(PAIR_WS, TIMEOUT)
+        .await
+        .expect("pair proxy up (run_browser_tests.sh)");
+    let alice_conn = WsConnection::connect(PAIR_WS, TIMEOUT).await.unwrap();
+    let bob_socket = bob_conn.clone();
+
+    wasm_bindgen_futures::spawn_local(setup_inbound(bob.clone(), bob_conn, None).unwrap());
+    wasm_bindgen_futures::spawn_local(
+        setup_outbound(alice.clone(), bob_id, alice_conn, None).unwrap(),
+    );
+
+    // BOLT8 acts one to three, then both Init messages, all through websockify and the relay.
+    wait_until("both peers to finish the handshake", || {
+        alice.peer_by_node_id(&bob_id).is_some() && bob.peer_by_node_id(&alice_id).is_some()
+    })
+    .await;
+    let seen_by_alice = alice.peer_by_node_id(&bob_id).unwrap();
+    assert!(!seen_by_alice.is_inbound_connection);
+    assert!(
+        bob.peer_by_node_id(&alice_id)
+            .unwrap()
+            .is_inbound_connection
+    );
+
+    // Alice hangs up: her socket closes, the relay closes Bob's, Bob's driver tells his
+    // peer manager.
+    alice.disconnect_by_node_id(bob_id);
+    wait_until("Bob to see the disconnection", || {
+        bob.list_peers().is_empty()
+    })
+    .await;
+    assert!(alice.list_peers().is_empty());
+    time::timeout(TIMEOUT, bob_socket.closed())
+        .await
+        .expect("Bob's socket closed");
+}
+
+#[wasm_bindgen_test]
+async fn http_layer() {
+    let http = HttpClient::new(TIMEOUT).with_header("x-test", "yes");
+    assert_eq!(
+        http.get_text(&format!("{HTTP}/text")).await.unwrap(),
+        "hello"
+    );
+    let json: serde_json::Value = http.get_json(&format!("{HTTP}/json")).await.unwrap();
+    assert_eq!(json["b"], "two");
+    let headers: serde_json::Value = http.get_json(&format!("{HTTP}/headers")).await.unwrap();
+    assert_eq!(headers["x-test"], "yes");
+    let echoed: serde_json::Value = http
+        .post_json(
+            &format!("{HTTP}/echo"),
+            &serde_json::json!({"amount_msat": 5}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(echoed["amount_msat"], 5);
+    assert_eq!(
+        http.post_text(&format!("{HTTP}/echo"), "plain")
+            .await
+            .unwrap(),
+        "plain"
+    );
+
+    let err = http
+        .get_text(&format!("{HTTP}/status/503"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "http_status");
+    match err {
+        HttpError::Status { status: 503, body } => assert!(body.contains("try later"), "{body}"),
+        other => panic!("{other:?}"),
+    }
+    let not_json = http
+        .get_json::<serde_json::Value>(&format!("{HTTP}/text"))
+        .await
+        .unwrap_err();
+    assert_eq!(not_json.code(), "http_json");
+
+    let quick = HttpClient::new(Duration::from_millis(300));
+    let started = time::now_millis();
+    let err = quick.get_text(&format!("{HTTP}/slow")).await.unwrap_err();
+    assert_eq!(err, HttpError::Timeout { millis: 300 });
+    assert!(
+        time::now_millis() - started < 2500,
+        "aborted, not waited out"
+    );
+
+    let err = http.get_text("http://127.0.0.1:1/").await.unwrap_err();
+    assert_eq!(err.code(), "http_network", "{err}");
+    let err = http.get_text("http://exa mple/").await.unwrap_err();
+    assert!(
+        matches!(err.code(), "http_invalid_request" | "http_network"),
+        "{err}"
+    );
+}
+
+const BLOCK_80000: &str = "000000000043a8c0fd1d6f726790caa2a406010d19efd2780db27bdbbd93baf6";
+const TXID1: &str = "5a4ebf66822b0b2d56bd9dc64ece0bc38ee7844a23ff1d7320a88c5fdb2ad3e2";
+const TX1_RAW: &str = "0100000001a6b97044d03da79c005b20ea9c0e1a6d9dc12d9f7b91a5911c9030a439eed8f5000000004948304502206e21798a42fae0e854281abd38bacd1aeed3ee3738d9e1446618c4571d1090db022100e2ac980643b0b82c0e88ffdfec6b64e3e6ba35e7ba5fdd7d5d6cc8d25c6b241501ffffffff0100f2052a010000001976a914404371705fa9bd789a2fcd52d2c580b65d35549d88ac00000000";
+
+#[wasm_bindgen_test]
+async fn esplora_client_against_canned_server() {
+    let esplora = EsploraClient::new(&format!("{HTTP}/esplora/"), HttpClient::new(TIMEOUT));
+    let tip = esplora.tip_hash().await.unwrap();
+    assert_eq!(tip, BlockHash::from_str(BLOCK_80000).unwrap());
+    assert_eq!(esplora.tip_height().await.unwrap(), 80000);
+    assert_eq!(
+        esplora.block_hash_at_height(80000).await.unwrap(),
+        Some(tip)
+    );
+    assert_eq!(esplora.block_hash_at_height(80001).await.unwrap(), None);
+    let header = esplora.block_header(&tip).await.unwrap();
+    let status = esplora.block_status(&tip).await.unwrap();
+    assert!(status.in_best_chain && status.height == Some(80000));
+
+    // A server handing out the wrong header is caught.
+    let genesis =
+        BlockHash::from_str("000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f")
+            .unwrap();
+    assert_eq!(
+        esplora.block_header(&genesis).await.unwrap_err().code(),
+        "esplora_mismatch"
+    );
+
+    let txid = Txid::from_str(TXID1).unwrap();
+    let tx = esplora.tx_raw(&txid).await.unwrap().unwrap();
+    assert_eq!(tx.compute_txid(), txid);
+    assert_eq!(
+        esplora
+            .tx_raw(&Txid::from_str(BLOCK_80000).unwrap())
+            .await
+            .unwrap(),
+        None,
+        "404 is None"
+    );
+    let described = esplora.tx(&txid).await.unwrap().unwrap();
+    assert_eq!(described.tx, tx);
+    assert!(matches!(
+        esplora.tx_status(&txid).await.unwrap(),
+        Some(TxStatus::Confirmed {
+            block_height: 80000,
+            ..
+        })
+    ));
+
+    let proof = esplora.merkle_proof(&txid).await.unwrap().unwrap();
+    assert_eq!(proof.verify(&txid, &header).unwrap(), 1);
+    let merkle_block = esplora.merkle_block(&txid).await.unwrap().unwrap();
+    assert_eq!(merkle_block.header, header);
+    assert_eq!(verify_merkle_block(&merkle_block, &txid).unwrap(), 1);
+
+    assert_eq!(
+        esplora.outspend(&txid, 0).await.unwrap(),
+        OutputSpend::Unspent
+    );
+    let history = esplora
+        .script_txs(&tx.output[0].script_pubkey, None)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].tx.compute_txid(), txid);
+
+    let fees = esplora.fee_estimates().await.unwrap();
+    assert_eq!(fees.sat_per_kwu_for_target(1), Some(21971));
+    assert_eq!(fees.sat_per_kwu_for_target(12), Some(625));
+
+    let raw: Transaction =
+        bitcoin::consensus::deserialize(&Vec::from_hex(TX1_RAW).unwrap()).unwrap();
+    assert_eq!(esplora.broadcast(&raw).await.unwrap(), txid);
+}
