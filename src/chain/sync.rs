@@ -478,7 +478,7 @@ mod tests {
         let sync = TxSync::new();
         let ldk = Recorder::default();
         sync.register_tx(&funding.compute_txid(), &funding.output[0].script_pubkey);
-        sync.register_output(WatchedOutput { block_hash: None, outpoint: funding_out.into(), script_pubkey: funding.output[0].script_pubkey.clone() });
+        sync.register_output(WatchedOutput { block_hash: None, outpoint: lightning::chain::transaction::OutPoint { txid: funding_out.txid, index: 0 }, script_pubkey: funding.output[0].script_pubkey.clone() });
 
         assert_eq!(block_on(sync.sync(&chain, &[&ldk])).unwrap(), (0, 0));
         assert_eq!(*ldk.best.borrow(), Some(0));
