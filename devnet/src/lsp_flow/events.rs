@@ -69,7 +69,9 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
                         let lsp2 = lsp.clone();
                         let handle = tokio::spawn(super::flow::run_jit(lsp2, payment_hash));
                         drop(st);
-                        lsp.tasks.lock().unwrap().push(handle);
+                        let mut tasks = lsp.tasks.lock().unwrap();
+                        tasks.retain(|t| !t.is_finished());
+                        tasks.push(handle);
                     }
                 }
                 Some(rec) if !rec.state.is_terminal() => {
