@@ -50,6 +50,8 @@ async fn first_payment_through_each_lsp() {
     let lsps2_client = client;
     let client = start_flow_client(&devnet, "flow-client", dir.path()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
+    // An ldk-node client keeps LDK's default 10% in-flight cap on the 1 M sat JIT channel.
+    let amount = 50_000_000;
     let (receipt, fee) = receive_via_flow(&devnet, &client, amount).await.unwrap();
     println!("flow: paid {} msat, fee {fee}, received {} msat in {:?}", receipt.amount_msat, receipt.received_msat, receipt.elapsed);
     assert_eq!(fee, lsps2_fee(amount, flow_ppm, flow_min), "fee quote follows the LSP's terms");
