@@ -74,7 +74,7 @@ export function settingsForm(opts: SettingsFormOptions): SettingsForm {
     h("summary", {}, "Connection settings"),
     ...Object.values(fields),
   );
-  const el = h("fieldset", { class: "settings-form" }, h("legend", {}, "Network"), field("Network preset", preset), devnetNote, details);
+  const el = h("fieldset", { class: "settings-form" }, h("legend", {}, "Network and LSP"), field("Network preset", preset), devnetNote, details);
 
   function fill(s: Settings): void {
     current = { ...s };
@@ -134,6 +134,9 @@ export function settingsForm(opts: SettingsFormOptions): SettingsForm {
   preset.addEventListener("change", () => void choosePreset(preset.value as PresetId));
   protocol.addEventListener("change", showProtocolFields);
   fill(current);
+  if (isDevnetPreset(current.preset) && current.controlUrl) {
+    replace(devnetNote, h("p", { class: "hint" }, `Devnet found at ${current.controlUrl}.`));
+  }
 
   return {
     el,
