@@ -107,6 +107,7 @@ export function settingsForm(opts: SettingsFormOptions): SettingsForm {
     if (isDevnetPreset(id)) {
       const controlUrl = inputs.controlUrl.value.trim() || opts.controlUrl;
       replace(devnetNote, h("p", { class: "hint", role: "status" }, `Asking the devnet at ${controlUrl}…`));
+      el.setAttribute("aria-busy", "true");
       try {
         const info = await opts.probeDevnet(controlUrl);
         const s = presetSettings(id, info, controlUrl);
@@ -124,6 +125,8 @@ export function settingsForm(opts: SettingsFormOptions): SettingsForm {
         inputs.controlUrl.value = controlUrl;
         fields.controlUrl.hidden = false;
         details.open = true;
+      } finally {
+        el.setAttribute("aria-busy", "false");
       }
       return;
     }

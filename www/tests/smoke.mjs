@@ -255,7 +255,7 @@ describe("smoke: the page against a stand-in package (not end to end)", () => {
     await openApp(page, server.url, control.url);
     await page.getByRole("heading", { name: "Set up your wallet" }).waitFor();
     await page.getByLabel("Network preset").selectOption({ label: "devnet (LSPS2 LSP)" });
-    await page.getByText("Devnet found at").waitFor();
+    await page.locator("fieldset.settings-form:not([aria-busy='true'])").waitFor();
     await page.getByText("Connection settings").click();
     assert.equal(await page.getByLabel("LSP address").inputValue(), "127.0.0.1:9735");
     await page.getByLabel("Storage name").fill("smoke-restored");

@@ -43,13 +43,17 @@ async function waitForHttp(url, child, output, timeoutMs = 30_000) {
   throw new Error(`vite did not serve ${url} within ${timeoutMs} ms:\n${output.join("")}`);
 }
 
-/** Starts `vite preview` (outDir given) or `vite` (dev, outDir null); resolves once it serves. */
-export async function serve({ outDir = null, env = {} } = {}) {
+/**
+ * Starts `vite preview` (outDir given) or `vite` (dev, outDir null) in the Vite app at `cwd`
+ * (www/ by default); resolves once it serves.
+ */
+export async function serve({ outDir = null, env = {}, cwd = WWW_DIR } = {}) {
   const port = await freePort();
   const args = outDir
     ? ["preview", "--outDir", outDir, "--host", "127.0.0.1", "--port", String(port), "--strictPort"]
     : ["--host", "127.0.0.1", "--port", String(port), "--strictPort"];
-  const child = spawn(VITE, args, { cwd: WWW_DIR, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const vite = cwd === WWW_DIR ? VITE : `${cwd.replace(/\/?$/, "/")}node_modules/.bin/vite`;
+  const child = spawn(vite, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const output = [];
   child.stdout.on("data", (d) => output.push(String(d)));
   child.stderr.on("data", (d) => output.push(String(d)));

@@ -27,6 +27,8 @@ export async function msatOf(locator) {
 export async function createWallet(page, { preset, storageName, extra = {} }) {
   await page.getByRole("heading", { name: "Set up your wallet" }).waitFor({ timeout: 60_000 });
   await page.getByLabel("Network preset").selectOption({ label: preset });
+  // Picking a devnet preset asks the devnet for its endpoints and then fills the fields.
+  await page.locator("fieldset.settings-form:not([aria-busy='true'])").waitFor({ timeout: 15_000 });
   if (preset.startsWith("devnet")) await page.getByText("Devnet found at").waitFor({ timeout: 15_000 });
   const details = page.locator("details.connection");
   if ((await details.getAttribute("open")) === null) await page.getByText("Connection settings").click();
