@@ -316,6 +316,22 @@ describe("smoke: the page against a stand-in package (not end to end)", () => {
     await context.close();
   });
 
+  test("the dev server serves the package and its wasm from outside www/", async () => {
+    const dev = await serve({ env: { TABNODE_PKG: join(tmp, "pkg") } });
+    try {
+      const context = await browser.newContext();
+      const page = await newPage(context);
+      const wasm = page.waitForResponse((r) => r.url().endsWith(".wasm"));
+      await openApp(page, dev.url, control.url);
+      assert.equal((await wasm).status(), 200);
+      await page.getByRole("heading", { name: "Set up your wallet" }).waitFor({ timeout: 30_000 });
+      assert.deepEqual(page.problems, []);
+      await context.close();
+    } finally {
+      await dev.stop();
+    }
+  });
+
   test("a missing package is explained by the dev server's page", async () => {
     const empty = join(tmp, "no-package-here");
     mkdirSync(empty);
