@@ -251,7 +251,14 @@ export class App {
     };
     for (const t of CHANGE_EVENTS) listeners.push([t, fireChange]);
     listeners.push(["receive_state", () => guard.update()]);
-    listeners.push(["error", (e) => this.notify(friendlyError(e.detail))]);
+    listeners.push([
+      "error",
+      (e) => {
+        const fatal = (e.detail as { fatal?: unknown } | null)?.fatal === true;
+        if (fatal) this.showStopped(friendlyError(e.detail));
+        else this.notify(friendlyError(e.detail));
+      },
+    ]);
     listeners.push(["synced", (e) => this.updateFooter((e.detail as { height?: number } | null)?.height ?? null)]);
     for (const [t, l] of listeners) wallet.addEventListener(t, l);
     this.running = { wallet, settings, guard, listeners, changeSubs, screen: null, ctx };
@@ -281,6 +288,28 @@ export class App {
     } else {
       this.show("wallet");
     }
+  }
+
+  /** The wallet stopped itself (a fatal error, e.g. storage failed): say so and offer a reload. */
+  private showStopped(text: string): void {
+    const r = this.running;
+    if (r) {
+      r.screen?.dispose?.();
+      r.guard.stop();
+      for (const [t, l] of r.listeners) r.wallet.removeEventListener(t, l);
+      this.running = null;
+    }
+    this.nav.hidden = true;
+    replace(
+      this.main,
+      h(
+        "section",
+        { class: "screen", "aria-labelledby": "stopped-title" },
+        h("h2", { id: "stopped-title" }, "The wallet stopped"),
+        alertLine(text),
+        h("button", { type: "button", class: "primary", onclick: () => location.reload() }, "Reload"),
+      ),
+    );
   }
 
   private updateFooter(height: number | null): void {

@@ -274,6 +274,10 @@ describe("smoke: the page against a stand-in package (not end to end)", () => {
     const rows = await history(page);
     assert.equal(rows[0].via, "new channel (LSPS2)");
     assert.deepEqual(page.problems, []);
+    // A fatal wallet error (storage failed) stops the app's use of the wallet and says so.
+    await page.evaluate(() => globalThis.__standin.emit("error", { code: "STORAGE_FAILED", message: "x", fatal: true }));
+    await page.getByRole("heading", { name: "The wallet stopped" }).waitFor();
+    await page.getByText("The wallet stopped to protect your funds").waitFor();
     await context.close();
   });
 
