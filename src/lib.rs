@@ -15,8 +15,12 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod fee;
+pub mod keys;
 pub mod lsp;
 pub mod net;
+pub mod node;
+pub mod onchain;
+pub mod payment;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,7 @@
+//! BOLT11 payments: the wallet's invoices, the payment history records, and (wasm32) the
+//! history store and the receive / pay operations.
+
+pub mod invoice;
+pub mod record;
+
+pub use record::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
