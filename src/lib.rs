@@ -15,6 +15,7 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod fee;
+pub mod js_args;
 pub mod keys;
 pub mod lsp;
 pub mod net;

@@ -12,6 +12,7 @@ pub mod ldk_config;
 pub mod logger;
 pub mod peer_address;
 pub mod scorer;
+pub mod tip;
 pub mod wallet_event;
 
 pub use claim::{decide, ClaimDecision, Claimable, JitHook};

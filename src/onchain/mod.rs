@@ -5,3 +5,6 @@
 pub mod balance;
 
 pub use balance::{balance, OnchainBalance};
+
+#[cfg(target_arch = "wasm32")]
+pub mod wallet;

@@ -5,3 +5,6 @@ pub mod invoice;
 pub mod record;
 
 pub use record::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
+
+#[cfg(target_arch = "wasm32")]
+pub mod store;
