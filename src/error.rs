@@ -490,7 +490,9 @@ mod tests {
                 expected_msat: 2,
             },
             Error::AmountOverflow,
-            Error::InvalidAmount { reason: "fractional" },
+            Error::InvalidAmount {
+                reason: "fractional",
+            },
             Error::PaymentFailed { reason: "no route" },
             Error::InsufficientFunds,
             Error::NoInboundCapacity,

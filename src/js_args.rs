@@ -33,7 +33,12 @@ pub fn amount_from_json(v: &Value) -> Result<u64, Error> {
                 return Err(invalid("negative"));
             }
             match n.as_f64() {
-                Some(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= MAX_SAFE_INTEGER as f64 => {
+                Some(f)
+                    if f.is_finite()
+                        && f >= 0.0
+                        && f.fract() == 0.0
+                        && f <= MAX_SAFE_INTEGER as f64 =>
+                {
                     Ok(f as u64)
                 }
                 Some(f) if f < 0.0 => Err(invalid("negative")),
@@ -45,16 +50,26 @@ pub fn amount_from_json(v: &Value) -> Result<u64, Error> {
     }
 }
 
-fn object<'a>(v: &'a Value, what: &'static str, allowed: &[&str]) -> Result<Option<&'a Map<String, Value>>, Error> {
+fn object<'a>(
+    v: &'a Value,
+    what: &'static str,
+    allowed: &[&str],
+) -> Result<Option<&'a Map<String, Value>>, Error> {
     match v {
         Value::Null => Ok(None),
         Value::Object(m) => {
             if m.keys().any(|k| !allowed.contains(&k.as_str())) {
-                return Err(Error::InvalidConfig { field: what, problem: "has an unknown field" });
+                return Err(Error::InvalidConfig {
+                    field: what,
+                    problem: "has an unknown field",
+                });
             }
             Ok(Some(m))
         }
-        _ => Err(Error::InvalidConfig { field: what, problem: "must be an object" }),
+        _ => Err(Error::InvalidConfig {
+            field: what,
+            problem: "must be an object",
+        }),
     }
 }
 
@@ -84,11 +99,29 @@ impl ReceiveArgs {
     /// Parses a `ReceiveRequest`.
     pub fn parse(v: &Value) -> Result<ReceiveArgs, Error> {
         let field = "receive";
-        let m = object(v, field, &["amountMsat", "description", "maxFeeMsat", "maxFeePpm", "expirySecs"])?
-            .ok_or(Error::InvalidConfig { field, problem: "must be an object" })?;
+        let m = object(
+            v,
+            field,
+            &[
+                "amountMsat",
+                "description",
+                "maxFeeMsat",
+                "maxFeePpm",
+                "expirySecs",
+            ],
+        )?
+        .ok_or(Error::InvalidConfig {
+            field,
+            problem: "must be an object",
+        })?;
         let description = match m.get("description") {
             Some(Value::String(s)) => s.clone(),
-            _ => return Err(Error::InvalidConfig { field: "description", problem: "must be a string" }),
+            _ => {
+                return Err(Error::InvalidConfig {
+                    field: "description",
+                    problem: "must be a string",
+                })
+            }
         };
         let amount_msat = optional_amount(m, "amountMsat")?;
         if amount_msat == Some(0) {
@@ -149,7 +182,10 @@ pub fn parse_close_options(v: &Value) -> Result<bool, Error> {
         Some(m) => match m.get("force") {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(Error::InvalidConfig { field: "force", problem: "must be a boolean" }),
+            Some(_) => Err(Error::InvalidConfig {
+                field: "force",
+                problem: "must be a boolean",
+            }),
         },
     }
 }
@@ -164,9 +200,24 @@ mod tests {
         assert_eq!(amount_from_json(&json!(0)), Ok(0));
         assert_eq!(amount_from_json(&json!(10_000_000)), Ok(10_000_000));
         assert_eq!(amount_from_json(&json!(10_000_000.0)), Ok(10_000_000));
-        assert_eq!(amount_from_json(&json!(MAX_SAFE_INTEGER)), Ok(MAX_SAFE_INTEGER));
-        for bad in [json!(MAX_SAFE_INTEGER + 1), json!(-1), json!(1.5), json!(-0.5), json!("5"), json!(1e300), json!(null)] {
-            assert_eq!(amount_from_json(&bad).unwrap_err().code(), "INVALID_AMOUNT", "{bad}");
+        assert_eq!(
+            amount_from_json(&json!(MAX_SAFE_INTEGER)),
+            Ok(MAX_SAFE_INTEGER)
+        );
+        for bad in [
+            json!(MAX_SAFE_INTEGER + 1),
+            json!(-1),
+            json!(1.5),
+            json!(-0.5),
+            json!("5"),
+            json!(1e300),
+            json!(null),
+        ] {
+            assert_eq!(
+                amount_from_json(&bad).unwrap_err().code(),
+                "INVALID_AMOUNT",
+                "{bad}"
+            );
         }
     }
 
@@ -176,10 +227,26 @@ mod tests {
         assert_eq!(r.amount_msat, Some(10_000_000));
         assert_eq!(r.expiry_secs, DEFAULT_EXPIRY_SECS);
         assert_eq!(r.max_fee_ppm, None);
-        let r = ReceiveArgs::parse(&json!({"description": "", "expirySecs": 600, "maxFeePpm": 5000, "maxFeeMsat": null})).unwrap();
-        assert_eq!((r.amount_msat, r.expiry_secs, r.max_fee_ppm, r.max_fee_msat), (None, 600, Some(5000), None));
-        assert_eq!(ReceiveArgs::parse(&json!({"amountMsat": 1.5, "description": "x"})).unwrap_err().code(), "INVALID_AMOUNT");
-        assert_eq!(ReceiveArgs::parse(&json!({"amountMsat": 0, "description": "x"})).unwrap_err().code(), "INVALID_AMOUNT");
+        let r = ReceiveArgs::parse(
+            &json!({"description": "", "expirySecs": 600, "maxFeePpm": 5000, "maxFeeMsat": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.amount_msat, r.expiry_secs, r.max_fee_ppm, r.max_fee_msat),
+            (None, 600, Some(5000), None)
+        );
+        assert_eq!(
+            ReceiveArgs::parse(&json!({"amountMsat": 1.5, "description": "x"}))
+                .unwrap_err()
+                .code(),
+            "INVALID_AMOUNT"
+        );
+        assert_eq!(
+            ReceiveArgs::parse(&json!({"amountMsat": 0, "description": "x"}))
+                .unwrap_err()
+                .code(),
+            "INVALID_AMOUNT"
+        );
         for bad in [
             json!({"amountMsat": 1}),
             json!({"description": 5}),
@@ -189,7 +256,11 @@ mod tests {
             json!(null),
             json!("x"),
         ] {
-            assert_eq!(ReceiveArgs::parse(&bad).unwrap_err().code(), "INVALID_CONFIG", "{bad}");
+            assert_eq!(
+                ReceiveArgs::parse(&bad).unwrap_err().code(),
+                "INVALID_CONFIG",
+                "{bad}"
+            );
         }
     }
 

@@ -108,10 +108,14 @@ mod tests {
     fn generate_parse_round_trip() {
         let s = WalletSecret::from_entropy(&[7u8; 16]);
         assert_eq!(s.word_count(), NEW_MNEMONIC_WORDS);
-        let again = WalletSecret::parse(&format!("  {}\n", s.phrase().replace(' ', "   "))).unwrap();
+        let again =
+            WalletSecret::parse(&format!("  {}\n", s.phrase().replace(' ', "   "))).unwrap();
         assert_eq!(again, s);
         assert_eq!(again.ldk_seed(), s.ldk_seed());
-        assert_ne!(WalletSecret::from_entropy(&[8u8; 16]).ldk_seed(), s.ldk_seed());
+        assert_ne!(
+            WalletSecret::from_entropy(&[8u8; 16]).ldk_seed(),
+            s.ldk_seed()
+        );
     }
 
     #[test]
@@ -121,7 +125,10 @@ mod tests {
             Err(Error::InvalidMnemonic),
             "bad checksum"
         );
-        assert_eq!(WalletSecret::parse("hello world"), Err(Error::InvalidMnemonic));
+        assert_eq!(
+            WalletSecret::parse("hello world"),
+            Err(Error::InvalidMnemonic)
+        );
         assert_eq!(WalletSecret::parse(""), Err(Error::InvalidMnemonic));
         let s = WalletSecret::parse(ABANDON).unwrap();
         let debug = format!("{s:?}");

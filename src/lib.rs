@@ -25,7 +25,11 @@ pub mod payment;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
+pub mod api;
+#[cfg(target_arch = "wasm32")]
 mod browser;
+#[cfg(target_arch = "wasm32")]
+pub mod js_error;
 #[cfg(target_arch = "wasm32")]
 pub mod spawn;
 #[cfg(target_arch = "wasm32")]

@@ -27,7 +27,11 @@ pub struct Broadcaster {
 impl Broadcaster {
     /// A broadcaster posting to `esplora`.
     pub fn new(esplora: EsploraClient, logger: NodeLogger, bus: EventBus) -> Self {
-        Broadcaster { esplora, logger, bus }
+        Broadcaster {
+            esplora,
+            logger,
+            bus,
+        }
     }
 }
 
@@ -53,11 +57,17 @@ impl BroadcasterInterface for Broadcaster {
                 let txid = tx.compute_txid();
                 match esplora.broadcast(&tx).await {
                     Ok(_) => wallet_log(&logger, Level::Info, &format!("broadcast {txid}")),
-                    Err(e) if already_known(&e) => {
-                        wallet_log(&logger, Level::Debug, &format!("broadcast {txid}: already known"))
-                    }
+                    Err(e) if already_known(&e) => wallet_log(
+                        &logger,
+                        Level::Debug,
+                        &format!("broadcast {txid}: already known"),
+                    ),
                     Err(e) => {
-                        wallet_log(&logger, Level::Error, &format!("broadcast {txid} failed: {e}"));
+                        wallet_log(
+                            &logger,
+                            Level::Error,
+                            &format!("broadcast {txid} failed: {e}"),
+                        );
                         bus.emit(WalletEvent::Error(Error::ChainSourceFailed));
                     }
                 }

@@ -104,10 +104,17 @@ mod tests {
     #[test]
     fn plain_payment_is_claimed() {
         assert_eq!(decide(&claimable(0), None), ClaimDecision::Claim);
-        assert_eq!(decide(&claimable(0), Some(&OwnsNothing)), ClaimDecision::Claim);
+        assert_eq!(
+            decide(&claimable(0), Some(&OwnsNothing)),
+            ClaimDecision::Claim
+        );
         let mut over = claimable(0);
         over.amount_msat += 1;
-        assert_eq!(decide(&over, None), ClaimDecision::Claim, "overpaying is fine");
+        assert_eq!(
+            decide(&over, None),
+            ClaimDecision::Claim,
+            "overpaying is fine"
+        );
     }
 
     #[test]
@@ -124,10 +131,22 @@ mod tests {
 
     #[test]
     fn hook_decides_for_its_payments() {
-        assert_eq!(decide(&claimable(5000), Some(&Owns(ClaimDecision::Claim))), ClaimDecision::Claim);
-        assert_eq!(decide(&claimable(5000), Some(&Owns(ClaimDecision::Hold))), ClaimDecision::Hold);
-        let refuse = ClaimDecision::Fail(Error::SkimTooHigh { skimmed_msat: 5000, allowed_msat: 10 });
-        assert_eq!(decide(&claimable(5000), Some(&Owns(refuse.clone()))), refuse);
+        assert_eq!(
+            decide(&claimable(5000), Some(&Owns(ClaimDecision::Claim))),
+            ClaimDecision::Claim
+        );
+        assert_eq!(
+            decide(&claimable(5000), Some(&Owns(ClaimDecision::Hold))),
+            ClaimDecision::Hold
+        );
+        let refuse = ClaimDecision::Fail(Error::SkimTooHigh {
+            skimmed_msat: 5000,
+            allowed_msat: 10,
+        });
+        assert_eq!(
+            decide(&claimable(5000), Some(&Owns(refuse.clone()))),
+            refuse
+        );
     }
 
     #[test]
@@ -143,6 +162,9 @@ mod tests {
         );
         let mut unknown = claimable(0);
         unknown.has_preimage = false;
-        assert!(matches!(decide(&unknown, None), ClaimDecision::Fail(Error::InvalidInvoice { .. })));
+        assert!(matches!(
+            decide(&unknown, None),
+            ClaimDecision::Fail(Error::InvalidInvoice { .. })
+        ));
     }
 }

@@ -20,7 +20,9 @@ pub struct EventBus {
 impl EventBus {
     /// A bus with a fresh `EventTarget`.
     pub fn new() -> Result<EventBus, JsValue> {
-        Ok(EventBus { target: EventTarget::new()? })
+        Ok(EventBus {
+            target: EventTarget::new()?,
+        })
     }
 
     /// The target JS listeners are added to.

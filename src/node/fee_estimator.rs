@@ -34,9 +34,7 @@ pub fn fallback_for_target(target: ConfirmationTarget) -> u64 {
         ConfirmationTarget::MaximumFeeEstimate => 8000,
         ConfirmationTarget::UrgentOnChainSweep => 5000,
         ConfirmationTarget::MinAllowedAnchorChannelRemoteFee => FEERATE_FLOOR_SATS_PER_KW as u64,
-        ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee => {
-            FEERATE_FLOOR_SATS_PER_KW as u64
-        }
+        ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee => FEERATE_FLOOR_SATS_PER_KW as u64,
         ConfirmationTarget::AnchorChannelFee => 500,
         ConfirmationTarget::NonAnchorChannelFee => 1000,
         ConfirmationTarget::ChannelCloseMinimum => 500,
@@ -52,9 +50,10 @@ pub fn rate_for_target(estimates: Option<&FeeEstimates>, target: ConfirmationTar
             // Leave room below the background rate before refusing a peer's fee update.
             ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee => rate.saturating_sub(250),
             // A ceiling on the peer's rate must be generous.
-            ConfirmationTarget::MaximumFeeEstimate => {
-                rate.saturating_mul(11).saturating_div(10).saturating_add(2500)
-            }
+            ConfirmationTarget::MaximumFeeEstimate => rate
+                .saturating_mul(11)
+                .saturating_div(10)
+                .saturating_add(2500),
             _ => rate,
         },
         None => fallback_for_target(target),
@@ -110,11 +109,17 @@ mod tests {
     #[test]
     fn fallbacks_before_any_answer_and_for_empty_answers() {
         let fe = WalletFeeEstimator::new();
-        assert_eq!(fe.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee), 1000);
+        assert_eq!(
+            fe.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee),
+            1000
+        );
         assert!(fe.update(FeeEstimates::parse(b"{}").unwrap()));
         assert!(!fe.update(FeeEstimates::parse(b"{}").unwrap()), "unchanged");
         for t in ALL {
-            assert_eq!(u64::from(fe.get_est_sat_per_1000_weight(t)), fallback_for_target(t).max(253));
+            assert_eq!(
+                u64::from(fe.get_est_sat_per_1000_weight(t)),
+                fallback_for_target(t).max(253)
+            );
         }
     }
 
@@ -123,16 +128,28 @@ mod tests {
         let fe = WalletFeeEstimator::new();
         // 1 block: 10 sat/vB = 2500 sat/kw; 12 blocks: 2 sat/vB = 500; 144: 1 sat/vB = 250.
         fe.update(FeeEstimates::parse(br#"{"1": 10, "12": 2, "144": 1}"#).unwrap());
-        assert_eq!(fe.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee), 500);
-        assert_eq!(fe.get_est_sat_per_1000_weight(ConfirmationTarget::OutputSpendingFee), 500);
+        assert_eq!(
+            fe.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee),
+            500
+        );
+        assert_eq!(
+            fe.get_est_sat_per_1000_weight(ConfirmationTarget::OutputSpendingFee),
+            500
+        );
         // 6 blocks: the estimate of the largest target not above 6, i.e. 1 block.
-        assert_eq!(fe.get_est_sat_per_1000_weight(ConfirmationTarget::UrgentOnChainSweep), 2500);
+        assert_eq!(
+            fe.get_est_sat_per_1000_weight(ConfirmationTarget::UrgentOnChainSweep),
+            2500
+        );
         assert_eq!(
             fe.get_est_sat_per_1000_weight(ConfirmationTarget::MaximumFeeEstimate),
             2500 * 11 / 10 + 2500
         );
         // 250 is below the floor.
-        assert_eq!(fe.get_est_sat_per_1000_weight(ConfirmationTarget::ChannelCloseMinimum), 253);
+        assert_eq!(
+            fe.get_est_sat_per_1000_weight(ConfirmationTarget::ChannelCloseMinimum),
+            253
+        );
         assert_eq!(
             fe.get_est_sat_per_1000_weight(ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee),
             253

@@ -67,7 +67,10 @@ impl NodeKv {
         &self.health
     }
 
-    fn watch(&self, fut: AsyncResult<'static, (), io::Error>) -> AsyncResult<'static, (), io::Error> {
+    fn watch(
+        &self,
+        fut: AsyncResult<'static, (), io::Error>,
+    ) -> AsyncResult<'static, (), io::Error> {
         let health = self.health.clone();
         Box::pin(async move {
             let result = fut.await;
@@ -100,7 +103,13 @@ impl KVStore for NodeKv {
             return Box::pin(async { Err(io::Error::new(io::ErrorKind::Other, "storage failed")) });
         }
         // Issued now (ordering), watched when awaited.
-        let fut = KVStore::write(&self.store, primary_namespace, secondary_namespace, key, buf);
+        let fut = KVStore::write(
+            &self.store,
+            primary_namespace,
+            secondary_namespace,
+            key,
+            buf,
+        );
         self.watch(fut)
     }
 
@@ -114,7 +123,13 @@ impl KVStore for NodeKv {
         if self.health.failed() {
             return Box::pin(async { Err(io::Error::new(io::ErrorKind::Other, "storage failed")) });
         }
-        let fut = KVStore::remove(&self.store, primary_namespace, secondary_namespace, key, lazy);
+        let fut = KVStore::remove(
+            &self.store,
+            primary_namespace,
+            secondary_namespace,
+            key,
+            lazy,
+        );
         self.watch(fut)
     }
 

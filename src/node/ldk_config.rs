@@ -20,11 +20,13 @@ pub const OUR_TO_SELF_DELAY: u16 = 144;
 
 /// The wallet's LDK configuration.
 pub fn user_config() -> UserConfig {
-    let mut c = UserConfig::default();
-    c.manually_accept_inbound_channels = true;
-    c.accept_inbound_channels = true;
-    c.accept_forwards_to_priv_channels = false;
-    c.accept_intercept_htlcs = false;
+    let mut c = UserConfig {
+        manually_accept_inbound_channels: true,
+        accept_inbound_channels: true,
+        accept_forwards_to_priv_channels: false,
+        accept_intercept_htlcs: false,
+        ..Default::default()
+    };
 
     let h = &mut c.channel_handshake_config;
     h.announce_for_forwarding = false;
@@ -36,7 +38,8 @@ pub fn user_config() -> UserConfig {
     h.max_inbound_htlc_value_in_flight_percent_of_channel = 100;
 
     // Refuse a channel whose announcement preference differs from ours (i.e. announced ones).
-    c.channel_handshake_limits.force_announced_channel_preference = true;
+    c.channel_handshake_limits
+        .force_announced_channel_preference = true;
     c
 }
 
@@ -66,23 +69,37 @@ mod tests {
         assert!(c.manually_accept_inbound_channels);
         assert!(!c.channel_handshake_config.announce_for_forwarding);
         assert!(c.channel_handshake_config.negotiate_scid_privacy);
-        assert!(!c.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx);
+        assert!(
+            !c.channel_handshake_config
+                .negotiate_anchors_zero_fee_htlc_tx
+        );
         assert!(c.channel_handshake_config.our_to_self_delay <= 2016);
-        assert!(c.channel_handshake_limits.force_announced_channel_preference);
-        assert!(!c.channel_config.accept_underpaying_htlcs, "only the LSP's channels");
+        assert!(
+            c.channel_handshake_limits
+                .force_announced_channel_preference
+        );
+        assert!(
+            !c.channel_config.accept_underpaying_htlcs,
+            "only the LSP's channels"
+        );
     }
 
     #[test]
     fn lsp_overrides_apply() {
         let mut c = user_config();
-        c.channel_handshake_config.max_inbound_htlc_value_in_flight_percent_of_channel = 10;
+        c.channel_handshake_config
+            .max_inbound_htlc_value_in_flight_percent_of_channel = 10;
         c.apply(&lsp_channel_overrides());
         assert!(c.channel_config.accept_underpaying_htlcs);
         assert_eq!(
-            c.channel_handshake_config.max_inbound_htlc_value_in_flight_percent_of_channel,
+            c.channel_handshake_config
+                .max_inbound_htlc_value_in_flight_percent_of_channel,
             100
         );
         // Nothing else moves.
-        assert_eq!(c.channel_handshake_config.our_to_self_delay, OUR_TO_SELF_DELAY);
+        assert_eq!(
+            c.channel_handshake_config.our_to_self_delay,
+            OUR_TO_SELF_DELAY
+        );
     }
 }

@@ -34,8 +34,15 @@ impl Default for NodeLogger {
 
 /// One console line for a record.
 pub fn format_record(record: &Record) -> String {
-    let module = record.module_path.rsplit("::").next().unwrap_or(record.module_path);
-    format!("{} [{}:{}] {}", record.level, module, record.line, record.args)
+    let module = record
+        .module_path
+        .rsplit("::")
+        .next()
+        .unwrap_or(record.module_path);
+    format!(
+        "{} [{}:{}] {}",
+        record.level, module, record.line, record.args
+    )
 }
 
 impl Logger for NodeLogger {

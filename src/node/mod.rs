@@ -11,9 +11,36 @@ pub mod fee_estimator;
 pub mod ldk_config;
 pub mod logger;
 pub mod peer_address;
+pub mod relay_filter;
 pub mod scorer;
 pub mod tip;
 pub mod wallet_event;
 
 pub use claim::{decide, ClaimDecision, Claimable, JitHook};
 pub use wallet_event::{ChannelInfo, WalletEvent};
+
+#[cfg(target_arch = "wasm32")]
+pub mod background;
+#[cfg(target_arch = "wasm32")]
+pub mod broadcaster;
+#[cfg(target_arch = "wasm32")]
+pub mod builder;
+#[cfg(target_arch = "wasm32")]
+pub mod event_bus;
+#[cfg(target_arch = "wasm32")]
+pub mod events;
+#[cfg(target_arch = "wasm32")]
+pub mod kv;
+#[cfg(target_arch = "wasm32")]
+pub mod peers;
+#[cfg(target_arch = "wasm32")]
+pub mod running;
+#[cfg(target_arch = "wasm32")]
+pub mod signals;
+#[cfg(target_arch = "wasm32")]
+pub mod types;
+
+#[cfg(target_arch = "wasm32")]
+pub use builder::{open, wallet_exists};
+#[cfg(target_arch = "wasm32")]
+pub use running::Node;

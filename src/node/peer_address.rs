@@ -35,7 +35,9 @@ pub fn proxy_target(proxy_url: &str, host: &str, port: u16) -> Result<String, Er
 /// Splits `host:port` (IPv4 or DNS host; bracketed IPv6 is refused: the proxy path can not
 /// carry it).
 pub fn split_host_port(address: &str) -> Result<(String, u16), Error> {
-    let (host, port) = address.rsplit_once(':').ok_or(Error::PeerConnectionFailed)?;
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or(Error::PeerConnectionFailed)?;
     let port: u16 = port.parse().map_err(|_| Error::PeerConnectionFailed)?;
     if host.contains(':') || host.starts_with('[') {
         return Err(Error::PeerConnectionFailed);
@@ -76,7 +78,10 @@ fn websocket_entry(address: &str, port: u16) -> Option<String> {
     if lower.starts_with("ws://") || lower.starts_with("wss://") {
         let rest = &address[address.find("//")? + 2..];
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority);
+        let host = authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority);
         let ok = !authority.is_empty()
             && !address.chars().any(|c| c.is_whitespace())
             && (Ipv4Addr::from_str(host).is_ok() || is_hostname(host));
@@ -86,7 +91,12 @@ fn websocket_entry(address: &str, port: u16) -> Option<String> {
         return None;
     }
     let loopback = address == "localhost" || address.starts_with("127.");
-    Some(format!("{}://{}:{}", if loopback { "ws" } else { "wss" }, address, port))
+    Some(format!(
+        "{}://{}:{}",
+        if loopback { "ws" } else { "wss" },
+        address,
+        port
+    ))
 }
 
 /// How long to wait before reconnect attempt `attempt` (0-based): 1 s, 2 s, 4 s … capped at
@@ -115,7 +125,10 @@ mod tests {
             assert!(proxy_target("ws://p", bad, 1).is_err(), "{bad}");
         }
         assert!(proxy_target("ws://p", "1.2.3.4", 0).is_err());
-        assert_eq!(split_host_port("127.0.0.1:9735").unwrap(), ("127.0.0.1".into(), 9735));
+        assert_eq!(
+            split_host_port("127.0.0.1:9735").unwrap(),
+            ("127.0.0.1".into(), 9735)
+        );
         assert!(split_host_port("[::1]:9735").is_err());
         assert!(split_host_port("host").is_err());
         assert!(split_host_port("host:x").is_err());
@@ -126,15 +139,31 @@ mod tests {
         let info = InfoResponse {
             pubkey: crate::test_util::pubkey(3),
             connection_methods: vec![
-                ConnectionMethod { address: "127.0.0.1".into(), port: 9736, kind: ConnectionType::Ipv4 },
-                ConnectionMethod { address: "abc.onion".into(), port: 9735, kind: ConnectionType::Torv3 },
+                ConnectionMethod {
+                    address: "127.0.0.1".into(),
+                    port: 9736,
+                    kind: ConnectionType::Ipv4,
+                },
+                ConnectionMethod {
+                    address: "abc.onion".into(),
+                    port: 9735,
+                    kind: ConnectionType::Torv3,
+                },
                 ConnectionMethod {
                     address: "ws://127.0.0.1:9001/v1/127_0_0_1/9736".into(),
                     port: 9001,
                     kind: ConnectionType::Websocket,
                 },
-                ConnectionMethod { address: "lsp.example.com".into(), port: 443, kind: ConnectionType::Websocket },
-                ConnectionMethod { address: "ws://bad host/".into(), port: 1, kind: ConnectionType::Websocket },
+                ConnectionMethod {
+                    address: "lsp.example.com".into(),
+                    port: 443,
+                    kind: ConnectionType::Websocket,
+                },
+                ConnectionMethod {
+                    address: "ws://bad host/".into(),
+                    port: 1,
+                    kind: ConnectionType::Websocket,
+                },
             ],
         };
         assert_eq!(

@@ -78,9 +78,16 @@ mod tests {
             nonce: 0,
         };
         t.best_block_updated(&header, 101);
-        assert_eq!((t.height(), t.header_time()), (Some(101), Some(1_700_000_000)));
+        assert_eq!(
+            (t.height(), t.header_time()),
+            (Some(101), Some(1_700_000_000))
+        );
         assert_eq!(secret_expiry_padding(1_700_000_600, t.header_time()), 600);
-        assert_eq!(secret_expiry_padding(1_600_000_000, t.header_time()), 0, "clock behind");
+        assert_eq!(
+            secret_expiry_padding(1_600_000_000, t.header_time()),
+            0,
+            "clock behind"
+        );
         assert_eq!(secret_expiry_padding(1_700_000_000, None), 7200);
         assert_eq!(secret_expiry_padding(u64::MAX, Some(0)), 172_800);
     }

@@ -21,8 +21,8 @@ use super::broadcaster::Broadcaster;
 use super::fee_estimator::WalletFeeEstimator;
 use super::kv::NodeKv;
 use super::logger::NodeLogger;
+use super::relay_filter::RelayFilter;
 use super::scorer::ScorerCell;
-use crate::chain::TxSync;
 use crate::net::WsDescriptor;
 use crate::onchain::wallet::SweepDestination;
 use crate::spawn::LocalSpawner;
@@ -35,15 +35,8 @@ pub type Kv = Arc<NodeKv>;
 pub type Keys = Arc<KeysManager>;
 
 /// Async monitor persistence over the store.
-pub type Persister = AsyncPersister<
-    Kv,
-    LocalSpawner,
-    Logger,
-    Keys,
-    Keys,
-    Arc<Broadcaster>,
-    Arc<WalletFeeEstimator>,
->;
+pub type Persister =
+    AsyncPersister<Kv, LocalSpawner, Logger, Keys, Keys, Arc<Broadcaster>, Arc<WalletFeeEstimator>>;
 
 /// The monitor-updating persister as built (before the chain monitor takes it).
 pub type MonitorPersister = lightning::util::persist::MonitorUpdatingPersisterAsync<
@@ -59,7 +52,7 @@ pub type MonitorPersister = lightning::util::persist::MonitorUpdatingPersisterAs
 /// The chain monitor.
 pub type ChainMonitor = chainmonitor::ChainMonitor<
     InMemorySigner,
-    Arc<TxSync>,
+    Arc<RelayFilter>,
     Arc<Broadcaster>,
     Arc<WalletFeeEstimator>,
     Logger,
@@ -119,7 +112,7 @@ pub type LiquidityManager = lightning_liquidity::LiquidityManager<
     Keys,
     Keys,
     Arc<ChannelManager>,
-    Arc<TxSync>,
+    Arc<RelayFilter>,
     Kv,
     Arc<JsTimeProvider>,
     Arc<Broadcaster>,
@@ -142,7 +135,7 @@ pub type Sweeper = sweep::OutputSweeper<
     Arc<Broadcaster>,
     Arc<SweepDestination>,
     Arc<WalletFeeEstimator>,
-    Arc<TxSync>,
+    Arc<RelayFilter>,
     Kv,
     Logger,
     Keys,

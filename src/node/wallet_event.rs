@@ -41,7 +41,12 @@ pub struct ChannelInfo {
 
 /// Formats an SCID as `block x tx x output`.
 pub fn format_scid(scid: u64) -> String {
-    format!("{}x{}x{}", scid >> 40, (scid >> 16) & 0xFF_FFFF, scid & 0xFFFF)
+    format!(
+        "{}x{}x{}",
+        scid >> 40,
+        (scid >> 16) & 0xFF_FFFF,
+        scid & 0xFFFF
+    )
 }
 
 impl ChannelInfo {
@@ -148,7 +153,11 @@ impl WalletEvent {
     /// The event's `detail`.
     pub fn detail(&self) -> Value {
         match self {
-            WalletEvent::ReceiveState { payment_hash, state, error } => {
+            WalletEvent::ReceiveState {
+                payment_hash,
+                state,
+                error,
+            } => {
                 let mut v = json!({ "paymentHash": payment_hash, "state": state });
                 if let Some(e) = error {
                     v["code"] = json!(e.code());
@@ -196,7 +205,9 @@ mod tests {
 
     #[test]
     fn details_have_documented_shapes() {
-        let e = WalletEvent::Error(Error::StorageCorrupt { what: "channel manager" });
+        let e = WalletEvent::Error(Error::StorageCorrupt {
+            what: "channel manager",
+        });
         assert_eq!(e.event_type(), "error");
         let d = e.detail();
         assert_eq!(d["code"], "STORAGE_CORRUPT");
@@ -211,7 +222,10 @@ mod tests {
             state: "failed",
             error: Some(Error::UnexpectedSkim { skimmed_msat: 1 }),
         };
-        assert_eq!(r.detail(), json!({"paymentHash": "00", "state": "failed", "code": "UNEXPECTED_SKIM"}));
+        assert_eq!(
+            r.detail(),
+            json!({"paymentHash": "00", "state": "failed", "code": "UNEXPECTED_SKIM"})
+        );
         let c = ChannelInfo {
             channel_id: "aa".into(),
             counterparty_node_id: "02".into(),
@@ -229,11 +243,19 @@ mod tests {
         assert_eq!(d["shortChannelId"], Value::Null);
         assert_eq!(d["fundingTxid"], "bb");
         assert_eq!(
-            WalletEvent::ChannelClosed { channel_id: "aa".into(), reason: "cooperative" }.detail(),
+            WalletEvent::ChannelClosed {
+                channel_id: "aa".into(),
+                reason: "cooperative"
+            }
+            .detail(),
             json!({"channelId": "aa", "reason": "cooperative"})
         );
         assert_eq!(
-            WalletEvent::Peer { node_id: "02".into(), connected: false }.event_type(),
+            WalletEvent::Peer {
+                node_id: "02".into(),
+                connected: false
+            }
+            .event_type(),
             "peer"
         );
         assert_eq!(

@@ -35,8 +35,11 @@ pub fn balance(scripts: &[ScriptBuf], txs: &[EsploraTx]) -> OnchainBalance {
         }
         let confirmed = matches!(t.status, TxStatus::Confirmed { .. });
         for (vout, out) in t.tx.output.iter().enumerate() {
-            if scripts.iter().any(|s| *s == out.script_pubkey) {
-                let outpoint = OutPoint { txid, vout: vout as u32 };
+            if scripts.contains(&out.script_pubkey) {
+                let outpoint = OutPoint {
+                    txid,
+                    vout: vout as u32,
+                };
                 ours.insert(outpoint, (out.value.to_sat(), confirmed));
             }
         }
@@ -78,7 +81,10 @@ mod tests {
                 .collect(),
             output: outputs
                 .into_iter()
-                .map(|(s, v)| TxOut { script_pubkey: s, value: Amount::from_sat(v) })
+                .map(|(s, v)| TxOut {
+                    script_pubkey: s,
+                    value: Amount::from_sat(v),
+                })
                 .collect(),
         }
     }
@@ -104,28 +110,56 @@ mod tests {
     fn confirmed_pending_and_spent() {
         let mine = ScriptBuf::from_bytes(vec![0x00, 0x14, 1]);
         let other = ScriptBuf::from_bytes(vec![0x00, 0x14, 2]);
-        let outside = OutPoint { txid: Txid::all_zeros(), vout: 0 };
-        let funding = tx(vec![outside], vec![(mine.clone(), 50_000), (other.clone(), 7)]);
+        let outside = OutPoint {
+            txid: Txid::all_zeros(),
+            vout: 0,
+        };
+        let funding = tx(
+            vec![outside],
+            vec![(mine.clone(), 50_000), (other.clone(), 7)],
+        );
         let f = funding.compute_txid();
-        let second = tx(vec![OutPoint { txid: Txid::all_zeros(), vout: 1 }], vec![(mine.clone(), 20_000)]);
+        let second = tx(
+            vec![OutPoint {
+                txid: Txid::all_zeros(),
+                vout: 1,
+            }],
+            vec![(mine.clone(), 20_000)],
+        );
         let s = second.compute_txid();
-        let txs = vec![esplora(funding.clone(), true), esplora(second.clone(), true), esplora(funding, true)];
+        let txs = vec![
+            esplora(funding.clone(), true),
+            esplora(second.clone(), true),
+            esplora(funding, true),
+        ];
         assert_eq!(
             balance(&[mine.clone()], &txs),
-            OnchainBalance { confirmed_sat: 70_000, pending_sat: 0 },
+            OnchainBalance {
+                confirmed_sat: 70_000,
+                pending_sat: 0
+            },
             "duplicates count once"
         );
         // Spend the first output in the mempool, paying 10k back to us unconfirmed.
-        let spend = tx(vec![OutPoint { txid: f, vout: 0 }], vec![(mine.clone(), 10_000), (other, 39_000)]);
+        let spend = tx(
+            vec![OutPoint { txid: f, vout: 0 }],
+            vec![(mine.clone(), 10_000), (other, 39_000)],
+        );
         let mut txs = txs;
         txs.insert(0, esplora(spend, false));
         assert_eq!(
             balance(&[mine.clone()], &txs),
-            OnchainBalance { confirmed_sat: 20_000, pending_sat: 10_000 }
+            OnchainBalance {
+                confirmed_sat: 20_000,
+                pending_sat: 10_000
+            }
         );
         // A second script of ours.
         let mine2 = ScriptBuf::from_bytes(vec![0x00, 0x14, 3]);
-        let third = tx(vec![OutPoint { txid: s, vout: 5 }], vec![(mine2.clone(), 1)]);
+        let third = tx(
+            vec![OutPoint { txid: s, vout: 5 }],
+            vec![(mine2.clone(), 1)],
+        );
         txs.push(esplora(third, true));
         assert_eq!(balance(&[mine, mine2], &txs).confirmed_sat, 20_001);
         assert_eq!(balance(&[], &txs), OnchainBalance::default());

@@ -34,11 +34,15 @@ impl OnchainScripts {
     pub fn from_keys(keys: &KeysManager) -> Result<OnchainScripts, Error> {
         let sweep = keys
             .get_shutdown_scriptpubkey()
-            .map_err(|_| Error::ChannelFailed { reason: "no shutdown script" })?
+            .map_err(|_| Error::ChannelFailed {
+                reason: "no shutdown script",
+            })?
             .into_inner();
-        let destination = keys
-            .get_destination_script([0; 32])
-            .map_err(|_| Error::ChannelFailed { reason: "no destination script" })?;
+        let destination =
+            keys.get_destination_script([0; 32])
+                .map_err(|_| Error::ChannelFailed {
+                    reason: "no destination script",
+                })?;
         Ok(OnchainScripts { sweep, destination })
     }
 
@@ -53,8 +57,9 @@ impl OnchainScripts {
 
     /// The address of the sweep script on `network`.
     pub fn address(&self, network: bitcoin::Network) -> Result<Address, Error> {
-        Address::from_script(&self.sweep, network)
-            .map_err(|_| Error::ChannelFailed { reason: "the sweep script has no address" })
+        Address::from_script(&self.sweep, network).map_err(|_| Error::ChannelFailed {
+            reason: "the sweep script has no address",
+        })
     }
 }
 
@@ -78,9 +83,18 @@ impl ChangeDestinationSource for SweepDestination {
 }
 
 /// Reads the whole history of `script` (mempool first, then confirmed pages of 25).
-pub async fn script_history(esplora: &EsploraClient, script: &ScriptBuf) -> Result<Vec<EsploraTx>, Error> {
-    let mut all = esplora.script_txs(script, None).await.map_err(|_| Error::ChainSourceFailed)?;
-    let mut confirmed_in_page = all.iter().filter(|t| matches!(t.status, TxStatus::Confirmed { .. })).count();
+pub async fn script_history(
+    esplora: &EsploraClient,
+    script: &ScriptBuf,
+) -> Result<Vec<EsploraTx>, Error> {
+    let mut all = esplora
+        .script_txs(script, None)
+        .await
+        .map_err(|_| Error::ChainSourceFailed)?;
+    let mut confirmed_in_page = all
+        .iter()
+        .filter(|t| matches!(t.status, TxStatus::Confirmed { .. }))
+        .count();
     let mut pages = 1;
     while confirmed_in_page >= ESPLORA_PAGE && pages < MAX_PAGES {
         let last: Option<Txid> = all
@@ -89,7 +103,10 @@ pub async fn script_history(esplora: &EsploraClient, script: &ScriptBuf) -> Resu
             .find(|t| matches!(t.status, TxStatus::Confirmed { .. }))
             .map(|t| t.tx.compute_txid());
         let Some(last) = last else { break };
-        let page = esplora.script_txs(script, Some(&last)).await.map_err(|_| Error::ChainSourceFailed)?;
+        let page = esplora
+            .script_txs(script, Some(&last))
+            .await
+            .map_err(|_| Error::ChainSourceFailed)?;
         confirmed_in_page = page.len();
         all.extend(page);
         pages += 1;
@@ -98,7 +115,10 @@ pub async fn script_history(esplora: &EsploraClient, script: &ScriptBuf) -> Resu
 }
 
 /// The balance of the wallet's scripts, read from Esplora now.
-pub async fn fetch_balance(esplora: &EsploraClient, scripts: &OnchainScripts) -> Result<OnchainBalance, Error> {
+pub async fn fetch_balance(
+    esplora: &EsploraClient,
+    scripts: &OnchainScripts,
+) -> Result<OnchainBalance, Error> {
     let mut txs = Vec::new();
     let all = scripts.all();
     for s in &all {

@@ -54,10 +54,14 @@ pub struct InvoiceSpec {
 /// Builds the unsigned invoice (see the module doc for what it guarantees).
 pub fn build_raw_invoice(spec: &InvoiceSpec) -> Result<RawBolt11Invoice, Error> {
     if spec.description.len() > MAX_DESCRIPTION_LEN {
-        return Err(Error::InvalidInvoice { reason: "the description is longer than 639 bytes" });
+        return Err(Error::InvalidInvoice {
+            reason: "the description is longer than 639 bytes",
+        });
     }
     if spec.amount_msat == Some(0) {
-        return Err(Error::InvalidInvoice { reason: "the amount is zero" });
+        return Err(Error::InvalidInvoice {
+            reason: "the amount is zero",
+        });
     }
     let hash = bitcoin::hashes::sha256::Hash::from_byte_array(spec.payment_hash.0);
     let mut builder = InvoiceBuilder::new(Currency::from(spec.network))
@@ -75,9 +79,9 @@ pub fn build_raw_invoice(spec: &InvoiceSpec) -> Result<RawBolt11Invoice, Error> 
     for hint in &spec.route_hints {
         builder = builder.private_route(hint.clone());
     }
-    builder
-        .build_raw()
-        .map_err(|_| Error::InvalidInvoice { reason: "the invoice could not be built" })
+    builder.build_raw().map_err(|_| Error::InvalidInvoice {
+        reason: "the invoice could not be built",
+    })
 }
 
 /// What a route hint needs from a channel (a subset of LDK's `ChannelDetails`).
@@ -130,10 +134,18 @@ pub fn route_hints(channels: &[HintChannel], amount_msat: Option<u64>) -> Vec<Ro
         .filter(|c| c.is_ready && c.inbound_scid.is_some() && c.forwarding.is_some())
         .collect();
     let big_enough: Vec<&HintChannel> = match amount_msat {
-        Some(a) => usable.iter().copied().filter(|c| c.inbound_capacity_msat >= a).collect(),
+        Some(a) => usable
+            .iter()
+            .copied()
+            .filter(|c| c.inbound_capacity_msat >= a)
+            .collect(),
         None => Vec::new(),
     };
-    let chosen = if big_enough.is_empty() { usable } else { big_enough };
+    let chosen = if big_enough.is_empty() {
+        usable
+    } else {
+        big_enough
+    };
     chosen
         .into_iter()
         .filter_map(|c| {
@@ -172,7 +184,13 @@ mod tests {
         HintChannel {
             counterparty: PublicKey::from_secret_key(&Secp256k1::new(), &key(2)),
             inbound_scid: Some(scid),
-            forwarding: Some((RoutingFees { base_msat: 1000, proportional_millionths: 100 }, 72)),
+            forwarding: Some((
+                RoutingFees {
+                    base_msat: 1000,
+                    proportional_millionths: 100,
+                },
+                72,
+            )),
             htlc_minimum_msat: Some(1),
             htlc_maximum_msat: Some(inbound),
             inbound_capacity_msat: inbound,
@@ -188,13 +206,20 @@ mod tests {
         assert_eq!(hints[0].0[0].short_channel_id, 2);
         assert_eq!(hints[0].0[0].cltv_expiry_delta, 72);
         assert_eq!(route_hints(&chans, None).len(), 2);
-        assert_eq!(route_hints(&chans, Some(99_000_000)).len(), 2, "none fits: hint all");
+        assert_eq!(
+            route_hints(&chans, Some(99_000_000)).len(),
+            2,
+            "none fits: hint all"
+        );
         let mut not_ready = channel(50_000_000, 3);
         not_ready.is_ready = false;
         let mut no_fwd = channel(50_000_000, 4);
         no_fwd.forwarding = None;
         assert!(route_hints(&[not_ready.clone(), no_fwd], None).is_empty());
-        assert_eq!(inbound_capacity_msat(&[not_ready, channel(7, 5), channel(8, 6)]), 15);
+        assert_eq!(
+            inbound_capacity_msat(&[not_ready, channel(7, 5), channel(8, 6)]),
+            15
+        );
     }
 
     #[test]

@@ -7,4 +7,6 @@ pub mod record;
 pub use record::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
 
 #[cfg(target_arch = "wasm32")]
+pub mod bolt11;
+#[cfg(target_arch = "wasm32")]
 pub mod store;

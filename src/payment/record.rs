@@ -122,7 +122,11 @@ impl PaymentRecord {
                     self.failure = None;
                 }
             },
-            PaymentUpdate::Succeeded { amount_msat, fee_msat, preimage } => {
+            PaymentUpdate::Succeeded {
+                amount_msat,
+                fee_msat,
+                preimage,
+            } => {
                 if self.status == PaymentStatus::Succeeded {
                     return Ok(false);
                 }
@@ -177,7 +181,9 @@ impl PaymentRecord {
     /// Decodes what [`to_bytes`](Self::to_bytes) wrote; anything else is
     /// [`Error::StorageCorrupt`].
     pub fn from_bytes(bytes: &[u8]) -> Result<PaymentRecord, Error> {
-        serde_json::from_slice(bytes).map_err(|_| Error::StorageCorrupt { what: "payment record" })
+        serde_json::from_slice(bytes).map_err(|_| Error::StorageCorrupt {
+            what: "payment record",
+        })
     }
 }
 
@@ -239,23 +245,48 @@ mod tests {
     #[test]
     fn transitions() {
         let mut r = pending(Direction::Outbound);
-        assert!(r.apply(PaymentUpdate::Failed { reason: "no_route".into() }, 2_000).unwrap());
+        assert!(r
+            .apply(
+                PaymentUpdate::Failed {
+                    reason: "no_route".into()
+                },
+                2_000
+            )
+            .unwrap());
         assert_eq!(r.status, PaymentStatus::Failed);
         assert_eq!(r.updated_at, 2_000);
-        assert!(!r.apply(PaymentUpdate::Failed { reason: "no_route".into() }, 3_000).unwrap());
+        assert!(!r
+            .apply(
+                PaymentUpdate::Failed {
+                    reason: "no_route".into()
+                },
+                3_000
+            )
+            .unwrap());
         assert!(r.apply(PaymentUpdate::Retry, 4_000).unwrap());
-        assert_eq!((r.status, r.failure.clone()), (PaymentStatus::Pending, None));
+        assert_eq!(
+            (r.status, r.failure.clone()),
+            (PaymentStatus::Pending, None)
+        );
         assert!(!r.apply(PaymentUpdate::Retry, 4_500).unwrap());
         assert!(r.apply(success(), 5_000).unwrap());
         assert_eq!(r.status, PaymentStatus::Succeeded);
         assert_eq!(r.fee_msat, Some(12));
         assert!(!r.apply(success(), 6_000).unwrap(), "replayed event");
         assert!(r.apply(PaymentUpdate::Retry, 7_000).is_err());
-        assert!(r.apply(PaymentUpdate::Failed { reason: "x".into() }, 7_000).is_err());
+        assert!(r
+            .apply(PaymentUpdate::Failed { reason: "x".into() }, 7_000)
+            .is_err());
         assert_eq!(r.status, PaymentStatus::Succeeded);
         // A late success after a failure is taken.
         let mut late = pending(Direction::Outbound);
-        late.apply(PaymentUpdate::Failed { reason: "retries_exhausted".into() }, 2_000).unwrap();
+        late.apply(
+            PaymentUpdate::Failed {
+                reason: "retries_exhausted".into(),
+            },
+            2_000,
+        )
+        .unwrap();
         assert!(late.apply(success(), 3_000).unwrap());
         assert_eq!(late.failure, None);
     }
@@ -273,8 +304,18 @@ mod tests {
         let js = r.to_js_json();
         let keys: Vec<&str> = js.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         let mut expected = vec![
-            "amountMsat", "createdAt", "description", "direction", "failure", "feeMsat",
-            "invoice", "paymentHash", "preimage", "status", "updatedAt", "viaJit",
+            "amountMsat",
+            "createdAt",
+            "description",
+            "direction",
+            "failure",
+            "feeMsat",
+            "invoice",
+            "paymentHash",
+            "preimage",
+            "status",
+            "updatedAt",
+            "viaJit",
         ];
         expected.sort();
         let mut keys_sorted = keys.clone();
@@ -283,6 +324,9 @@ mod tests {
         assert_eq!(js["direction"], "inbound");
         assert_eq!(js["status"], "pending");
         assert_eq!(js["viaJit"], Value::Null);
-        assert_eq!(outbound_failure_reason(Some(PaymentFailureReason::RouteNotFound)), "no_route");
+        assert_eq!(
+            outbound_failure_reason(Some(PaymentFailureReason::RouteNotFound)),
+            "no_route"
+        );
     }
 }

@@ -22,7 +22,9 @@ pub struct PaymentStore {
 
 fn storage_error(e: StoreError) -> Error {
     match e {
-        StoreError::Corrupt(_) => Error::StorageCorrupt { what: "payment record" },
+        StoreError::Corrupt(_) => Error::StorageCorrupt {
+            what: "payment record",
+        },
         _ => Error::StorageFailed,
     }
 }
@@ -30,32 +32,49 @@ fn storage_error(e: StoreError) -> Error {
 impl PaymentStore {
     /// Reads every stored record.
     pub async fn load(store: Store) -> Result<PaymentStore, Error> {
-        let keys = store.list(PAYMENTS_NAMESPACE, "").await.map_err(storage_error)?;
+        let keys = store
+            .list(PAYMENTS_NAMESPACE, "")
+            .await
+            .map_err(storage_error)?;
         let mut records = BTreeMap::new();
         for key in keys {
             let bytes = store
                 .read(PAYMENTS_NAMESPACE, "", &key)
                 .await
                 .map_err(storage_error)?
-                .ok_or(Error::StorageCorrupt { what: "payment record" })?;
+                .ok_or(Error::StorageCorrupt {
+                    what: "payment record",
+                })?;
             let record = PaymentRecord::from_bytes(&bytes)?;
             if record.store_key() != key {
-                return Err(Error::StorageCorrupt { what: "payment record" });
+                return Err(Error::StorageCorrupt {
+                    what: "payment record",
+                });
             }
             records.insert(key, record);
         }
-        Ok(PaymentStore { store, records: RefCell::new(records) })
+        Ok(PaymentStore {
+            store,
+            records: RefCell::new(records),
+        })
     }
 
     /// The record of `hash_hex` going `direction`.
     pub fn get(&self, direction: Direction, hash_hex: &str) -> Option<PaymentRecord> {
-        self.records.borrow().get(&store_key(direction, hash_hex)).cloned()
+        self.records
+            .borrow()
+            .get(&store_key(direction, hash_hex))
+            .cloned()
     }
 
     /// Every record, newest first.
     pub fn all(&self) -> Vec<PaymentRecord> {
         let mut v: Vec<PaymentRecord> = self.records.borrow().values().cloned().collect();
-        v.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.payment_hash.cmp(&b.payment_hash)));
+        v.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.payment_hash.cmp(&b.payment_hash))
+        });
         v
     }
 
@@ -64,14 +83,18 @@ impl PaymentStore {
         self.records
             .borrow()
             .values()
-            .filter(|r| r.direction == Direction::Inbound && r.status == super::PaymentStatus::Pending)
+            .filter(|r| {
+                r.direction == Direction::Inbound && r.status == super::PaymentStatus::Pending
+            })
             .count()
     }
 
     /// Stores `record` (replacing the one with its key) and waits until it is durable.
     pub async fn put(&self, record: PaymentRecord) -> Result<(), Error> {
         let key = record.store_key();
-        let write = self.store.write(PAYMENTS_NAMESPACE, "", &key, &record.to_bytes());
+        let write = self
+            .store
+            .write(PAYMENTS_NAMESPACE, "", &key, &record.to_bytes());
         self.records.borrow_mut().insert(key, record);
         write.await.map_err(|_| Error::StorageFailed)
     }
