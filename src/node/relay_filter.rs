@@ -70,7 +70,7 @@ impl Filter for RelayFilter {
 mod tests {
     use super::*;
     use bitcoin::hashes::Hash;
-    use bitcoin::OutPoint;
+    use lightning::chain::transaction::OutPoint;
     use core::cell::RefCell;
 
     #[derive(Default)]
@@ -82,7 +82,7 @@ mod tests {
         fn register_output(&self, output: WatchedOutput) {
             self.0
                 .borrow_mut()
-                .push(format!("out {}", output.outpoint.vout));
+                .push(format!("out {}", output.outpoint.index));
         }
     }
 
@@ -97,7 +97,7 @@ mod tests {
             block_hash: None,
             outpoint: OutPoint {
                 txid: Txid::all_zeros(),
-                vout: 7,
+                index: 7,
             },
             script_pubkey: ScriptBuf::new(),
         });
