@@ -36,9 +36,7 @@ pub fn map_http_error(e: &HttpError, what: &'static str) -> Error {
         HttpError::Network(_) | HttpError::Timeout { .. } | HttpError::InvalidRequest(_) => {
             Error::LspUnreachable
         }
-        HttpError::Status { status, body } => {
-            Error::LspRejected(map_error_response(*status, body))
-        }
+        HttpError::Status { status, body } => Error::LspRejected(map_error_response(*status, body)),
         HttpError::BodyNotText | HttpError::Json(_) => Error::LspBadResponse { what },
     }
 }
@@ -256,7 +254,10 @@ mod tests {
             &r,
             r.invoice_expires_at + EXPIRY_GRACE_SECS - 1
         ));
-        assert!(!awaits_channel(&r, r.invoice_expires_at + EXPIRY_GRACE_SECS));
+        assert!(!awaits_channel(
+            &r,
+            r.invoice_expires_at + EXPIRY_GRACE_SECS
+        ));
         assert!(awaits_channel(&record(JitState::PaymentArriving), u64::MAX));
         assert!(awaits_channel(&record(JitState::ChannelOpening), now));
         for s in [

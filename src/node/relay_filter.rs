@@ -70,8 +70,8 @@ impl Filter for RelayFilter {
 mod tests {
     use super::*;
     use bitcoin::hashes::Hash;
-    use lightning::chain::transaction::OutPoint;
     use core::cell::RefCell;
+    use lightning::chain::transaction::OutPoint;
 
     #[derive(Default)]
     struct Recorder(RefCell<Vec<String>>);
