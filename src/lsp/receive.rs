@@ -247,7 +247,9 @@ impl JitReceiver {
         let node = self.node.upgrade().ok_or(Error::Stopped)?;
         node.check_running()?;
         match node.receive_direct(args).await {
-            Err(Error::NoInboundCapacity) => {}
+            Err(Error::NoInboundCapacity) => {
+                node.log(Level::Info, "no inbound capacity: receiving through the LSP");
+            }
             other => return other,
         }
         let store = self.store().ok_or(Error::Stopped)?;
