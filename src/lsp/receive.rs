@@ -43,7 +43,7 @@ use crate::lsp::jit::{
 use crate::lsp::jit_store::{hash_key, JitStore};
 use crate::lsp::lsps2_client::Lsps2Client;
 use crate::lsp::receive_rules::{
-    awaits_channel, check_funding_output, event_state, fail_reason_error, fail_reason_name,
+    channel_event_targets, check_funding_output, event_state, fail_reason_error, fail_reason_name,
     is_pending, receive_caps,
 };
 use crate::node::claim::{decide, ClaimDecision, Claimable, JitHook};
@@ -248,7 +248,10 @@ impl JitReceiver {
         node.check_running()?;
         match node.receive_direct(args).await {
             Err(Error::NoInboundCapacity) => {
-                node.log(Level::Info, "no inbound capacity: receiving through the LSP");
+                node.log(
+                    Level::Info,
+                    "no inbound capacity: receiving through the LSP",
+                );
             }
             other => return other,
         }
@@ -499,11 +502,11 @@ impl JitReceiver {
 
     fn channel_accepted(&self, node: &Rc<Node>, counterparty: PublicKey, user_channel_id: u128) {
         let Some(store) = self.store() else { return };
-        let now = time::now_secs();
-        for record in store.all() {
-            if record.lsp_node_id != counterparty || !awaits_channel(&record, now) {
+        let targets = channel_event_targets(&store.all(), &counterparty, time::now_secs());
+        for hash in targets {
+            let Some(record) = store.get(&hash) else {
                 continue;
-            }
+            };
             let requested = self.apply(
                 node,
                 &store,
@@ -683,6 +686,13 @@ async fn wait_for_funding(node: &Rc<Node>, record: &JitRecord) -> Result<(), Err
             }
         }
         if all_seen {
+            node.log(
+                Level::Info,
+                &format!(
+                    "funding of {} JIT channel(s) seen on the chain source",
+                    channels.len()
+                ),
+            );
             return Ok(());
         }
         if time::now_millis() >= deadline {

@@ -3,6 +3,7 @@
 //! errors, which stored receives an LSP channel event concerns, what counts as pending, the JS
 //! `receive_state` names, and the trust-minimized funding check.
 
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, ScriptBuf, Transaction};
 
 use crate::error::{Error, LspRejection};
@@ -61,6 +62,34 @@ pub fn awaits_channel(record: &JitRecord, now_secs: u64) -> bool {
         JitState::PaymentArriving | JitState::ChannelOpening => true,
         _ => false,
     }
+}
+
+/// Which stored receives (by payment hash) a channel opened by `lsp` is for. The LSP does not
+/// say, so: the receives of that LSP already started (`PaymentArriving` / `ChannelOpening`, e.g.
+/// the LSP retries an open) if there are any; else the newest receive still waiting
+/// ([`awaits_channel`]), as a payer most likely pays the invoice shown last. A wrong guess costs
+/// only events: the payment's arrival is checked against its own record whatever its state.
+pub fn channel_event_targets(
+    records: &[JitRecord],
+    lsp: &PublicKey,
+    now_secs: u64,
+) -> Vec<[u8; 32]> {
+    let mine = || {
+        records
+            .iter()
+            .filter(|r| r.lsp_node_id == *lsp && awaits_channel(r, now_secs))
+    };
+    let started: Vec<[u8; 32]> = mine()
+        .filter(|r| r.state != JitState::InvoiceReady)
+        .map(|r| r.payment_hash)
+        .collect();
+    if !started.is_empty() {
+        return started;
+    }
+    mine()
+        .max_by_key(|r| (r.created_at, r.payment_hash))
+        .map(|r| vec![r.payment_hash])
+        .unwrap_or_default()
 }
 
 /// Whether a receive is still in flight (the tab must stay open): not terminal, and either
@@ -270,6 +299,32 @@ mod tests {
         ] {
             assert!(!awaits_channel(&record(s), now), "{:?}", s);
         }
+    }
+
+    #[test]
+    fn channel_events_go_to_started_receives_else_the_newest_waiting() {
+        let now = 1_700_000_000;
+        let mut a = record(JitState::InvoiceReady);
+        a.payment_hash = [1; 32];
+        let mut b = record(JitState::InvoiceReady);
+        b.payment_hash = [2; 32];
+        b.created_at += 10;
+        let mut other_lsp = record(JitState::InvoiceReady);
+        other_lsp.payment_hash = [3; 32];
+        other_lsp.created_at += 20;
+        other_lsp.lsp_node_id = pubkey(9);
+        let mut done = record(JitState::Claimed);
+        done.payment_hash = [4; 32];
+        done.created_at += 30;
+        let lsp = pubkey(2);
+        let all = vec![a.clone(), b.clone(), other_lsp.clone(), done];
+        assert_eq!(channel_event_targets(&all, &lsp, now), vec![[2; 32]]);
+        let mut started = a.clone();
+        started.state = JitState::PaymentArriving;
+        let all = vec![started, b.clone(), other_lsp];
+        assert_eq!(channel_event_targets(&all, &lsp, now), vec![[1; 32]]);
+        assert!(channel_event_targets(&[b], &lsp, u64::MAX).is_empty());
+        assert!(channel_event_targets(&[], &lsp, now).is_empty());
     }
 
     #[test]
