@@ -70,7 +70,7 @@ impl Filter for RelayFilter {
 mod tests {
     use super::*;
     use bitcoin::hashes::Hash;
-    use bitcoin::OutPoint;
+    use lightning::chain::transaction::OutPoint;
     use core::cell::RefCell;
 
     #[derive(Default)]
@@ -82,7 +82,7 @@ mod tests {
         fn register_output(&self, output: WatchedOutput) {
             self.0
                 .borrow_mut()
-                .push(format!("out {}", output.outpoint.vout));
+                .push(format!("out {}", output.outpoint.index));
         }
     }
 
@@ -95,10 +95,7 @@ mod tests {
         relay.register_tx(&Txid::all_zeros(), &ScriptBuf::new());
         relay.register_output(WatchedOutput {
             block_hash: None,
-            outpoint: OutPoint {
-                txid: Txid::all_zeros(),
-                vout: 7,
-            },
+            outpoint: OutPoint { txid: Txid::all_zeros(), index: 7 },
             script_pubkey: ScriptBuf::new(),
         });
         let target = Recorder::default();
