@@ -193,3 +193,67 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
     w.stop().await;
     say(&format!("devnet flow done in {} s", (time::now_millis() - started) / 1000));
 }
+
+#[wasm_bindgen_test]
+async fn connects_to_the_flow_lsp_found_through_its_info_endpoint() {
+    let e = endpoints();
+    let flow_id = e["flow_lsp"]["node_id"].as_str().unwrap().to_string();
+    let mut config = lsps2_config(&fresh_name("flow"));
+    config["lsp"] = json!({"protocol": "flow", "url": e["flow_lsp"]["url"], "nodeId": flow_id});
+    let (w, ev) = open_ok(&config).await;
+    wait_connected(&ev, &flow_id).await;
+    say(&format!("connected to the flow LSP {flow_id} from /api/v1/info"));
+    w.stop().await;
+
+    // A pinned node id the LSP does not have: never connected, reported on the console only.
+    let mut wrong = lsps2_config(&fresh_name("flow-wrong"));
+    wrong["lsp"] = json!({"protocol": "flow", "url": e["flow_lsp"]["url"], "nodeId": e["payer"]["node_id"]});
+    let (w, ev) = open_ok(&wrong).await;
+    time::sleep(Duration::from_secs(3)).await;
+    assert!(ev.all().iter().all(|(k, _)| k != "peer"), "{:?}", ev.all());
+    w.stop().await;
+}
+
+#[wasm_bindgen_test]
+async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
+    let e = endpoints();
+    let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
+    let (w, ev) = open_ok(&lsps2_config(&fresh_name("sweep"))).await;
+    wait_connected(&ev, &lsp).await;
+    control("/open-channel", json!({"from": "lsps2", "node_id": w.node_id(), "capacity_sat": 500_000, "push_msat": 0})).await;
+    let opened = ev.wait_for("channel_opened", Duration::from_secs(60), |_| true).await;
+    let channel_id = opened["channelId"].as_str().unwrap().to_string();
+    control("/mine", json!({"count": 6})).await;
+    w.ok("sync", &[]).await;
+    receive_from_payer(&w, &ev, 120_000_000).await;
+
+    // Force close: our output on our commitment waits for the LSP's to_self_delay, then the
+    // sweeper spends it to the wallet's address.
+    w.ok("closeChannel", &[JsValue::from_str(&channel_id), js(&json!({"force": true}))]).await;
+    let closed = ev.wait_for("channel_closed", Duration::from_secs(30), |d| d["channelId"] == channel_id.as_str()).await;
+    say(&format!("channel_closed {closed}"));
+    control("/mine", json!({"count": 1})).await;
+    w.ok("sync", &[]).await;
+    control("/mine", json!({"count": 150})).await;
+    w.ok("sync", &[]).await;
+    let address = w.ok("onchainAddress", &[]).await;
+    let deadline = time::now_millis() + 180_000;
+    let swept = loop {
+        let b = w.ok("balance", &[]).await;
+        let total = b["onchainSat"].as_u64().unwrap() + b["onchainPendingSat"].as_u64().unwrap();
+        if b["onchainSat"].as_u64().unwrap() > 0 {
+            break b;
+        }
+        if total > 0 {
+            control("/mine", json!({"count": 1})).await;
+            w.ok("sync", &[]).await;
+        }
+        assert!(time::now_millis() < deadline, "no sweep to {address}: {b}");
+        time::sleep(Duration::from_secs(2)).await;
+    };
+    let sat = swept["onchainSat"].as_u64().unwrap();
+    assert!(sat > 110_000 && sat < 120_000, "swept {sat} sat (120 000 sat minus commitment and sweep fees)");
+    say(&format!("swept {sat} sat to {address} after a force close"));
+    assert!(ev.all().iter().all(|(k, _)| k != "error"), "{:?}", ev.all());
+    w.stop().await;
+}
