@@ -31,7 +31,9 @@ const EVENTS: &[&str] = &[
 ];
 
 async fn open_ok(config: &Value) -> (JsWallet, Events) {
-    let w = open(config).await.unwrap_or_else(|e| panic!("open: {} {}", code_of(&e), err_message(&e)));
+    let w = open(config)
+        .await
+        .unwrap_or_else(|e| panic!("open: {} {}", code_of(&e), err_message(&e)));
     let ev = w.record(EVENTS);
     (w, ev)
 }
@@ -41,7 +43,15 @@ async fn open_ok(config: &Value) -> (JsWallet, Events) {
 async fn receive_from_payer(w: &JsWallet, ev: &Events, amount_msat: u64) -> Value {
     let mut tries = 0;
     let receipt = loop {
-        match w.call_async("receive", &[js(&json!({"amountMsat": amount_msat, "description": "devnet receive"}))]).await {
+        match w
+            .call_async(
+                "receive",
+                &[js(
+                    &json!({"amountMsat": amount_msat, "description": "devnet receive"}),
+                )],
+            )
+            .await
+        {
             Ok(r) => break json_of(&r),
             Err(e) if code_of(&e) == "NO_INBOUND_CAPACITY" && tries < 30 => {
                 tries += 1;
@@ -57,23 +67,35 @@ async fn receive_from_payer(w: &JsWallet, ev: &Events, amount_msat: u64) -> Valu
     let paid = control("/pay", json!({"invoice": receipt["invoice"]})).await;
     assert_eq!(paid["status"], "succeeded", "payer: {paid}");
     let got = ev
-        .wait_for("payment_received", Duration::from_secs(30), |d| d["paymentHash"] == hash.as_str())
+        .wait_for("payment_received", Duration::from_secs(30), |d| {
+            d["paymentHash"] == hash.as_str()
+        })
         .await;
     assert_eq!(got["status"], "succeeded");
     assert_eq!(got["amountMsat"], amount_msat);
     assert_eq!(got["direction"], "inbound");
-    say(&format!("received {amount_msat} msat ({hash}) in {} ms at the payer", paid["elapsed_ms"]));
+    say(&format!(
+        "received {amount_msat} msat ({hash}) in {} ms at the payer",
+        paid["elapsed_ms"]
+    ));
     got
 }
 
 /// Pays a payer invoice, retrying while the route to the payer is not known yet (gossip from
 /// the LSP still arriving).
 async fn pay_payer(w: &JsWallet, amount_msat: u64) -> Value {
-    let invoice = control("/invoice", json!({"amount_msat": amount_msat, "description": "wallet pays"})).await;
+    let invoice = control(
+        "/invoice",
+        json!({"amount_msat": amount_msat, "description": "wallet pays"}),
+    )
+    .await;
     let invoice = invoice["invoice"].as_str().unwrap().to_string();
     let mut tries = 0;
     loop {
-        match w.call_async("pay", &[JsValue::from_str(&invoice), JsValue::UNDEFINED]).await {
+        match w
+            .call_async("pay", &[JsValue::from_str(&invoice), JsValue::UNDEFINED])
+            .await
+        {
             Ok(r) => return json_of(&r),
             Err(e) if code_of(&e) == "PAYMENT_FAILED" && tries < 20 => {
                 say(&format!("pay attempt {tries}: {}", err_message(&e)));
@@ -86,7 +108,10 @@ async fn pay_payer(w: &JsWallet, amount_msat: u64) -> Value {
 }
 
 async fn wait_connected(ev: &Events, lsp: &str) {
-    ev.wait_for("peer", Duration::from_secs(60), |d| d["nodeId"] == lsp && d["connected"] == true).await;
+    ev.wait_for("peer", Duration::from_secs(60), |d| {
+        d["nodeId"] == lsp && d["connected"] == true
+    })
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -101,11 +126,20 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
     let (w, ev) = open_ok(&config).await;
     let node_id = w.node_id();
     wait_connected(&ev, &lsp).await;
-    say(&format!("wallet {node_id} connected to the LSPS2 LSP after {} ms", time::now_millis() - started));
+    say(&format!(
+        "wallet {node_id} connected to the LSPS2 LSP after {} ms",
+        time::now_millis() - started
+    ));
 
     // 2. The LSP opens a 1 000 000 sat channel; the wallet accepts it at zero confirmations.
-    control("/open-channel", json!({"from": "lsps2", "node_id": node_id, "capacity_sat": 1_000_000, "push_msat": 0})).await;
-    let opened = ev.wait_for("channel_opened", Duration::from_secs(60), |_| true).await;
+    control(
+        "/open-channel",
+        json!({"from": "lsps2", "node_id": node_id, "capacity_sat": 1_000_000, "push_msat": 0}),
+    )
+    .await;
+    let opened = ev
+        .wait_for("channel_opened", Duration::from_secs(60), |_| true)
+        .await;
     assert_eq!(opened["capacitySat"], 1_000_000);
     assert_eq!(opened["counterpartyNodeId"], lsp.as_str());
     assert_eq!(opened["isReady"], true);
@@ -125,17 +159,31 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
     let paid = pay_payer(&w, 5_000_000).await;
     assert_eq!(paid["amountMsat"], 5_000_000);
     assert_eq!(paid["preimage"].as_str().unwrap().len(), 64);
-    let sent = ev.wait_for("payment_sent", Duration::from_secs(10), |d| d["paymentHash"] == paid["paymentHash"]).await;
+    let sent = ev
+        .wait_for("payment_sent", Duration::from_secs(10), |d| {
+            d["paymentHash"] == paid["paymentHash"]
+        })
+        .await;
     assert_eq!(sent["status"], "succeeded");
     say(&format!("paid 5000000 msat, fee {} msat", paid["feeMsat"]));
 
     let balance = w.ok("balance", &[]).await;
     say(&format!("balance {balance}"));
     let lightning = balance["lightningMsat"].as_u64().unwrap();
-    assert!(lightning <= 155_000_000 && lightning >= 154_000_000, "{balance}");
+    assert!(
+        (154_000_000..=155_000_000).contains(&lightning),
+        "{balance}"
+    );
     let payments = w.ok("payments", &[]).await;
     assert_eq!(payments.as_array().unwrap().len(), 3, "{payments}");
-    assert!(payments.as_array().unwrap().iter().all(|p| p["status"] == "succeeded"), "{payments}");
+    assert!(
+        payments
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["status"] == "succeeded"),
+        "{payments}"
+    );
 
     // 5. Reload: same node, channel and history.
     w.stop().await;
@@ -158,10 +206,17 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
     store.remove("monitors", "", &key).await.unwrap();
     let keys_before = store.list_all().await.unwrap();
     store.close();
-    let e = open(&config).await.err().expect("a missing monitor must not open");
+    let e = open(&config)
+        .await
+        .err()
+        .expect("a missing monitor must not open");
     assert_eq!(code_of(&e), "STORAGE_CORRUPT");
     let store = Store::open(&name).await.unwrap();
-    assert_eq!(store.list_all().await.unwrap(), keys_before, "nothing written");
+    assert_eq!(
+        store.list_all().await.unwrap(),
+        keys_before,
+        "nothing written"
+    );
     store.write("monitors", "", &key, &saved).await.unwrap();
     store.close();
     say("deleted monitor: STORAGE_CORRUPT, records untouched; restored");
@@ -171,8 +226,16 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
 
     // 7. Close cooperatively, mine, and find the funds at the wallet's address.
     let address = w.ok("onchainAddress", &[]).await;
-    w.ok("closeChannel", &[JsValue::from_str(&channel_id), JsValue::UNDEFINED]).await;
-    let closed = ev.wait_for("channel_closed", Duration::from_secs(60), |d| d["channelId"] == channel_id.as_str()).await;
+    w.ok(
+        "closeChannel",
+        &[JsValue::from_str(&channel_id), JsValue::UNDEFINED],
+    )
+    .await;
+    let closed = ev
+        .wait_for("channel_closed", Duration::from_secs(60), |d| {
+            d["channelId"] == channel_id.as_str()
+        })
+        .await;
     assert_eq!(closed["reason"], "cooperative");
     say(&format!("channel_closed {closed}; address {address}"));
     let deadline = time::now_millis() + 120_000;
@@ -187,11 +250,19 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
         assert!(time::now_millis() < deadline, "no funds at {address}: {b}");
         time::sleep(Duration::from_secs(1)).await;
     };
-    assert!(onchain * 1000 <= lightning && onchain * 1000 + 1_000_000 >= lightning, "on-chain {onchain} sat after {lightning} msat");
-    say(&format!("{onchain} sat confirmed at {address} after the close"));
+    assert!(
+        onchain * 1000 <= lightning && onchain * 1000 + 1_000_000 >= lightning,
+        "on-chain {onchain} sat after {lightning} msat"
+    );
+    say(&format!(
+        "{onchain} sat confirmed at {address} after the close"
+    ));
     assert!(ev.all().iter().all(|(k, _)| k != "error"), "{:?}", ev.all());
     w.stop().await;
-    say(&format!("devnet flow done in {} s", (time::now_millis() - started) / 1000));
+    say(&format!(
+        "devnet flow done in {} s",
+        (time::now_millis() - started) / 1000
+    ));
 }
 
 #[wasm_bindgen_test]
@@ -202,12 +273,15 @@ async fn connects_to_the_flow_lsp_found_through_its_info_endpoint() {
     config["lsp"] = json!({"protocol": "flow", "url": e["flow_lsp"]["url"], "nodeId": flow_id});
     let (w, ev) = open_ok(&config).await;
     wait_connected(&ev, &flow_id).await;
-    say(&format!("connected to the flow LSP {flow_id} from /api/v1/info"));
+    say(&format!(
+        "connected to the flow LSP {flow_id} from /api/v1/info"
+    ));
     w.stop().await;
 
     // A pinned node id the LSP does not have: never connected, reported on the console only.
     let mut wrong = lsps2_config(&fresh_name("flow-wrong"));
-    wrong["lsp"] = json!({"protocol": "flow", "url": e["flow_lsp"]["url"], "nodeId": e["payer"]["node_id"]});
+    wrong["lsp"] =
+        json!({"protocol": "flow", "url": e["flow_lsp"]["url"], "nodeId": e["payer"]["node_id"]});
     let (w, ev) = open_ok(&wrong).await;
     time::sleep(Duration::from_secs(3)).await;
     assert!(ev.all().iter().all(|(k, _)| k != "peer"), "{:?}", ev.all());
@@ -220,8 +294,14 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
     let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
     let (w, ev) = open_ok(&lsps2_config(&fresh_name("sweep"))).await;
     wait_connected(&ev, &lsp).await;
-    control("/open-channel", json!({"from": "lsps2", "node_id": w.node_id(), "capacity_sat": 500_000, "push_msat": 0})).await;
-    let opened = ev.wait_for("channel_opened", Duration::from_secs(60), |_| true).await;
+    control(
+        "/open-channel",
+        json!({"from": "lsps2", "node_id": w.node_id(), "capacity_sat": 500_000, "push_msat": 0}),
+    )
+    .await;
+    let opened = ev
+        .wait_for("channel_opened", Duration::from_secs(60), |_| true)
+        .await;
     let channel_id = opened["channelId"].as_str().unwrap().to_string();
     control("/mine", json!({"count": 6})).await;
     w.ok("sync", &[]).await;
@@ -229,8 +309,16 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
 
     // Force close: our output on our commitment waits for the LSP's to_self_delay, then the
     // sweeper spends it to the wallet's address.
-    w.ok("closeChannel", &[JsValue::from_str(&channel_id), js(&json!({"force": true}))]).await;
-    let closed = ev.wait_for("channel_closed", Duration::from_secs(30), |d| d["channelId"] == channel_id.as_str()).await;
+    w.ok(
+        "closeChannel",
+        &[JsValue::from_str(&channel_id), js(&json!({"force": true}))],
+    )
+    .await;
+    let closed = ev
+        .wait_for("channel_closed", Duration::from_secs(30), |d| {
+            d["channelId"] == channel_id.as_str()
+        })
+        .await;
     say(&format!("channel_closed {closed}"));
     control("/mine", json!({"count": 1})).await;
     w.ok("sync", &[]).await;
@@ -252,7 +340,10 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
         time::sleep(Duration::from_secs(2)).await;
     };
     let sat = swept["onchainSat"].as_u64().unwrap();
-    assert!(sat > 110_000 && sat < 120_000, "swept {sat} sat (120 000 sat minus commitment and sweep fees)");
+    assert!(
+        sat > 110_000 && sat < 120_000,
+        "swept {sat} sat (120 000 sat minus commitment and sweep fees)"
+    );
     say(&format!("swept {sat} sat to {address} after a force close"));
     assert!(ev.all().iter().all(|(k, _)| k != "error"), "{:?}", ev.all());
     w.stop().await;

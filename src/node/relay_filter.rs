@@ -70,8 +70,8 @@ impl Filter for RelayFilter {
 mod tests {
     use super::*;
     use bitcoin::hashes::Hash;
-    use lightning::chain::transaction::OutPoint;
     use core::cell::RefCell;
+    use lightning::chain::transaction::OutPoint;
 
     #[derive(Default)]
     struct Recorder(RefCell<Vec<String>>);
@@ -95,7 +95,10 @@ mod tests {
         relay.register_tx(&Txid::all_zeros(), &ScriptBuf::new());
         relay.register_output(WatchedOutput {
             block_hash: None,
-            outpoint: OutPoint { txid: Txid::all_zeros(), index: 7 },
+            outpoint: OutPoint {
+                txid: Txid::all_zeros(),
+                index: 7,
+            },
             script_pubkey: ScriptBuf::new(),
         });
         let target = Recorder::default();

@@ -21,14 +21,19 @@ use wasm_bindgen_futures::JsFuture;
 
 /// The devnet's endpoints JSON, set at compile time.
 pub fn endpoints() -> Value {
-    let text = option_env!("DEVNET_ENDPOINTS")
-        .expect("DEVNET_ENDPOINTS is not set: run tests/support/run_node_tests.sh (it starts the devnet)");
+    let Some(text) = option_env!("DEVNET_ENDPOINTS") else {
+        panic!("DEVNET_ENDPOINTS is not set: run tests/support/run_node_tests.sh (it starts the devnet)")
+    };
     serde_json::from_str(text).expect("DEVNET_ENDPOINTS is JSON")
 }
 
 /// A storage name no earlier run used.
 pub fn fresh_name(test: &str) -> String {
-    format!("node-{test}-{}-{}", time::now_millis(), (js_sys::Math::random() * 1e9) as u64)
+    format!(
+        "node-{test}-{}-{}",
+        time::now_millis(),
+        (js_sys::Math::random() * 1e9) as u64
+    )
 }
 
 /// A wallet config for the devnet's LSPS2 LSP.
@@ -62,9 +67,15 @@ pub fn json_of(v: &JsValue) -> Value {
 
 /// A rejected call's `code` property.
 pub fn code_of(e: &JsValue) -> String {
-    Reflect::get(e, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_else(|| {
-        panic!("not a wallet error: {}", String::from(js_sys::JSON::stringify(e).unwrap_or_else(|_| "?".into())))
-    })
+    Reflect::get(e, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .unwrap_or_else(|| {
+            panic!(
+                "not a wallet error: {}",
+                String::from(js_sys::JSON::stringify(e).unwrap_or_else(|_| "?".into()))
+            )
+        })
 }
 
 /// `Wallet.open(config)` as JS calls it.
@@ -75,7 +86,11 @@ pub async fn open(config: &Value) -> Result<JsWallet, JsValue> {
 
 /// `Wallet.exists(storageName)`.
 pub async fn exists(storage_name: &str) -> bool {
-    JsFuture::from(tabnode::api::Wallet::exists(storage_name.to_string())).await.unwrap().as_bool().unwrap()
+    JsFuture::from(tabnode::api::Wallet::exists(storage_name.to_string()))
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
 }
 
 /// A JS `Wallet` instance, used through its JS methods.
@@ -123,10 +138,15 @@ impl JsWallet {
         for t in types {
             let log = events.log.clone();
             let kind = t.to_string();
-            let cb = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
-                log.borrow_mut().push((kind.clone(), json_of(&e.detail())));
-            });
-            self.call("addEventListener", &[JsValue::from_str(t), cb.as_ref().clone()]).unwrap();
+            let cb =
+                Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+                    log.borrow_mut().push((kind.clone(), json_of(&e.detail())));
+                });
+            self.call(
+                "addEventListener",
+                &[JsValue::from_str(t), cb.as_ref().clone()],
+            )
+            .unwrap();
             events.keep.borrow_mut().push(cb);
         }
         events
@@ -140,14 +160,19 @@ impl JsWallet {
 
 /// A rejected call's message.
 pub fn err_message(e: &JsValue) -> String {
-    Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
+    Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_default()
 }
+
+type Listener = Closure<dyn FnMut(web_sys::CustomEvent)>;
 
 /// Events seen by a recorder.
 #[derive(Default, Clone)]
 pub struct Events {
     log: Rc<RefCell<Vec<(String, Value)>>>,
-    keep: Rc<RefCell<Vec<Closure<dyn FnMut(web_sys::CustomEvent)>>>>,
+    keep: Rc<RefCell<Vec<Listener>>>,
 }
 
 impl Events {
@@ -157,7 +182,12 @@ impl Events {
     }
 
     /// Waits for an event of `kind` whose detail satisfies `pred`, up to `timeout`.
-    pub async fn wait_for(&self, kind: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_for(
+        &self,
+        kind: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = time::now_millis() + timeout.as_millis() as u64;
         loop {
             if let Some((_, d)) = self.log.borrow().iter().find(|(k, d)| k == kind && pred(d)) {
@@ -185,4 +215,3 @@ pub async fn control(path: &str, body: Value) -> Value {
 pub fn say(line: &str) {
     web_sys::console::log_1(&JsValue::from_str(line));
 }
-
