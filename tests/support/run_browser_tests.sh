@@ -10,6 +10,5 @@ websockify 127.0.0.1:18812 127.0.0.1:18802 >/dev/null 2>&1 & ws_pair=$!
 trap 'kill $servers $ws_echo $ws_pair 2>/dev/null || true' EXIT
 sleep 1
 
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/main/target}" \
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
   wasm-pack test --headless --chrome --mode no-install "$@"
