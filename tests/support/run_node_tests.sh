@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-DEVNET="${DEVNET:-/work/main/target/debug/devnet}"
-[ -x "$DEVNET" ] || { echo "no devnet binary at $DEVNET (cargo build -p devnet)"; exit 1; }
+DEVNET="${DEVNET:-${CARGO_TARGET_DIR:-target}/debug/devnet}"
+[ -x "$DEVNET" ] || { echo "no devnet binary at $DEVNET (cargo build -p devnet, or set DEVNET)"; exit 1; }
 dir=$(mktemp -d /tmp/tabnode-node-tests.XXXXXX)
 "$DEVNET" --any-ports --endpoints "$dir/endpoints.json" --data-dir "$dir/data" >"$dir/devnet.log" 2>&1 &
 devnet=$!
@@ -24,6 +24,5 @@ export DEVNET_ENDPOINTS="$(cat "$dir/endpoints.json")"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-900}"
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--test node_storage --test node_devnet)
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/main/target}" \
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
   wasm-pack test --headless --chrome --mode no-install "${args[@]}"
