@@ -103,8 +103,9 @@ pub async fn pay_and_receive(
     let mut events = client.subscribe();
     let hash = *invoice.payment_hash();
     let started = Instant::now();
+    let text = invoice.to_string();
     let (pay, received) = tokio::join!(
-        payer::pay(&devnet.payer, &invoice.to_string(), None),
+        payer::pay(&devnet.payer, &text, None),
         RunningNode::wait_for(&mut events, payer::PAY_TIMEOUT, |e| match e {
             Event::PaymentReceived { payment_hash, amount_msat, .. } if payment_hash.0 == hash.to_byte_array() => {
                 Some((*amount_msat, started.elapsed()))

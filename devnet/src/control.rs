@@ -186,7 +186,7 @@ async fn open_channel(
         "flow" => {
             devnet
                 .flow
-                .open_channel(node_id, req.capacity_sat, req.push_msat.unwrap_or(0))
+                .open_channel(node_id, req.capacity_sat, req.push_msat.unwrap_or(0), false)
                 .map_err(|e| ApiError::bad("open_failed", format!("{e:#}")))?;
         },
         other => return Err(ApiError::bad("bad_from", format!("unknown LSP {other:?}"))),
@@ -195,6 +195,6 @@ async fn open_channel(
 }
 
 async fn set_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Fault>) -> ApiResult {
-    devnet.flow.set_fault(fault.clone());
+    devnet.flow.set_fault(fault).map_err(|e| ApiError::bad("bad_fault", e))?;
     Ok(Json(json!({ "fault": fault })))
 }

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::chain::{ChainAccess, KernelChain};
 use crate::endpoints::{Endpoints, FlowEndpoint, NodeEndpoint};
-use crate::lsp_flow::{FlowConfig, FlowLsp};
+use crate::lsp_flow::{ConnectionMethod, FeePolicy, FlowLsp, FlowLspConfig};
 use crate::lsp_lsps2::{self, Lsps2Terms};
 use crate::nodes::{seed_for, NodeSpec, RunningNode};
 use crate::payer;
@@ -162,14 +162,25 @@ impl Devnet {
         let flow_p2p_port = free_port(config.ports.flow_p2p)?;
         let (flow_http_listener, flow_http_port) = bind(config.ports.flow_http).await?;
         let flow_ws = proxy::path_for(SocketAddrV4::new([127, 0, 0, 1].into(), flow_p2p_port));
+        let flow_addr = SocketAddr::from(([127, 0, 0, 1], flow_p2p_port));
         let flow = FlowLsp::start(
-            FlowConfig {
-                seed: seed_for("flow-lsp")[..32].try_into().expect("32 bytes"),
-                listen_port: flow_p2p_port,
-                fee_ppm: config.flow_fee_ppm,
-                min_fee_msat: config.flow_min_fee_msat,
-                websocket_url: Some(format!("{proxy_url}{flow_ws}")),
-                ..FlowConfig::default()
+            FlowLspConfig {
+                seed: Some(seed_for("flow-lsp")[..32].try_into().expect("32 bytes")),
+                listen_addr: flow_addr,
+                connection_methods: vec![
+                    ConnectionMethod::for_socket(flow_addr),
+                    ConnectionMethod {
+                        address: format!("{proxy_url}{flow_ws}"),
+                        port: proxy_port,
+                        kind: "websocket".into(),
+                    },
+                ],
+                fee_policy: FeePolicy {
+                    fee_ppm: config.flow_fee_ppm as u64,
+                    min_fee_msat: config.flow_min_fee_msat,
+                    ..FeePolicy::default()
+                },
+                ..FlowLspConfig::default()
             },
             chain.clone() as Arc<dyn ChainAccess>,
         )
@@ -264,7 +275,7 @@ impl Devnet {
             (self.lsps2.node.node_id(), SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: self.lsps2.spec.listen_port }),
             (self.flow.node_id(), SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: self.endpoints.flow_lsp.port }),
         ];
-        for (node_id, addr) in targets {
+        for (node_id, addr) in targets.clone() {
             let payer = self.payer.node.clone();
             tokio::task::spawn_blocking(move || {
                 payer.open_announced_channel(node_id, addr, capacity_sat, None, None)
@@ -330,7 +341,7 @@ impl Devnet {
         for task in self.tasks.lock().expect("tasks lock").drain(..) {
             task.abort();
         }
-        self.flow.stop().await;
+        self.flow.stop();
         for node in [self.lsps2.clone(), self.payer.clone()] {
             let _ = tokio::task::spawn_blocking(move || node.stop()).await;
         }

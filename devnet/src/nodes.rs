@@ -12,6 +12,7 @@ use anyhow::{anyhow, Context, Result};
 use bitcoin::Network;
 use ldk_node::config::{Config, EsploraSyncConfig};
 use ldk_node::lightning::ln::msgs::SocketAddress;
+use ldk_node::logger::{LogLevel, LogRecord, LogWriter};
 use ldk_node::{Builder, Event, Node};
 use tokio::sync::broadcast;
 
@@ -60,7 +61,30 @@ impl NodeSpec {
             .map_err(|e| anyhow!("{}: listening address: {e:?}", self.name))?
             .set_node_alias(self.name.clone())
             .map_err(|e| anyhow!("{}: alias: {e:?}", self.name))?;
+        builder.set_custom_logger(Arc::new(TracingLog { node: self.name.clone() }));
         Ok(builder)
+    }
+}
+
+/// ldk-node's log records into the devnet's `tracing` output (target `ldk`, filter with
+/// `RUST_LOG=ldk=debug`), instead of a file in the node's directory: tests delete that directory,
+/// and a node writing its last lines on drop must not find it gone.
+struct TracingLog {
+    node: String,
+}
+
+impl LogWriter for TracingLog {
+    fn log(&self, record: LogRecord<'_>) {
+        let node = self.node.as_str();
+        match record.level {
+            LogLevel::Error => tracing::error!(target: "ldk", node, "{}", record.args),
+            LogLevel::Warn => tracing::warn!(target: "ldk", node, "{}", record.args),
+            LogLevel::Info => tracing::info!(target: "ldk", node, "{}", record.args),
+            LogLevel::Debug => tracing::debug!(target: "ldk", node, "{}", record.args),
+            LogLevel::Trace | LogLevel::Gossip => {
+                tracing::trace!(target: "ldk", node, "{}", record.args)
+            },
+        }
     }
 }
 

@@ -21,9 +21,11 @@ async fn first_payment_through_each_lsp() {
     let (flow_ppm, flow_min) = (config.flow_fee_ppm, config.flow_min_fee_msat);
     let devnet = Devnet::start(config).await.expect("devnet starts");
 
-    // LSPS2, through ldk-node's own client.
+    // LSPS2, through ldk-node's own client. An amount whose proportional fee is above the
+    // minimum and not a whole msat, so the fee's rounding up is exercised.
     let client = start_lsps2_client(&devnet, "lsps2-client", dir.path()).await.unwrap();
-    let amount = 50_000_000;
+    let amount = 150_000_001;
+    assert!(lsps2_fee(amount, terms.fee_ppm, 0) > terms.min_fee_msat);
     let expected_fee = lsps2_fee(amount, terms.fee_ppm, terms.min_fee_msat);
     let first = receive_via_lsps2(&devnet, &client, amount, 10_000_000).await.unwrap();
     println!("lsps2: paid {} msat, received {} msat in {:?}", first.amount_msat, first.received_msat, first.elapsed);
@@ -45,8 +47,11 @@ async fn first_payment_through_each_lsp() {
     println!("lsps2: second payment {} msat in {:?}", second.received_msat, second.elapsed);
 
     // REST wrapped invoice, through a native HTTP client.
+    let lsps2_client = client;
     let client = start_flow_client(&devnet, "flow-client", dir.path()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
+    // An ldk-node client keeps LDK's default 10% in-flight cap on the 1 M sat JIT channel.
+    let amount = 50_000_000;
     let (receipt, fee) = receive_via_flow(&devnet, &client, amount).await.unwrap();
     println!("flow: paid {} msat, fee {fee}, received {} msat in {:?}", receipt.amount_msat, receipt.received_msat, receipt.elapsed);
     assert_eq!(fee, lsps2_fee(amount, flow_ppm, flow_min), "fee quote follows the LSP's terms");
@@ -54,5 +59,9 @@ async fn first_payment_through_each_lsp() {
     assert_eq!(receipt.pay.amount_msat, amount);
     assert_eq!(client.node.list_channels().len(), 1);
 
+    // Stop every node before the temp dir (their log files) goes.
+    for node in [lsps2_client, client] {
+        tokio::task::spawn_blocking(move || node.stop()).await.unwrap();
+    }
     devnet.stop().await;
 }

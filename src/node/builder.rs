@@ -75,7 +75,7 @@ use crate::net::HttpClient;
 use crate::onchain::wallet::{OnchainScripts, SweepDestination};
 use crate::payment::store::PaymentStore;
 use crate::spawn::LocalSpawner;
-use crate::store::{acquire_instance_lock, Store, StoreError, StoreKey};
+use crate::store::{acquire_instance_lock, InstanceLock, Store, StoreError, StoreKey};
 use crate::time;
 
 /// Store namespace of the wallet's own records.
@@ -136,11 +136,9 @@ async fn read(store: &Store, p: &str, s: &str, k: &str) -> Result<Option<Vec<u8>
     })
 }
 
-/// Opens the wallet described by `config` and starts it.
+/// Opens the wallet described by `config` and starts it. On failure the instance lock is
+/// released (and awaited) before the error is returned, so a retry can take it.
 pub async fn open(config: Config) -> Result<Rc<Node>, Error> {
-    let network = config.network.to_bitcoin();
-    let logger = Arc::new(NodeLogger::default());
-
     // 1. One node per wallet.
     let lock = acquire_instance_lock(&lock_name(&config.storage_name))
         .await
@@ -148,6 +146,22 @@ pub async fn open(config: Config) -> Result<Rc<Node>, Error> {
             StoreError::AlreadyRunning => Error::AlreadyRunning,
             _ => Error::StorageFailed,
         })?;
+    let slot = RefCell::new(Some(lock));
+    match build(config, &slot).await {
+        Ok(node) => Ok(node),
+        Err(e) => {
+            let lock = slot.borrow_mut().take();
+            if let Some(lock) = lock {
+                lock.release().await;
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<Rc<Node>, Error> {
+    let network = config.network.to_bitcoin();
+    let logger = Arc::new(NodeLogger::default());
 
     // 2. The store, and whether a wallet exists in it.
     let store = Store::open(&config.storage_name)
@@ -557,7 +571,7 @@ pub async fn open(config: Config) -> Result<Rc<Node>, Error> {
         last_synced_height: Cell::new(None),
         pay_waiters: RefCell::new(HashMap::new()),
         jit_hook: RefCell::new(None),
-        lock: RefCell::new(Some(lock)),
+        lock: RefCell::new(lock.borrow_mut().take()),
         tasks: RefCell::new(Vec::new()),
         page_listeners: RefCell::new(Vec::new()),
         stopped: Cell::new(false),

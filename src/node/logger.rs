@@ -88,7 +88,7 @@ mod tests {
         assert!(l.enabled(Level::Info));
         assert!(!l.enabled(Level::Debug));
         assert!(!l.enabled(Level::Gossip));
-        let record = Record::new(
+        let line = format_record(&Record::new(
             Level::Warn,
             None,
             None,
@@ -97,7 +97,7 @@ mod tests {
             "peer_handler.rs",
             42,
             None,
-        );
-        assert_eq!(format_record(&record), "WARN [peer_handler:42] peer 7 gone");
+        ));
+        assert_eq!(line, "WARN [peer_handler:42] peer 7 gone");
     }
 }

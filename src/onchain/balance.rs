@@ -133,7 +133,7 @@ mod tests {
             esplora(funding, true),
         ];
         assert_eq!(
-            balance(&[mine.clone()], &txs),
+            balance(std::slice::from_ref(&mine), &txs),
             OnchainBalance {
                 confirmed_sat: 70_000,
                 pending_sat: 0
@@ -148,7 +148,7 @@ mod tests {
         let mut txs = txs;
         txs.insert(0, esplora(spend, false));
         assert_eq!(
-            balance(&[mine.clone()], &txs),
+            balance(std::slice::from_ref(&mine), &txs),
             OnchainBalance {
                 confirmed_sat: 20_000,
                 pending_sat: 10_000

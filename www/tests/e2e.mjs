@@ -1,0 +1,136 @@
+// End to end: the real tabnode package (../pkg, from wasm-pack) in Debian's Chromium, driven
+// through the demo wallet's page against a running devnet. A person's path: open the page,
+// create a wallet, receive through each LSP (a JIT channel), see balance and history, reload and
+// find them intact, pay an invoice of the devnet payer. Screenshots: www/test-results/e2e-*.png.
+//
+//   DEVNET_CONTROL  the devnet control API (default http://127.0.0.1:3003; start it with ./dev up)
+//   WWW_URL         a served www (e.g. `npm run build && npm run preview`); when unset, this test
+//                   builds www against ../pkg into a temp dir and serves it with `vite preview`
+//
+//   npm run test:e2e
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { launch, newPage, screenshot, waitFor } from "./lib/browser.mjs";
+import { build, serve } from "./lib/serve.mjs";
+import { createWallet, history, lightningBalance, nav, openApp, pay, receive, waitClaimed } from "./lib/wallet-page.mjs";
+
+const CONTROL = (process.env.DEVNET_CONTROL ?? "http://127.0.0.1:3003").replace(/\/+$/, "");
+const RECEIVE_SAT = 50_000;
+const PAY_MSAT = 10_000_000;
+const STEP_TIMEOUT = 180_000;
+
+async function control(method, path, body) {
+  const res = await fetch(CONTROL + path, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`devnet ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/**
+ * Creates a wallet on `preset` in a fresh browser context, receives RECEIVE_SAT through the
+ * preset's LSP with the devnet payer paying, checks balance, history and channel, reloads and
+ * checks them again. Returns the page (still open) and what was received.
+ */
+async function receiveThroughJit(browser, wwwUrl, { preset, lspLabel, tag }) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+  const page = await newPage(context);
+  await openApp(page, wwwUrl, CONTROL);
+  await createWallet(page, { preset, storageName: `e2e-${tag}-${Date.now()}` });
+  assert.equal(await lightningBalance(page), 0, "a new wallet starts empty");
+
+  const r = await receive(page, RECEIVE_SAT);
+  assert.equal(r.payerMsat, RECEIVE_SAT * 1000);
+  assert.ok(r.feeMsat > 0 && r.feeMsat < r.payerMsat, `the LSP fee ${r.feeMsat} msat was shown before the invoice`);
+  assert.match(r.invoice, /^lnbcrt/);
+  const banner = page.locator(".banner");
+  await waitFor("the keep-this-tab-open notice", () => banner.isVisible(), 10_000);
+  await screenshot(page, `e2e-${tag}-invoice`);
+
+  await page.getByRole("button", { name: "Pay me (devnet)" }).click();
+  await waitClaimed(page, STEP_TIMEOUT);
+  await page.getByText("The devnet payer paid").waitFor({ timeout: STEP_TIMEOUT });
+  await waitFor("the notice to go once nothing is pending", async () => !(await banner.isVisible()), 10_000);
+  await screenshot(page, `e2e-${tag}-claimed`);
+
+  const check = async (when) => {
+    assert.equal(await lightningBalance(page, r.receiveMsat, 30_000), r.receiveMsat, `balance = amount - fee (${when})`);
+    const rows = await history(page);
+    const row = rows.find((x) => x.direction === "inbound");
+    assert.ok(row, `an inbound payment in the history (${when}): ${JSON.stringify(rows)}`);
+    assert.deepEqual([row.status, row.amountMsat, row.via], ["succeeded", r.receiveMsat, `new channel (${lspLabel})`], when);
+    await nav(page, "Channels");
+    await page.getByRole("table", { name: "Channels" }).waitFor();
+    assert.equal(await page.getByRole("table", { name: "Channels" }).locator("tbody tr").count(), 1, `one channel (${when})`);
+  };
+  await check("after receiving");
+  await screenshot(page, `e2e-${tag}-channels`);
+
+  await page.reload();
+  await page.getByRole("heading", { name: "Balance" }).waitFor({ timeout: 60_000 });
+  await check("after a reload");
+  await history(page);
+  await screenshot(page, `e2e-${tag}-history-after-reload`);
+  assert.deepEqual(page.problems.filter((p) => !p.startsWith("console:")), [], "no page errors");
+  return { page, context, received: r };
+}
+
+describe("e2e: the demo wallet on the real package against the devnet", () => {
+  let browser, server, tmp, wwwUrl;
+  let flow = null;
+
+  before(async () => {
+    try {
+      await control("GET", "/status");
+    } catch (e) {
+      throw new Error(`no devnet at ${CONTROL} (start it with ./dev up, or set DEVNET_CONTROL): ${e.message}`);
+    }
+    wwwUrl = process.env.WWW_URL;
+    if (!wwwUrl) {
+      tmp = mkdtempSync(join(tmpdir(), "tabnode-www-e2e-"));
+      build(join(tmp, "dist"));
+      server = await serve({ outDir: join(tmp, "dist") });
+      wwwUrl = server.url;
+    }
+    browser = await launch();
+  });
+
+  after(async () => {
+    await flow?.context.close();
+    await browser?.close();
+    await server?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test("flow LSP: create a wallet, receive through a JIT channel, reload", { timeout: 600_000 }, async () => {
+    flow = await receiveThroughJit(browser, wwwUrl, { preset: "devnet (flow LSP)", lspLabel: "flow", tag: "flow" });
+  });
+
+  test("LSPS2 LSP: create a wallet, receive through a JIT channel, reload", { timeout: 600_000 }, async () => {
+    const { context } = await receiveThroughJit(browser, wwwUrl, { preset: "devnet (LSPS2 LSP)", lspLabel: "LSPS2", tag: "lsps2" });
+    await context.close();
+  });
+
+  test("pay an invoice of the devnet payer", { timeout: 300_000 }, async () => {
+    assert.ok(flow, "needs the funded wallet of the flow LSP test");
+    const { page } = flow;
+    const before = await lightningBalance(page);
+    const { invoice } = await control("POST", "/invoice", { amount_msat: PAY_MSAT, description: "e2e: wallet pays the devnet payer" });
+    const sent = await pay(page, invoice, STEP_TIMEOUT);
+    assert.equal(sent.amountMsat, PAY_MSAT);
+    await screenshot(page, "e2e-pay-sent");
+    assert.equal(await lightningBalance(page, before - PAY_MSAT - sent.feeMsat), before - PAY_MSAT - sent.feeMsat);
+    const rows = await history(page);
+    const out = rows.find((x) => x.direction === "outbound");
+    assert.ok(out, `an outbound payment in the history: ${JSON.stringify(rows)}`);
+    assert.deepEqual([out.status, out.amountMsat, out.feeMsat], ["succeeded", PAY_MSAT, sent.feeMsat]);
+    await screenshot(page, "e2e-pay-history");
+  });
+});

@@ -1,0 +1,58 @@
+// Launches Debian's Chromium through playwright-core (Playwright cannot download browsers here).
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-sync",
+];
+
+/** Where screenshots go: www/test-results/. */
+export const RESULTS_DIR = fileURLToPath(new URL("../../test-results/", import.meta.url));
+
+export async function launch() {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** A page that records console errors and uncaught exceptions into `page.problems`. */
+export async function newPage(context) {
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("pageerror", (e) => page.problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") page.problems.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) page.problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  return page;
+}
+
+export async function screenshot(page, name) {
+  await page.screenshot({ path: `${RESULTS_DIR}${name}.png`, fullPage: true });
+}
+
+/** Polls `fn` until it returns a truthy value (returned) or `timeoutMs` passes (throws `what`). */
+export async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 250) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

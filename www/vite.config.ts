@@ -1,0 +1,65 @@
+// Vite config of the demo wallet.
+//
+// The wallet package is `tabnode` (`file:../pkg`, built by wasm-pack). TABNODE_PKG=/some/dir
+// serves the page against a package built elsewhere. When the package is missing, `vite` (dev)
+// still serves the page, which then explains how to build it; `vite build` stops with that message.
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defineConfig, searchForWorkspaceRoot, type Plugin } from "vite";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const pkgDir = resolve(here, process.env.TABNODE_PKG ?? "../pkg");
+const pkgJson = join(pkgDir, "package.json");
+const MISSING_ID = "\0tabnode-missing";
+const MISSING_TEXT = `the tabnode package is not built (no ${pkgJson}): run \`wasm-pack build --release --target web --out-dir pkg --out-name tabnode\` in the repository root`;
+
+/** The package's entry file, from its package.json (`module`, else `main`). */
+function pkgEntry(): string | null {
+  if (!existsSync(pkgJson)) return null;
+  const j = JSON.parse(readFileSync(pkgJson, "utf8")) as { module?: string; main?: string };
+  const entry = j.module ?? j.main;
+  return entry ? join(pkgDir, entry) : null;
+}
+
+function tabnodePackage(): Plugin {
+  let command: "serve" | "build" = "serve";
+  return {
+    name: "tabnode-package",
+    enforce: "pre",
+    configResolved(c) {
+      command = c.command;
+    },
+    resolveId(id) {
+      if (id !== "tabnode") return null;
+      const entry = pkgEntry();
+      if (entry) return entry;
+      if (command === "build") this.error(MISSING_TEXT);
+      this.warn(MISSING_TEXT);
+      return MISSING_ID;
+    },
+    load(id) {
+      if (id !== MISSING_ID) return null;
+      return `export default async function init() {
+  const e = new Error(${JSON.stringify(MISSING_TEXT)});
+  e.code = "package_missing";
+  throw e;
+}
+export const Wallet = undefined;`;
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [tabnodePackage()],
+  // The wasm is loaded with `new URL("tabnode_bg.wasm", import.meta.url)`: keep the package out
+  // of dependency pre-bundling so that URL stays next to its JS.
+  optimizeDeps: { exclude: ["tabnode"] },
+  build: { target: "es2022", sourcemap: true },
+  server: {
+    host: "127.0.0.1",
+    port: 5173,
+    fs: { allow: [searchForWorkspaceRoot(here), pkgDir] },
+  },
+  preview: { host: "127.0.0.1", port: 4173 },
+});
