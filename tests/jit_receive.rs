@@ -1,9 +1,9 @@
 //! JIT receive end to end in headless Chromium, against a running devnet (both LSPs, the payer,
 //! the chain), through the JS API (`Wallet.open`, `receive`, `payments`, events).
 //!
-//! The devnet's control URL is baked in at build time from `TABNODE_DEVNET_CONTROL`; the rest
-//! comes from `GET {control}/endpoints`. Run with tests/support/run_jit_tests.sh, which starts
-//! the devnet and sets it. Without it every test here fails.
+//! The devnet's endpoints JSON is baked in at build time from `DEVNET_ENDPOINTS` (as for the
+//! node's tests). Run with `tests/support/run_node_tests.sh --test jit_receive` (it starts a fresh
+//! devnet and sets it; the default run includes these tests). Without it every test here fails.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -23,21 +23,24 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const CONTROL: Option<&str> = option_env!("TABNODE_DEVNET_CONTROL");
+const ENDPOINTS: Option<&str> = option_env!("DEVNET_ENDPOINTS");
 
-fn control() -> &'static str {
-    CONTROL.expect("TABNODE_DEVNET_CONTROL not set at build time: use run_jit_tests.sh")
+async fn endpoints() -> String {
+    ENDPOINTS
+        .expect("DEVNET_ENDPOINTS not set at build time: run tests/support/run_node_tests.sh")
+        .to_string()
+}
+
+fn control() -> String {
+    let e: Value = serde_json::from_str(ENDPOINTS.unwrap_or("{}")).expect("endpoints JSON");
+    e["control_url"]
+        .as_str()
+        .expect("DEVNET_ENDPOINTS not set at build time: run tests/support/run_node_tests.sh")
+        .to_string()
 }
 
 fn http() -> HttpClient {
     HttpClient::new(Duration::from_secs(120))
-}
-
-async fn endpoints() -> String {
-    http()
-        .get_text(&format!("{}/endpoints", control()))
-        .await
-        .expect("devnet control API up")
 }
 
 /// POST to the control API; `Err` carries the error body.
@@ -67,16 +70,12 @@ struct TestWallet {
     wallet: Wallet,
     events: Rc<RefCell<Vec<Value>>>,
     peers: Rc<RefCell<Vec<Value>>>,
-    _listeners: Vec<Closure<dyn FnMut(web_sys::CustomEvent)>>,
+    _listeners: Vec<Listener>,
 }
 
-fn collect(
-    wallet: &Wallet,
-    kind: &str,
-) -> (
-    Rc<RefCell<Vec<Value>>>,
-    Closure<dyn FnMut(web_sys::CustomEvent)>,
-) {
+type Listener = Closure<dyn FnMut(web_sys::CustomEvent)>;
+
+fn collect(wallet: &Wallet, kind: &str) -> (Rc<RefCell<Vec<Value>>>, Listener) {
     let events = Rc::new(RefCell::new(Vec::new()));
     let sink = events.clone();
     let listener =

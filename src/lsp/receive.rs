@@ -1,7 +1,8 @@
 //! The wallet's `receive` and the JIT receive's life after it (wasm32).
 //!
-//! [`JitReceiver::receive`]: a usable channel with enough inbound capacity gives a direct
-//! invoice (`protocol: "direct"`, fee 0); otherwise the configured LSP's JIT flow runs
+//! [`JitReceiver::receive`]: a ready channel with enough inbound capacity gives a direct
+//! invoice (`protocol: "direct"`, fee 0; waiting up to [`DIRECT_HINT_WAIT`] for the LSP's
+//! forwarding parameters of a new channel); otherwise the configured LSP's JIT flow runs
 //! ([`crate::lsp::flow_client`] or [`crate::lsp::lsps2_client`]) and its [`JitRecord`] is
 //! written durably BEFORE the invoice is returned, with the payment-history entry.
 //!
@@ -50,6 +51,7 @@ use crate::node::claim::{decide, ClaimDecision, Claimable, JitHook};
 use crate::node::running::Node;
 use crate::node::WalletEvent;
 use crate::payment::bolt11::Receipt;
+use crate::payment::invoice::{inbound_capacity_msat, HintChannel};
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
 use crate::time;
 
@@ -63,6 +65,25 @@ pub const FUNDING_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// How long a trust-minimized claim waits for the funding transaction before failing the
 /// payment back.
 pub const FUNDING_WAIT_LIMIT: Duration = Duration::from_secs(1800);
+
+/// How long a receive over existing inbound capacity waits for the LSP's forwarding parameters
+/// of a new channel (the route hint needs them) before failing with `NO_INBOUND_CAPACITY`.
+pub const DIRECT_HINT_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether the wallet's ready channels can take `amount_msat` (any amount when `None`).
+fn has_inbound_for(node: &Node, amount_msat: Option<u64>) -> bool {
+    let channels: Vec<HintChannel> = node
+        .channel_manager
+        .list_channels()
+        .iter()
+        .map(HintChannel::from_details)
+        .collect();
+    let capacity = inbound_capacity_msat(&channels);
+    match amount_msat {
+        Some(a) => capacity >= a,
+        None => capacity > 0,
+    }
+}
 
 /// What a JIT client prepared for one receive: the invoice for the payer and the record to store.
 #[derive(Clone, Debug)]
@@ -246,15 +267,23 @@ impl JitReceiver {
     pub async fn receive(&self, args: &ReceiveArgs) -> Result<Receipt, Error> {
         let node = self.node.upgrade().ok_or(Error::Stopped)?;
         node.check_running()?;
-        match node.receive_direct(args).await {
-            Err(Error::NoInboundCapacity) => {
-                node.log(
-                    Level::Info,
-                    "no inbound capacity: receiving through the LSP",
-                );
+        if has_inbound_for(&node, args.amount_msat) {
+            // Enough inbound capacity: a direct invoice, once the LSP's forwarding parameters
+            // for the channel (needed for the route hint) have arrived.
+            let deadline = time::now_millis().saturating_add(DIRECT_HINT_WAIT.as_millis() as u64);
+            loop {
+                match node.receive_direct(args).await {
+                    Err(Error::NoInboundCapacity) if time::now_millis() < deadline => {
+                        time::sleep(Duration::from_millis(250)).await;
+                    }
+                    other => return other,
+                }
             }
-            other => return other,
         }
+        node.log(
+            Level::Info,
+            "no inbound capacity: receiving through the LSP",
+        );
         let store = self.store().ok_or(Error::Stopped)?;
         let caps = receive_caps(node.config.fee_caps(), args.max_fee_msat, args.max_fee_ppm)?;
         let prepared = match node.config.lsp.protocol() {
