@@ -522,3 +522,28 @@ async fn lsps2_trust_minimized_claims_after_funding_seen() {
     log(&format!("funding {txid}: {} bytes", hex.len() / 2));
     w.stop().await;
 }
+
+/// The LSPS2 menu checked against the request: an amount outside the LSP's limits and a fee
+/// above the caller's cap are refused before anything is bought.
+#[wasm_bindgen_test]
+async fn lsps2_refusals() {
+    let w = open_wallet(LspProtocol::Lsps2, |_| {}).await;
+    // The devnet LSP's smallest payment is 10k sat.
+    let e = w
+        .receive(json!({"amountMsat": 5_000_000u64, "description": "small"}))
+        .await
+        .expect_err("below the LSP's minimum");
+    log(&format!("below minimum: {e:?}"));
+    assert_eq!(e.0, "INVALID_LSPS2_OFFER");
+    assert_eq!(e.1.as_deref(), Some("amount_out_of_range"));
+    // Its fee is 1000 sat at 50k sat.
+    let e = w
+        .receive(json!({"amountMsat": 50_000_000u64, "description": "cap", "maxFeeMsat": 999_999}))
+        .await
+        .expect_err("fee above the cap");
+    log(&format!("cap: {e:?}"));
+    assert_eq!(e.0, "FEE_ABOVE_CAP");
+    assert!(w.channels().await.is_empty());
+    assert_eq!(w.wallet.pending_receives(), 0);
+    w.stop().await;
+}
