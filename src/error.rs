@@ -272,6 +272,12 @@ pub enum Error {
     },
     /// A msat computation overflowed u64.
     AmountOverflow,
+    /// An amount given by the caller is not a whole number of msat in JS's exact integer range
+    /// (0..=2^53-1), or is zero where a payment needs one.
+    InvalidAmount {
+        /// Why.
+        reason: &'static str,
+    },
     /// An outbound payment failed.
     PaymentFailed {
         /// Why.
@@ -325,6 +331,7 @@ impl Error {
             Error::UnexpectedSkim { .. } => "UNEXPECTED_SKIM",
             Error::Underpaid { .. } => "UNDERPAID",
             Error::AmountOverflow => "AMOUNT_OVERFLOW",
+            Error::InvalidAmount { .. } => "INVALID_AMOUNT",
             Error::PaymentFailed { .. } => "PAYMENT_FAILED",
             Error::InsufficientFunds => "INSUFFICIENT_FUNDS",
             Error::NoInboundCapacity => "NO_INBOUND_CAPACITY",
@@ -424,6 +431,7 @@ impl fmt::Display for Error {
                 received_msat, expected_msat
             ),
             Error::AmountOverflow => f.write_str("An amount computation overflowed"),
+            Error::InvalidAmount { reason } => write!(f, "Invalid amount: {}", reason),
             Error::PaymentFailed { reason } => write!(f, "Payment failed: {}", reason),
             Error::InsufficientFunds => f.write_str("Insufficient funds"),
             Error::NoInboundCapacity => f.write_str("No inbound capacity for this amount"),
@@ -482,6 +490,9 @@ mod tests {
                 expected_msat: 2,
             },
             Error::AmountOverflow,
+            Error::InvalidAmount {
+                reason: "fractional",
+            },
             Error::PaymentFailed { reason: "no route" },
             Error::InsufficientFunds,
             Error::NoInboundCapacity,

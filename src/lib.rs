@@ -15,12 +15,21 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod fee;
+pub mod js_args;
+pub mod keys;
 pub mod lsp;
 pub mod net;
+pub mod node;
+pub mod onchain;
+pub mod payment;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
+pub mod api;
+#[cfg(target_arch = "wasm32")]
 mod browser;
+#[cfg(target_arch = "wasm32")]
+pub mod js_error;
 #[cfg(target_arch = "wasm32")]
 pub mod spawn;
 #[cfg(target_arch = "wasm32")]

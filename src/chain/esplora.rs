@@ -215,7 +215,10 @@ impl super::sync::ChainSource for EsploraClient {
         self.tx_raw(txid).await
     }
 
-    async fn output_spend(&self, outpoint: &bitcoin::OutPoint) -> Result<OutputSpend, EsploraError> {
+    async fn output_spend(
+        &self,
+        outpoint: &bitcoin::OutPoint,
+    ) -> Result<OutputSpend, EsploraError> {
         self.outspend(&outpoint.txid, outpoint.vout).await
     }
 }

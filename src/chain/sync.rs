@@ -105,7 +105,10 @@ pub struct TxSync {
 impl TxSync {
     /// A sync that has seen nothing yet.
     pub fn new() -> Self {
-        TxSync { state: RefCell::new(Some(SyncState::default())), ..Default::default() }
+        TxSync {
+            state: RefCell::new(Some(SyncState::default())),
+            ..Default::default()
+        }
     }
 
     /// The height of the last tip handed to LDK.
@@ -116,7 +119,9 @@ impl TxSync {
     /// Brings every `confirmables` up to the source's tip. Returns the number of transactions
     /// confirmed and unconfirmed in this round.
     pub async fn sync<S: ChainSource, C: Deref>(
-        &self, source: &S, confirmables: &[C],
+        &self,
+        source: &S,
+        confirmables: &[C],
     ) -> Result<(usize, usize), SyncError<S::Error>>
     where
         C::Target: Confirm,
@@ -146,7 +151,10 @@ impl TxSync {
     }
 
     async fn sync_with<S: ChainSource, C: Deref>(
-        &self, source: &S, confirmables: &[C], state: &mut SyncState,
+        &self,
+        source: &S,
+        confirmables: &[C],
+        state: &mut SyncState,
     ) -> Result<(usize, usize), SyncError<S::Error>>
     where
         C::Target: Confirm,
@@ -159,24 +167,31 @@ impl TxSync {
             if !state.pending && !registered && !tip_is_new {
                 return Ok((confirmed, unconfirmed));
             }
-            match self.round(source, confirmables, state, &mut tip, tip_is_new).await {
+            match self
+                .round(source, confirmables, state, &mut tip, tip_is_new)
+                .await
+            {
                 Ok((c, u)) => {
                     confirmed += c;
                     unconfirmed += u;
                     state.last_tip = Some(tip);
                     state.pending = false;
-                },
+                }
                 Err(Step::Restart) => {
                     state.pending = true;
                     tip = source.tip_hash().await?;
-                },
+                }
                 Err(Step::Fail(e)) => return Err(e),
             }
         }
     }
 
     async fn round<S: ChainSource, C: Deref>(
-        &self, source: &S, confirmables: &[C], state: &mut SyncState, tip: &mut BlockHash,
+        &self,
+        source: &S,
+        confirmables: &[C],
+        state: &mut SyncState,
+        tip: &mut BlockHash,
         tip_is_new: bool,
     ) -> Result<(usize, usize), Step<S::Error>>
     where
@@ -194,26 +209,34 @@ impl TxSync {
                     c.transaction_unconfirmed(&txid);
                 }
                 state.watched_txs.entry(txid).or_default();
-                state.spent_pending.retain(|(spender, _, outpoint, output)| {
-                    if *spender == txid {
-                        state.watched_outputs.insert(*outpoint, output.clone());
-                        false
-                    } else {
-                        true
-                    }
-                });
+                state
+                    .spent_pending
+                    .retain(|(spender, _, outpoint, output)| {
+                        if *spender == txid {
+                            state.watched_outputs.insert(*outpoint, output.clone());
+                            false
+                        } else {
+                            true
+                        }
+                    });
             }
             let header = source.header(tip).await?;
             let status = source.block_status(tip).await?;
             let height = match status {
-                BlockStatus { in_best_chain: true, height: Some(h), .. } => h,
+                BlockStatus {
+                    in_best_chain: true,
+                    height: Some(h),
+                    ..
+                } => h,
                 _ => return Err(Step::Restart),
             };
             for c in confirmables {
                 c.best_block_updated(&header, height);
             }
             *self.best_height.borrow_mut() = Some(height);
-            state.spent_pending.retain(|(_, h, _, _)| height < h + ANTI_REORG_DELAY - 1);
+            state
+                .spent_pending
+                .retain(|(_, h, _, _)| height < h + ANTI_REORG_DELAY - 1);
         }
 
         let confirmed = confirmed_txs(source, state).await?;
@@ -228,7 +251,9 @@ impl TxSync {
             state.watched_txs.remove(&ctx.txid);
             for input in &ctx.tx.input {
                 if let Some(output) = state.watched_outputs.remove(&input.previous_output) {
-                    state.spent_pending.push((ctx.txid, ctx.height, input.previous_output, output));
+                    state
+                        .spent_pending
+                        .push((ctx.txid, ctx.height, input.previous_output, output));
                 }
             }
         }
@@ -238,13 +263,16 @@ impl TxSync {
 
 /// Transactions LDK holds as confirmed in a block that is no longer in the best chain.
 async fn unconfirmed_txs<S: ChainSource, C: Deref>(
-    source: &S, confirmables: &[C],
+    source: &S,
+    confirmables: &[C],
 ) -> Result<Vec<Txid>, Step<S::Error>>
 where
     C::Target: Confirm,
 {
-    let relevant: HashSet<(Txid, u32, Option<BlockHash>)> =
-        confirmables.iter().flat_map(|c| c.get_relevant_txids()).collect();
+    let relevant: HashSet<(Txid, u32, Option<BlockHash>)> = confirmables
+        .iter()
+        .flat_map(|c| c.get_relevant_txids())
+        .collect();
     let mut out = Vec::new();
     for (txid, _, block) in relevant {
         // LDK 0.0.113+ always records the block; without it there is nothing to check.
@@ -258,7 +286,8 @@ where
 
 /// Watched transactions and spends of watched outputs now confirmed, in chain order.
 async fn confirmed_txs<S: ChainSource>(
-    source: &S, state: &SyncState,
+    source: &S,
+    state: &SyncState,
 ) -> Result<Vec<ConfirmedTx>, Step<S::Error>> {
     let mut found: Vec<ConfirmedTx> = Vec::new();
     for txid in state.watched_txs.keys() {
@@ -274,7 +303,14 @@ async fn confirmed_txs<S: ChainSource>(
         let OutputSpend::Spent { txid, status, .. } = source.output_spend(&outpoint).await? else {
             continue;
         };
-        let TxStatus::Confirmed { block_height, block_hash, .. } = status else { continue };
+        let TxStatus::Confirmed {
+            block_height,
+            block_hash,
+            ..
+        } = status
+        else {
+            continue;
+        };
         if found.iter().any(|c| c.txid == txid) {
             continue;
         }
@@ -288,20 +324,30 @@ async fn confirmed_txs<S: ChainSource>(
 
 /// A confirmed transaction with its header and position, proven by a merkle proof.
 async fn confirmed_tx<S: ChainSource>(
-    source: &S, txid: Txid, expected: Option<(BlockHash, u32)>,
+    source: &S,
+    txid: Txid,
+    expected: Option<(BlockHash, u32)>,
 ) -> Result<Option<ConfirmedTx>, Step<S::Error>> {
-    let Some(proof) = source.merkle_block(&txid).await? else { return Ok(None) };
+    let Some(proof) = source.merkle_block(&txid).await? else {
+        return Ok(None);
+    };
     let header = proof.header;
     let hash = header.block_hash();
     if expected.is_some_and(|(h, _)| h != hash) {
         return Err(Step::Restart);
     }
     let Ok(pos) = verify_merkle_block(&proof, &txid) else {
-        return Err(Step::Fail(SyncError::Untrustworthy("merkle proof does not prove the tx")));
+        return Err(Step::Fail(SyncError::Untrustworthy(
+            "merkle proof does not prove the tx",
+        )));
     };
-    let Some(tx) = source.tx(&txid).await? else { return Err(Step::Restart) };
+    let Some(tx) = source.tx(&txid).await? else {
+        return Err(Step::Restart);
+    };
     if tx.compute_txid() != txid {
-        return Err(Step::Fail(SyncError::Untrustworthy("transaction has another txid")));
+        return Err(Step::Fail(SyncError::Untrustworthy(
+            "transaction has another txid",
+        )));
     }
     // A 64-byte transaction can pose as an inner merkle node; never trust one.
     if tx.total_size() == 64 {
@@ -310,11 +356,21 @@ async fn confirmed_tx<S: ChainSource>(
     let height = match expected {
         Some((_, h)) => h,
         None => match source.block_status(&hash).await? {
-            BlockStatus { in_best_chain: true, height: Some(h), .. } => h,
+            BlockStatus {
+                in_best_chain: true,
+                height: Some(h),
+                ..
+            } => h,
             _ => return Err(Step::Restart),
         },
     };
-    Ok(Some(ConfirmedTx { tx, txid, header, height, pos: pos as usize }))
+    Ok(Some(ConfirmedTx {
+        tx,
+        txid,
+        header,
+        height,
+        pos: pos as usize,
+    }))
 }
 
 impl Filter for TxSync {
@@ -327,7 +383,10 @@ impl Filter for TxSync {
     }
 
     fn register_output(&self, output: WatchedOutput) {
-        self.queue.borrow_mut().outputs.insert(output.outpoint.into_bitcoin_outpoint(), output);
+        self.queue
+            .borrow_mut()
+            .outputs
+            .insert(output.outpoint.into_bitcoin_outpoint(), output);
     }
 }
 
@@ -357,12 +416,18 @@ mod tests {
             version: TxVersion::TWO,
             lock_time: LockTime::ZERO,
             input: vec![TxIn {
-                previous_output: spending.unwrap_or(OutPoint { txid: Txid::from_byte_array([tag; 32]), vout: 0 }),
+                previous_output: spending.unwrap_or(OutPoint {
+                    txid: Txid::from_byte_array([tag; 32]),
+                    vout: 0,
+                }),
                 script_sig: ScriptBuf::new(),
                 sequence: Sequence::MAX,
                 witness: Witness::new(),
             }],
-            output: vec![TxOut { value: Amount::from_sat(10_000 + tag as u64), script_pubkey: ScriptBuf::new_op_return([tag; 40]) }],
+            output: vec![TxOut {
+                value: Amount::from_sat(10_000 + tag as u64),
+                script_pubkey: ScriptBuf::new_op_return([tag; 40]),
+            }],
         }
     }
 
@@ -377,7 +442,10 @@ mod tests {
     impl FakeChain {
         fn push(&self, txs: Vec<Transaction>) -> BlockHash {
             let mut blocks = self.blocks.borrow_mut();
-            let prev = blocks.last().map(|b| b.block_hash()).unwrap_or(BlockHash::all_zeros());
+            let prev = blocks
+                .last()
+                .map(|b| b.block_hash())
+                .unwrap_or(BlockHash::all_zeros());
             let mut block = Block {
                 header: bitcoin::block::Header {
                     version: Version::TWO,
@@ -387,7 +455,9 @@ mod tests {
                     bits: CompactTarget::from_consensus(0x207fffff),
                     nonce: 0,
                 },
-                txdata: std::iter::once(tx(None, blocks.len() as u8 + 200)).chain(txs).collect(),
+                txdata: std::iter::once(tx(None, blocks.len() as u8 + 200))
+                    .chain(txs)
+                    .collect(),
             };
             block.header.merkle_root = block.compute_merkle_root().unwrap();
             let hash = block.block_hash();
@@ -401,7 +471,10 @@ mod tests {
         }
         fn find(&self, txid: &Txid) -> Option<(usize, Block)> {
             self.blocks.borrow().iter().enumerate().find_map(|(h, b)| {
-                b.txdata.iter().any(|t| t.compute_txid() == *txid).then(|| (h, b.clone()))
+                b.txdata
+                    .iter()
+                    .any(|t| t.compute_txid() == *txid)
+                    .then(|| (h, b.clone()))
             })
         }
     }
@@ -415,25 +488,54 @@ mod tests {
             Ok(self.blocks.borrow().last().unwrap().block_hash())
         }
         async fn header(&self, hash: &BlockHash) -> Result<Header, Self::Error> {
-            let all = self.blocks.borrow().iter().chain(self.stale.borrow().iter()).cloned().collect::<Vec<_>>();
-            all.iter().find(|b| b.block_hash() == *hash).map(|b| b.header).ok_or("no header")
+            let all = self
+                .blocks
+                .borrow()
+                .iter()
+                .chain(self.stale.borrow().iter())
+                .cloned()
+                .collect::<Vec<_>>();
+            all.iter()
+                .find(|b| b.block_hash() == *hash)
+                .map(|b| b.header)
+                .ok_or("no header")
         }
         async fn block_status(&self, hash: &BlockHash) -> Result<BlockStatus, Self::Error> {
-            let height = self.blocks.borrow().iter().position(|b| b.block_hash() == *hash);
-            Ok(BlockStatus { in_best_chain: height.is_some(), height: height.map(|h| h as u32), next_best: None })
+            let height = self
+                .blocks
+                .borrow()
+                .iter()
+                .position(|b| b.block_hash() == *hash);
+            Ok(BlockStatus {
+                in_best_chain: height.is_some(),
+                height: height.map(|h| h as u32),
+                next_best: None,
+            })
         }
         async fn merkle_block(&self, txid: &Txid) -> Result<Option<MerkleBlock>, Self::Error> {
-            Ok(self.find(txid).map(|(_, b)| MerkleBlock::from_block_with_predicate(&b, |t| t == txid)))
+            Ok(self
+                .find(txid)
+                .map(|(_, b)| MerkleBlock::from_block_with_predicate(&b, |t| t == txid)))
         }
         async fn tx(&self, txid: &Txid) -> Result<Option<Transaction>, Self::Error> {
-            Ok(self.find(txid).and_then(|(_, b)| b.txdata.into_iter().find(|t| t.compute_txid() == *txid)))
+            Ok(self
+                .find(txid)
+                .and_then(|(_, b)| b.txdata.into_iter().find(|t| t.compute_txid() == *txid)))
         }
         async fn output_spend(&self, outpoint: &OutPoint) -> Result<OutputSpend, Self::Error> {
             for (h, b) in self.blocks.borrow().iter().enumerate() {
                 for t in &b.txdata {
                     if t.input.iter().any(|i| i.previous_output == *outpoint) {
-                        let status = TxStatus::Confirmed { block_height: h as u32, block_hash: b.block_hash(), block_time: None };
-                        return Ok(OutputSpend::Spent { txid: t.compute_txid(), vin: 0, status });
+                        let status = TxStatus::Confirmed {
+                            block_height: h as u32,
+                            block_hash: b.block_hash(),
+                            block_time: None,
+                        };
+                        return Ok(OutputSpend::Spent {
+                            txid: t.compute_txid(),
+                            vin: 0,
+                            status,
+                        });
                     }
                 }
             }
@@ -450,11 +552,18 @@ mod tests {
     }
 
     impl Confirm for Recorder {
-        fn transactions_confirmed(&self, header: &Header, txdata: &lightning::chain::transaction::TransactionData, height: u32) {
+        fn transactions_confirmed(
+            &self,
+            header: &Header,
+            txdata: &lightning::chain::transaction::TransactionData,
+            height: u32,
+        ) {
             for (_, t) in txdata {
                 let txid = t.compute_txid();
                 self.confirmed.borrow_mut().retain(|(id, _, _)| *id != txid);
-                self.confirmed.borrow_mut().push((txid, height, header.block_hash()));
+                self.confirmed
+                    .borrow_mut()
+                    .push((txid, height, header.block_hash()));
             }
         }
         fn transaction_unconfirmed(&self, txid: &Txid) {
@@ -465,7 +574,11 @@ mod tests {
             *self.best.borrow_mut() = Some(height);
         }
         fn get_relevant_txids(&self) -> Vec<(Txid, u32, Option<BlockHash>)> {
-            self.confirmed.borrow().iter().map(|(t, h, b)| (*t, *h, Some(*b))).collect()
+            self.confirmed
+                .borrow()
+                .iter()
+                .map(|(t, h, b)| (*t, *h, Some(*b)))
+                .collect()
         }
     }
 
@@ -474,11 +587,21 @@ mod tests {
         let chain = FakeChain::default();
         chain.push(vec![]);
         let funding = tx(None, 1);
-        let funding_out = OutPoint { txid: funding.compute_txid(), vout: 0 };
+        let funding_out = OutPoint {
+            txid: funding.compute_txid(),
+            vout: 0,
+        };
         let sync = TxSync::new();
         let ldk = Recorder::default();
         sync.register_tx(&funding.compute_txid(), &funding.output[0].script_pubkey);
-        sync.register_output(WatchedOutput { block_hash: None, outpoint: lightning::chain::transaction::OutPoint { txid: funding_out.txid, index: 0 }, script_pubkey: funding.output[0].script_pubkey.clone() });
+        sync.register_output(WatchedOutput {
+            block_hash: None,
+            outpoint: lightning::chain::transaction::OutPoint {
+                txid: funding_out.txid,
+                index: 0,
+            },
+            script_pubkey: funding.output[0].script_pubkey.clone(),
+        });
 
         assert_eq!(block_on(sync.sync(&chain, &[&ldk])).unwrap(), (0, 0));
         assert_eq!(*ldk.best.borrow(), Some(0));
@@ -487,7 +610,10 @@ mod tests {
         chain.push(vec![close.clone()]);
         assert_eq!(block_on(sync.sync(&chain, &[&ldk])).unwrap(), (2, 0));
         let confirmed = ldk.confirmed.borrow().clone();
-        assert_eq!(confirmed.iter().map(|c| (c.0, c.1)).collect::<Vec<_>>(), vec![(funding.compute_txid(), 1), (close.compute_txid(), 2)]);
+        assert_eq!(
+            confirmed.iter().map(|c| (c.0, c.1)).collect::<Vec<_>>(),
+            vec![(funding.compute_txid(), 1), (close.compute_txid(), 2)]
+        );
         assert_eq!(sync.best_height(), Some(2));
         // Nothing new: nothing fed again.
         assert_eq!(block_on(sync.sync(&chain, &[&ldk])).unwrap(), (0, 0));
@@ -523,7 +649,10 @@ mod tests {
         let sync = TxSync::new();
         let ldk = Recorder::default();
         *chain.fail.borrow_mut() = true;
-        assert!(matches!(block_on(sync.sync(&chain, &[&ldk])), Err(SyncError::Source("down"))));
+        assert!(matches!(
+            block_on(sync.sync(&chain, &[&ldk])),
+            Err(SyncError::Source("down"))
+        ));
         *chain.fail.borrow_mut() = false;
         assert!(block_on(sync.sync(&chain, &[&ldk])).is_ok());
         assert_eq!(*ldk.best.borrow(), Some(0));

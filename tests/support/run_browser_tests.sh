@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the wasm32 browser tests (tests/store.rs, tests/net.rs) in headless Chromium, with the
-# local servers tests/net.rs needs. Extra arguments go to `wasm-pack test` (e.g. `--test store`).
+# local servers tests/net.rs needs. Extra arguments go to `wasm-pack test` (default:
+# `--test store --test net`; the node's tests need a devnet: tests/support/run_node_tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -10,5 +11,7 @@ websockify 127.0.0.1:18812 127.0.0.1:18802 >/dev/null 2>&1 & ws_pair=$!
 trap 'kill $servers $ws_echo $ws_pair 2>/dev/null || true' EXIT
 sleep 1
 
+args=("$@")
+[ ${#args[@]} -gt 0 ] || args=(--test store --test net)
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
-  wasm-pack test --headless --chrome --mode no-install "$@"
+  wasm-pack test --headless --chrome --mode no-install "${args[@]}"

@@ -1,0 +1,296 @@
+//! The JS API (docs/js-api.md): the `Wallet` class.
+//!
+//! Guarantees: every method either resolves with the documented shape or rejects with a JS
+//! `Error` carrying `code` / `reason` / `fatal` ([`crate::js_error`]); amounts in and out are
+//! integer msat (sat where named) within 2^53; the mnemonic leaves the wallet only through
+//! `mnemonic()`; events are `CustomEvent`s whose `detail` is a plain object.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Promise};
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::js_args::{parse_close_options, parse_pay_options, ReceiveArgs};
+use crate::js_error::to_js_error;
+use crate::lsp::receive::JitReceiver;
+use crate::node::event_bus::to_js;
+use crate::node::{self, Node};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+export type Network = "regtest" | "signet" | "testnet" | "bitcoin";
+export type LspConfig =
+  | { protocol: "flow"; url: string; token?: string; simpleTaproot?: boolean; nodeId?: string }
+  | { protocol: "lsps2"; nodeId: string; address: string; token?: string };
+export interface WalletConfig {
+  network: Network; esploraUrl: string; proxyUrl: string; storageName: string; lsp: LspConfig;
+  mnemonic?: string; maxFeeMsat?: number | null; maxFeePpm?: number | null;
+  trustMinimized?: boolean;
+}
+export interface Balance { lightningMsat: number; onchainSat: number; onchainPendingSat: number; inboundMsat: number }
+export interface Channel {
+  channelId: string; counterpartyNodeId: string; capacitySat: number;
+  outboundMsat: number; inboundMsat: number; isUsable: boolean; isReady: boolean;
+  confirmations: number | null; shortChannelId: string | null; fundingTxid: string | null;
+}
+export type PaymentStatus = "pending" | "succeeded" | "failed";
+export interface Payment {
+  paymentHash: string; direction: "inbound" | "outbound"; status: PaymentStatus;
+  amountMsat: number | null; feeMsat: number | null; preimage: string | null;
+  invoice: string | null; description: string | null; createdAt: number;
+  updatedAt: number; viaJit: "flow" | "lsps2" | null; failure: string | null;
+}
+export interface ReceiveRequest { amountMsat?: number; description: string; maxFeeMsat?: number; maxFeePpm?: number; expirySecs?: number }
+export interface ReceiveResult {
+  invoice: string; paymentHash: string; protocol: "direct" | "flow" | "lsps2";
+  feeMsat: number; amountMsat: number | null; expiresAt: number;
+}
+export interface PayResult { paymentHash: string; preimage: string; feeMsat: number; amountMsat: number }
+export type WalletEventType =
+  | "receive_state" | "payment_received" | "payment_sent" | "payment_failed"
+  | "channel_opened" | "channel_closed" | "synced" | "peer" | "error";
+export interface WalletError extends Error { code: string; reason?: string; fatal: boolean }
+"#;
+
+/// A running wallet.
+#[wasm_bindgen]
+pub struct Wallet {
+    node: Rc<Node>,
+    jit: Rc<JitReceiver>,
+}
+
+fn js_to_json(v: &JsValue) -> Result<Value, Error> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Value::Null);
+    }
+    serde_wasm_bindgen::from_value(v.clone()).map_err(|_| Error::InvalidConfig {
+        field: "argument",
+        problem: "is not plain JSON data",
+    })
+}
+
+fn reject(e: Error) -> JsValue {
+    to_js_error(&e)
+}
+
+/// Runs `f` as a promise resolving with its JSON result as a plain JS value.
+fn promise<F>(f: F) -> Promise
+where
+    F: core::future::Future<Output = Result<Value, Error>> + 'static,
+{
+    future_to_promise(async move { f.await.map(|v| to_js(&v)).map_err(reject) })
+}
+
+#[wasm_bindgen]
+impl Wallet {
+    /// Opens (creating if needed) the wallet in `config.storageName` and starts it.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Wallet>")]
+    pub fn open(#[wasm_bindgen(unchecked_param_type = "WalletConfig")] config: JsValue) -> Promise {
+        future_to_promise(async move {
+            let config = js_to_json(&config)
+                .and_then(Config::from_value)
+                .map_err(reject)?;
+            let node = node::open(config).await.map_err(reject)?;
+            // Right after open, before anything yields: the JIT receive hooks LDK's events.
+            let jit = match crate::lsp::receive::start(&node).await {
+                Ok(jit) => jit,
+                Err(e) => {
+                    node.stop().await;
+                    return Err(reject(e));
+                }
+            };
+            Ok(JsValue::from(Wallet { node, jit }))
+        })
+    }
+
+    /// Whether a wallet exists in the storage `storageName`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn exists(#[wasm_bindgen(js_name = storageName)] storage_name: String) -> Promise {
+        future_to_promise(async move {
+            node::wallet_exists(&storage_name)
+                .await
+                .map(JsValue::from_bool)
+                .map_err(reject)
+        })
+    }
+
+    /// The node id (hex).
+    #[wasm_bindgen(getter, js_name = nodeId)]
+    pub fn node_id(&self) -> String {
+        self.node.node_id().to_string()
+    }
+
+    /// The network name.
+    #[wasm_bindgen(getter, unchecked_return_type = "Network")]
+    pub fn network(&self) -> String {
+        self.node.config().network.as_str().to_string()
+    }
+
+    /// Balances.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Balance>")]
+    pub fn balance(&self) -> Promise {
+        let node = self.node.clone();
+        promise(async move {
+            node.check_running()?;
+            let b = node.balance().await?;
+            Ok(json!({
+                "lightningMsat": b.lightning_msat,
+                "onchainSat": b.onchain_sat,
+                "onchainPendingSat": b.onchain_pending_sat,
+                "inboundMsat": b.inbound_msat,
+            }))
+        })
+    }
+
+    /// The channels.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Channel[]>")]
+    pub fn channels(&self) -> Promise {
+        let node = self.node.clone();
+        promise(async move { Ok(serde_json::to_value(node.channels()).expect("serializable")) })
+    }
+
+    /// The payment history, newest first.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Payment[]>")]
+    pub fn payments(&self) -> Promise {
+        let node = self.node.clone();
+        promise(async move {
+            Ok(Value::Array(
+                node.payments.all().iter().map(|p| p.to_js_json()).collect(),
+            ))
+        })
+    }
+
+    /// Creates an invoice to receive a payment.
+    #[wasm_bindgen(unchecked_return_type = "Promise<ReceiveResult>")]
+    pub fn receive(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ReceiveRequest")] request: JsValue,
+    ) -> Promise {
+        let jit = self.jit.clone();
+        let parsed = js_to_json(&request).and_then(|v| ReceiveArgs::parse(&v));
+        promise(async move {
+            let args = parsed?;
+            let r = jit.receive(&args).await?;
+            Ok(json!({
+                "invoice": r.invoice,
+                "paymentHash": r.payment_hash,
+                "protocol": r.protocol,
+                "feeMsat": r.fee_msat,
+                "amountMsat": r.amount_msat,
+                "expiresAt": r.expires_at,
+            }))
+        })
+    }
+
+    /// Pays a BOLT11 invoice and resolves once it settled.
+    #[wasm_bindgen(unchecked_return_type = "Promise<PayResult>")]
+    pub fn pay(
+        &self,
+        invoice: String,
+        #[wasm_bindgen(unchecked_param_type = "{ amountMsat?: number } | undefined")] opts: JsValue,
+    ) -> Promise {
+        let node = self.node.clone();
+        let parsed = js_to_json(&opts).and_then(|v| parse_pay_options(&v));
+        promise(async move {
+            let amount = parsed?;
+            let r = node.pay(&invoice, amount).await?;
+            Ok(json!({
+                "paymentHash": r.payment_hash,
+                "preimage": r.preimage,
+                "feeMsat": r.fee_msat,
+                "amountMsat": r.amount_msat,
+            }))
+        })
+    }
+
+    /// The on-chain address closes and sweeps pay to.
+    #[wasm_bindgen(js_name = onchainAddress, unchecked_return_type = "Promise<string>")]
+    pub fn onchain_address(&self) -> Promise {
+        let node = self.node.clone();
+        promise(async move { Ok(Value::String(node.onchain_address()?)) })
+    }
+
+    /// Closes a channel (cooperatively unless `opts.force`).
+    #[wasm_bindgen(js_name = closeChannel, unchecked_return_type = "Promise<void>")]
+    pub fn close_channel(
+        &self,
+        #[wasm_bindgen(js_name = channelId)] channel_id: String,
+        #[wasm_bindgen(unchecked_param_type = "{ force?: boolean } | undefined")] opts: JsValue,
+    ) -> Promise {
+        let node = self.node.clone();
+        let parsed = js_to_json(&opts).and_then(|v| parse_close_options(&v));
+        promise(async move {
+            node.close_channel(&channel_id, parsed?)?;
+            Ok(Value::Null)
+        })
+    }
+
+    /// Syncs with the chain now; resolves after the round.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn sync(&self) -> Promise {
+        let node = self.node.clone();
+        promise(async move {
+            node.sync_now(true).await?;
+            Ok(Value::Null)
+        })
+    }
+
+    /// The recovery phrase. Only call this when the user asks to see it.
+    pub fn mnemonic(&self) -> String {
+        self.node.mnemonic()
+    }
+
+    /// Receives in flight (direct invoices not yet paid or expired, JIT receives not finished):
+    /// the tab must stay open.
+    #[wasm_bindgen(js_name = pendingReceives)]
+    pub fn pending_receives(&self) -> u32 {
+        self.jit.pending_receives()
+    }
+
+    /// Adds a listener for a wallet event.
+    #[wasm_bindgen(js_name = addEventListener)]
+    pub fn add_event_listener(
+        &self,
+        #[wasm_bindgen(js_name = eventType, unchecked_param_type = "WalletEventType")] kind: String,
+        #[wasm_bindgen(unchecked_param_type = "(e: CustomEvent) => void")] listener: Function,
+    ) -> Result<(), JsValue> {
+        self.node
+            .bus()
+            .target()
+            .add_event_listener_with_callback(&kind, &listener)
+    }
+
+    /// Removes a listener.
+    #[wasm_bindgen(js_name = removeEventListener)]
+    pub fn remove_event_listener(
+        &self,
+        #[wasm_bindgen(js_name = eventType, unchecked_param_type = "WalletEventType")] kind: String,
+        #[wasm_bindgen(unchecked_param_type = "(e: CustomEvent) => void")] listener: Function,
+    ) -> Result<(), JsValue> {
+        self.node
+            .bus()
+            .target()
+            .remove_event_listener_with_callback(&kind, &listener)
+    }
+
+    /// Stops the wallet (state written, peers disconnected, lock released).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn stop(&self) -> Promise {
+        let node = self.node.clone();
+        future_to_promise(async move {
+            node.stop().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+impl Wallet {
+    /// The node behind this wallet (for Rust-side tests and the JIT task).
+    pub fn node(&self) -> &Rc<Node> {
+        &self.node
+    }
+}

@@ -1,0 +1,278 @@
+//! The arguments JS passes to the `Wallet` methods, checked (plain Rust over JSON values, so it
+//! is tested natively).
+//!
+//! Guarantees: an amount is a whole number of msat from 0 to 2^53 − 1 (JS numbers are exact up
+//! to there) or the call fails with `INVALID_AMOUNT` — never rounded; unknown fields are
+//! refused; every field has the documented type.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+
+/// The largest integer a JS number holds exactly.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Default expiry of a receive invoice.
+pub const DEFAULT_EXPIRY_SECS: u32 = 3600;
+
+/// Longest allowed expiry of a receive invoice: one week.
+pub const MAX_EXPIRY_SECS: u32 = 7 * 24 * 3600;
+
+/// An amount from a JSON number.
+pub fn amount_from_json(v: &Value) -> Result<u64, Error> {
+    let invalid = |reason| Error::InvalidAmount { reason };
+    match v {
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                if u > MAX_SAFE_INTEGER {
+                    return Err(invalid("above 2^53 - 1 msat"));
+                }
+                return Ok(u);
+            }
+            if n.as_i64().is_some() {
+                return Err(invalid("negative"));
+            }
+            match n.as_f64() {
+                Some(f)
+                    if f.is_finite()
+                        && f >= 0.0
+                        && f.fract() == 0.0
+                        && f <= MAX_SAFE_INTEGER as f64 =>
+                {
+                    Ok(f as u64)
+                }
+                Some(f) if f < 0.0 => Err(invalid("negative")),
+                Some(f) if f.fract() != 0.0 => Err(invalid("not a whole number of msat")),
+                _ => Err(invalid("above 2^53 - 1 msat")),
+            }
+        }
+        _ => Err(invalid("not a number")),
+    }
+}
+
+fn object<'a>(
+    v: &'a Value,
+    what: &'static str,
+    allowed: &[&str],
+) -> Result<Option<&'a Map<String, Value>>, Error> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Object(m) => {
+            if m.keys().any(|k| !allowed.contains(&k.as_str())) {
+                return Err(Error::InvalidConfig {
+                    field: what,
+                    problem: "has an unknown field",
+                });
+            }
+            Ok(Some(m))
+        }
+        _ => Err(Error::InvalidConfig {
+            field: what,
+            problem: "must be an object",
+        }),
+    }
+}
+
+fn optional_amount(m: &Map<String, Value>, key: &str) -> Result<Option<u64>, Error> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => amount_from_json(v).map(Some),
+    }
+}
+
+/// `ReceiveRequest` of docs/js-api.md.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiveArgs {
+    /// Fixed amount, or any amount.
+    pub amount_msat: Option<u64>,
+    /// Shown to the payer.
+    pub description: String,
+    /// Per-call fee cap for a JIT channel (absolute).
+    pub max_fee_msat: Option<u64>,
+    /// Per-call fee cap for a JIT channel (proportional).
+    pub max_fee_ppm: Option<u32>,
+    /// Invoice lifetime.
+    pub expiry_secs: u32,
+}
+
+impl ReceiveArgs {
+    /// Parses a `ReceiveRequest`.
+    pub fn parse(v: &Value) -> Result<ReceiveArgs, Error> {
+        let field = "receive";
+        let m = object(
+            v,
+            field,
+            &[
+                "amountMsat",
+                "description",
+                "maxFeeMsat",
+                "maxFeePpm",
+                "expirySecs",
+            ],
+        )?
+        .ok_or(Error::InvalidConfig {
+            field,
+            problem: "must be an object",
+        })?;
+        let description = match m.get("description") {
+            Some(Value::String(s)) => s.clone(),
+            _ => {
+                return Err(Error::InvalidConfig {
+                    field: "description",
+                    problem: "must be a string",
+                })
+            }
+        };
+        let amount_msat = optional_amount(m, "amountMsat")?;
+        if amount_msat == Some(0) {
+            return Err(Error::InvalidAmount { reason: "zero" });
+        }
+        let max_fee_ppm = match m.get("maxFeePpm") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_u64() {
+                Some(p) if p <= 1_000_000 => Some(p as u32),
+                _ => {
+                    return Err(Error::InvalidConfig {
+                        field: "maxFeePpm",
+                        problem: "must be an integer from 0 to 1000000",
+                    })
+                }
+            },
+        };
+        let expiry_secs = match m.get("expirySecs") {
+            None | Some(Value::Null) => DEFAULT_EXPIRY_SECS,
+            Some(v) => match v.as_u64() {
+                Some(s) if (60..=u64::from(MAX_EXPIRY_SECS)).contains(&s) => s as u32,
+                _ => {
+                    return Err(Error::InvalidConfig {
+                        field: "expirySecs",
+                        problem: "must be an integer from 60 to 604800",
+                    })
+                }
+            },
+        };
+        Ok(ReceiveArgs {
+            amount_msat,
+            description,
+            max_fee_msat: optional_amount(m, "maxFeeMsat")?,
+            max_fee_ppm,
+            expiry_secs,
+        })
+    }
+}
+
+/// The options of `pay`: `{ amountMsat? }` (or nothing).
+pub fn parse_pay_options(v: &Value) -> Result<Option<u64>, Error> {
+    match object(v, "pay", &["amountMsat"])? {
+        None => Ok(None),
+        Some(m) => {
+            let a = optional_amount(m, "amountMsat")?;
+            if a == Some(0) {
+                return Err(Error::InvalidAmount { reason: "zero" });
+            }
+            Ok(a)
+        }
+    }
+}
+
+/// The options of `closeChannel`: `{ force? }` (or nothing). Returns whether to force close.
+pub fn parse_close_options(v: &Value) -> Result<bool, Error> {
+    match object(v, "closeChannel", &["force"])? {
+        None => Ok(false),
+        Some(m) => match m.get("force") {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(Error::InvalidConfig {
+                field: "force",
+                problem: "must be a boolean",
+            }),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(amount_from_json(&json!(0)), Ok(0));
+        assert_eq!(amount_from_json(&json!(10_000_000)), Ok(10_000_000));
+        assert_eq!(amount_from_json(&json!(10_000_000.0)), Ok(10_000_000));
+        assert_eq!(
+            amount_from_json(&json!(MAX_SAFE_INTEGER)),
+            Ok(MAX_SAFE_INTEGER)
+        );
+        for bad in [
+            json!(MAX_SAFE_INTEGER + 1),
+            json!(-1),
+            json!(1.5),
+            json!(-0.5),
+            json!("5"),
+            json!(1e300),
+            json!(null),
+        ] {
+            assert_eq!(
+                amount_from_json(&bad).unwrap_err().code(),
+                "INVALID_AMOUNT",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn receive_requests() {
+        let r = ReceiveArgs::parse(&json!({"amountMsat": 10_000_000, "description": "x"})).unwrap();
+        assert_eq!(r.amount_msat, Some(10_000_000));
+        assert_eq!(r.expiry_secs, DEFAULT_EXPIRY_SECS);
+        assert_eq!(r.max_fee_ppm, None);
+        let r = ReceiveArgs::parse(
+            &json!({"description": "", "expirySecs": 600, "maxFeePpm": 5000, "maxFeeMsat": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.amount_msat, r.expiry_secs, r.max_fee_ppm, r.max_fee_msat),
+            (None, 600, Some(5000), None)
+        );
+        assert_eq!(
+            ReceiveArgs::parse(&json!({"amountMsat": 1.5, "description": "x"}))
+                .unwrap_err()
+                .code(),
+            "INVALID_AMOUNT"
+        );
+        assert_eq!(
+            ReceiveArgs::parse(&json!({"amountMsat": 0, "description": "x"}))
+                .unwrap_err()
+                .code(),
+            "INVALID_AMOUNT"
+        );
+        for bad in [
+            json!({"amountMsat": 1}),
+            json!({"description": 5}),
+            json!({"description": "x", "extra": 1}),
+            json!({"description": "x", "expirySecs": 10}),
+            json!({"description": "x", "maxFeePpm": 1_000_001}),
+            json!(null),
+            json!("x"),
+        ] {
+            assert_eq!(
+                ReceiveArgs::parse(&bad).unwrap_err().code(),
+                "INVALID_CONFIG",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn pay_and_close_options() {
+        assert_eq!(parse_pay_options(&Value::Null), Ok(None));
+        assert_eq!(parse_pay_options(&json!({})), Ok(None));
+        assert_eq!(parse_pay_options(&json!({"amountMsat": 5})), Ok(Some(5)));
+        assert!(parse_pay_options(&json!({"amountMsat": -5})).is_err());
+        assert!(parse_pay_options(&json!({"amount": 5})).is_err());
+        assert_eq!(parse_close_options(&Value::Null), Ok(false));
+        assert_eq!(parse_close_options(&json!({"force": true})), Ok(true));
+        assert!(parse_close_options(&json!({"force": "yes"})).is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! The node's background tasks: LDK's background processor, the chain sync loop and the LSP
+//! connection loop, all on the page's event loop (`spawn_local`).
+//!
+//! Guarantees:
+//! - timers measure wall time: LDK's background processor sleeps with `setTimeout` and the sync
+//!   loop computes its next run from `Date.now()`, so a tab the browser throttled (timers
+//!   delayed to once a minute, or frozen) catches up on its first tick back instead of counting
+//!   missed ticks; `mobile_interruptable_platform` is off, so a long pause does not drop peers
+//!   by itself;
+//! - the chain is synced every [`SYNC_INTERVAL`] and at once on demand (`sync()`, a closed
+//!   channel, the page coming back online or visible);
+//! - at shutdown every task ends; the background processor first writes the channel manager
+//!   one last time. A background processor that fails (a persistence error) stops the node
+//!   with a fatal `error` event.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::time::Duration;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use lightning::util::logger::Level;
+use lightning_background_processor::{process_events_async, GossipSync};
+
+use super::running::{Node, SYNC_INTERVAL};
+use super::types::NoOnionMessenger;
+use crate::error::Error;
+use crate::time;
+
+type SleepFuture = Pin<Box<dyn Future<Output = bool>>>;
+
+/// Starts every background task of `node`.
+pub fn start(node: &Rc<Node>) {
+    super::peers::install_page_listeners(node);
+    spawn_task(node, run_processor(node.clone()));
+    spawn_task(node, sync_loop(node.clone()));
+    spawn_task(node, super::peers::lsp_loop(node.clone()));
+}
+
+fn spawn_task(node: &Rc<Node>, task: impl Future<Output = ()> + 'static) {
+    let (done, finished) = oneshot::channel();
+    node.tasks.borrow_mut().push(finished);
+    wasm_bindgen_futures::spawn_local(async move {
+        task.await;
+        let _ = done.send(());
+    });
+}
+
+async fn run_processor(node: Rc<Node>) {
+    let sleeper = {
+        let node = node.clone();
+        move |d: Duration| -> SleepFuture {
+            let stop = node.shutdown.wait();
+            Box::pin(async move {
+                match select(Box::pin(time::sleep(d)), stop).await {
+                    Either::Left(_) => false,
+                    Either::Right(_) => true,
+                }
+            })
+        }
+    };
+    let handler_node = node.clone();
+    let event_handler = move |event| super::events::handle(handler_node.clone(), event);
+    let result = process_events_async(
+        node.kv.clone(),
+        event_handler,
+        node.chain_monitor.clone(),
+        node.channel_manager.clone(),
+        None::<std::sync::Arc<NoOnionMessenger>>,
+        GossipSync::p2p(node.gossip_sync.clone()),
+        node.peer_manager.clone(),
+        Some(node.liquidity_manager.clone()),
+        Some(node.sweeper.clone()),
+        node.logger.clone(),
+        Some(node.scorer.clone()),
+        sleeper,
+        false,
+        || Some(time::since_unix_epoch()),
+    )
+    .await;
+    match result {
+        Ok(()) => node.log(Level::Info, "background processor stopped"),
+        Err(e) => {
+            node.log(Level::Error, &format!("background processor failed: {e}"));
+            node.fail_fatally(Error::StorageFailed);
+        }
+    }
+}
+
+async fn sync_loop(node: Rc<Node>) {
+    let mut last_run: u64 = 0;
+    while !node.shutdown.is_triggered() {
+        let elapsed = time::now_millis().saturating_sub(last_run);
+        let interval = SYNC_INTERVAL.as_millis() as u64;
+        if elapsed < interval {
+            let wait = select(
+                Box::pin(time::sleep(Duration::from_millis(interval - elapsed))),
+                Box::pin(node.sync_kick.wait()),
+            );
+            if let Either::Right(_) = select(wait, node.shutdown.wait()).await {
+                break;
+            }
+        }
+        last_run = time::now_millis();
+        let round = Box::pin(node.sync_now(false));
+        if let Either::Right(_) = select(round, node.shutdown.wait()).await {
+            break;
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! LDK's events, handled for the wallet.
+//!
+//! Guarantees:
+//! - an inbound channel is accepted only from the configured LSP, as a trusted 0-conf channel
+//!   with the overrides of protocols.md C ([`lsp_channel_overrides`]); any other peer's, and any
+//!   announced channel, is refused;
+//! - a claimable payment is claimed or failed back at once according to [`decide`] (the JIT
+//!   hook decides for JIT receives; a skim nobody approved is failed back), never left pending
+//!   unless a hook says [`ClaimDecision::Hold`];
+//! - payment outcomes are written to the payment history before the event counts as handled:
+//!   if the write fails, LDK replays the event (and the node stops: storage failed);
+//! - spendable outputs are handed to the sweeper before the event counts as handled.
+
+use std::rc::Rc;
+
+use lightning::events::{Event, PaymentPurpose, ReplayEvent};
+use lightning::util::logger::Level;
+
+use super::claim::{decide, ClaimDecision, Claimable};
+use super::ldk_config::lsp_channel_overrides;
+use super::running::{Node, PaySuccess};
+use super::wallet_event::closure_reason_name;
+use super::{ChannelInfo, WalletEvent};
+use crate::error::Error;
+use crate::payment::record::outbound_failure_reason;
+use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
+use crate::time;
+
+fn hex32(bytes: &[u8; 32]) -> String {
+    hex::DisplayHex::to_lower_hex_string(&bytes[..])
+}
+
+/// Handles one LDK event (called by the background processor).
+pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
+    match event {
+        Event::OpenChannelRequest {
+            temporary_channel_id,
+            counterparty_node_id,
+            funding_satoshis,
+            is_announced,
+            ..
+        } => {
+            let from_lsp = node.lsp.node_id.get() == Some(counterparty_node_id);
+            if from_lsp && !is_announced {
+                let user_channel_id = u128::from_le_bytes(node_random16(&node));
+                match node
+                    .channel_manager
+                    .accept_inbound_channel_from_trusted_peer_0conf(
+                        &temporary_channel_id,
+                        &counterparty_node_id,
+                        user_channel_id,
+                        Some(lsp_channel_overrides()),
+                    ) {
+                    Ok(()) => {
+                        node.log(
+                            Level::Info,
+                            &format!("accepted a {funding_satoshis} sat channel from the LSP"),
+                        );
+                        if let Some(hook) = node.jit_hook.borrow().clone() {
+                            hook.on_channel_accepted(counterparty_node_id, user_channel_id);
+                        }
+                    }
+                    Err(e) => node.log(
+                        Level::Error,
+                        &format!("accepting the LSP's channel failed: {e:?}"),
+                    ),
+                }
+            } else {
+                node.log(
+                    Level::Warn,
+                    &format!("refused a channel from {counterparty_node_id} (announced: {is_announced}): only private channels from the LSP are accepted"),
+                );
+                let _ = node.channel_manager.force_close_broadcasting_latest_txn(
+                    &temporary_channel_id,
+                    &counterparty_node_id,
+                    "channel refused".to_string(),
+                );
+            }
+        }
+
+        Event::PaymentClaimable {
+            payment_hash,
+            amount_msat,
+            counterparty_skimmed_fee_msat,
+            purpose,
+            ..
+        } => {
+            let hash_hex = hex32(&payment_hash.0);
+            let record = node.payments.get(Direction::Inbound, &hash_hex);
+            let preimage = purpose.preimage();
+            let claimable = Claimable {
+                payment_hash,
+                amount_msat,
+                skimmed_msat: counterparty_skimmed_fee_msat,
+                invoice_amount_msat: record.as_ref().and_then(|r| {
+                    if r.via_jit.is_none() {
+                        r.amount_msat
+                    } else {
+                        None
+                    }
+                }),
+                has_preimage: preimage.is_some(),
+                preimage,
+            };
+            let hook = node.jit_hook.borrow().clone();
+            let decision = decide(&claimable, hook.as_deref());
+            match (decision, preimage) {
+                (ClaimDecision::Claim, Some(preimage)) => {
+                    node.bus.emit(WalletEvent::ReceiveState {
+                        payment_hash: hash_hex,
+                        state: "payment_arriving",
+                        error: None,
+                    });
+                    node.channel_manager.claim_funds(preimage);
+                }
+                (ClaimDecision::Claim, None) => {
+                    node.log(
+                        Level::Error,
+                        &format!("no preimage to claim {hash_hex}: failing it back"),
+                    );
+                    node.channel_manager.fail_htlc_backwards(&payment_hash);
+                }
+                (ClaimDecision::Hold, _) => {
+                    node.log(
+                        Level::Info,
+                        &format!("holding {hash_hex} for the JIT receive"),
+                    );
+                }
+                (ClaimDecision::Fail(error), _) => {
+                    node.log(Level::Warn, &format!("failing back {hash_hex}: {error}"));
+                    node.channel_manager.fail_htlc_backwards(&payment_hash);
+                    if let Some(mut r) = record {
+                        if r.status == PaymentStatus::Pending
+                            && r.apply(
+                                PaymentUpdate::Failed {
+                                    reason: error.code().to_ascii_lowercase(),
+                                },
+                                time::now_millis(),
+                            )
+                            .unwrap_or(false)
+                        {
+                            put(&node, r).await?;
+                        }
+                    }
+                    node.bus.emit(WalletEvent::ReceiveState {
+                        payment_hash: hash_hex,
+                        state: "failed",
+                        error: Some(error),
+                    });
+                }
+            }
+        }
+
+        Event::PaymentClaimed {
+            payment_hash,
+            amount_msat,
+            purpose,
+            htlcs,
+            ..
+        } => {
+            let hash_hex = hex32(&payment_hash.0);
+            let now = time::now_millis();
+            let preimage = purpose.preimage().map(|p| hex32(&p.0));
+            let mut record = node
+                .payments
+                .get(Direction::Inbound, &hash_hex)
+                .unwrap_or_else(|| PaymentRecord {
+                    payment_hash: hash_hex.clone(),
+                    direction: Direction::Inbound,
+                    status: PaymentStatus::Pending,
+                    amount_msat: None,
+                    fee_msat: None,
+                    preimage: None,
+                    invoice: None,
+                    description: match &purpose {
+                        PaymentPurpose::SpontaneousPayment(_) => Some("spontaneous payment".into()),
+                        _ => None,
+                    },
+                    created_at: now,
+                    updated_at: now,
+                    via_jit: None,
+                    failure: None,
+                    expires_at: None,
+                });
+            let update = PaymentUpdate::Succeeded {
+                amount_msat: Some(amount_msat),
+                fee_msat: None,
+                preimage: preimage.unwrap_or_default(),
+            };
+            if record.apply(update, now).unwrap_or(false) {
+                put(&node, record.clone()).await?;
+                node.bus.emit(WalletEvent::ReceiveState {
+                    payment_hash: hash_hex,
+                    state: "claimed",
+                    error: None,
+                });
+                node.bus.emit(WalletEvent::PaymentReceived(record));
+            }
+            if let Some(hook) = node.jit_hook.borrow().clone() {
+                let skimmed = htlcs.iter().fold(0u64, |sum, h| {
+                    sum.saturating_add(h.counterparty_skimmed_fee_msat)
+                });
+                hook.on_payment_claimed(payment_hash, amount_msat, skimmed);
+            }
+        }
+
+        Event::PaymentSent {
+            payment_id,
+            payment_preimage,
+            payment_hash,
+            fee_paid_msat,
+            amount_msat,
+            ..
+        } => {
+            let hash_hex = hex32(&payment_hash.0);
+            let preimage = hex32(&payment_preimage.0);
+            let now = time::now_millis();
+            if let Some(mut record) = node.payments.get(Direction::Outbound, &hash_hex) {
+                let update = PaymentUpdate::Succeeded {
+                    amount_msat,
+                    fee_msat: fee_paid_msat,
+                    preimage: preimage.clone(),
+                };
+                if record.apply(update, now).unwrap_or(false) {
+                    put(&node, record.clone()).await?;
+                    node.bus.emit(WalletEvent::PaymentSent(record));
+                }
+            }
+            if let Some(id) = payment_id {
+                if let Some(waiter) = node.pay_waiters.borrow_mut().remove(&id) {
+                    let _ = waiter.send(Ok(PaySuccess {
+                        preimage,
+                        fee_msat: fee_paid_msat.unwrap_or(0),
+                    }));
+                }
+            }
+        }
+
+        Event::PaymentFailed {
+            payment_id,
+            payment_hash,
+            reason,
+        } => {
+            let why = outbound_failure_reason(reason);
+            if let Some(hash) = payment_hash {
+                let hash_hex = hex32(&hash.0);
+                if let Some(mut record) = node.payments.get(Direction::Outbound, &hash_hex) {
+                    if record.status == PaymentStatus::Pending
+                        && record
+                            .apply(
+                                PaymentUpdate::Failed {
+                                    reason: why.to_string(),
+                                },
+                                time::now_millis(),
+                            )
+                            .unwrap_or(false)
+                    {
+                        put(&node, record.clone()).await?;
+                        node.bus.emit(WalletEvent::PaymentFailed(record));
+                    }
+                }
+            }
+            if let Some(waiter) = node.pay_waiters.borrow_mut().remove(&payment_id) {
+                let _ = waiter.send(Err(Error::PaymentFailed { reason: why }));
+            }
+        }
+
+        Event::ChannelReady {
+            channel_id,
+            counterparty_node_id,
+            user_channel_id,
+            ..
+        } => {
+            node.log(
+                Level::Info,
+                &format!("channel {channel_id} with {counterparty_node_id} is ready"),
+            );
+            if let Some(c) = node
+                .channel_manager
+                .list_channels()
+                .iter()
+                .find(|c| c.channel_id == channel_id)
+            {
+                node.bus
+                    .emit(WalletEvent::ChannelOpened(ChannelInfo::from_details(c)));
+            }
+            if let Some(hook) = node.jit_hook.borrow().clone() {
+                hook.on_channel_ready(counterparty_node_id, user_channel_id);
+            }
+        }
+
+        Event::ChannelClosed {
+            channel_id,
+            reason,
+            user_channel_id,
+            ..
+        } => {
+            node.log(
+                Level::Info,
+                &format!("channel {channel_id} closed: {reason}"),
+            );
+            node.bus.emit(WalletEvent::ChannelClosed {
+                channel_id: channel_id.to_string(),
+                reason: closure_reason_name(&reason),
+            });
+            node.sync_kick.kick();
+            if let Some(hook) = node.jit_hook.borrow().clone() {
+                hook.on_channel_closed(user_channel_id);
+            }
+        }
+
+        Event::SpendableOutputs {
+            outputs,
+            channel_id,
+        } => {
+            node.log(
+                Level::Info,
+                &format!("{} spendable output(s) to sweep", outputs.len()),
+            );
+            // Static outputs already pay the wallet's own scripts: they are counted as they are.
+            if node
+                .sweeper
+                .track_spendable_outputs(outputs, channel_id, true, None)
+                .await
+                .is_err()
+            {
+                node.log(
+                    Level::Error,
+                    "the sweeper could not store the outputs: will retry",
+                );
+                return Err(ReplayEvent());
+            }
+        }
+
+        Event::ConnectionNeeded { node_id, .. } => {
+            if node.lsp.node_id.get() == Some(node_id) {
+                node.reconnect_kick.kick();
+            }
+        }
+
+        Event::ChannelPending {
+            channel_id,
+            counterparty_node_id,
+            ..
+        } => {
+            node.log(
+                Level::Info,
+                &format!("channel {channel_id} with {counterparty_node_id} pending"),
+            );
+        }
+
+        Event::FundingGenerationReady {
+            temporary_channel_id,
+            counterparty_node_id,
+            ..
+        } => {
+            // The wallet never opens channels itself.
+            node.log(
+                Level::Error,
+                &format!("unexpected funding request for {temporary_channel_id}"),
+            );
+            let _ = node.channel_manager.force_close_broadcasting_latest_txn(
+                &temporary_channel_id,
+                &counterparty_node_id,
+                "the wallet does not fund channels".to_string(),
+            );
+        }
+
+        Event::HTLCHandlingFailed {
+            prev_channel_id,
+            failure_type,
+            ..
+        } => {
+            node.log(
+                Level::Info,
+                &format!("HTLC on {prev_channel_id} failed back: {failure_type:?}"),
+            );
+        }
+
+        other => {
+            node.log(Level::Debug, &format!("LDK event: {other:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Writes a payment record; on failure the event is replayed later and the node stops.
+async fn put(node: &Rc<Node>, record: PaymentRecord) -> Result<(), ReplayEvent> {
+    match node.payments.put(record).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            node.log(Level::Error, &format!("payment history write failed: {e}"));
+            node.kv.health().report_failure();
+            Err(ReplayEvent())
+        }
+    }
+}
+
+fn node_random16(node: &Node) -> [u8; 16] {
+    use lightning::sign::EntropySource;
+    let b = node.keys.get_secure_random_bytes();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&b[..16]);
+    out
+}

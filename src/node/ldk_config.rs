@@ -1,0 +1,105 @@
+//! LDK's `UserConfig` for a browser wallet that gets its channels from one LSP
+//! (protocols.md section C), and the per-channel overrides used when accepting the LSP's channel.
+//!
+//! Guarantees of [`user_config`]:
+//! - inbound channels are accepted only by the wallet's own decision
+//!   (`manually_accept_inbound_channels`), never automatically;
+//! - channels are private (not announced) and ask for SCID privacy (`option_scid_alias`), and a
+//!   peer that wants an announced channel is refused;
+//! - anchor channels are not negotiated: a wallet with no on-chain funds could not bump them;
+//! - `our_to_self_delay` is [`OUR_TO_SELF_DELAY`] (≤ 2016, and ≤ the usual LSPS2
+//!   `max_client_to_self_delay`).
+
+use lightning::util::config::{
+    ChannelConfigOverrides, ChannelConfigUpdate, ChannelHandshakeConfigUpdate, UserConfig,
+};
+
+/// The CSV delay the wallet asks the LSP to wait on its own outputs after a force close: one day
+/// of blocks. Far below LDK's 2016 maximum.
+pub const OUR_TO_SELF_DELAY: u16 = 144;
+
+/// The wallet's LDK configuration.
+pub fn user_config() -> UserConfig {
+    let mut c = UserConfig {
+        manually_accept_inbound_channels: true,
+        accept_inbound_channels: true,
+        accept_forwards_to_priv_channels: false,
+        accept_intercept_htlcs: false,
+        ..Default::default()
+    };
+
+    let h = &mut c.channel_handshake_config;
+    h.announce_for_forwarding = false;
+    h.negotiate_scid_privacy = true;
+    h.negotiate_anchors_zero_fee_htlc_tx = false;
+    h.negotiate_anchor_zero_fee_commitments = false;
+    h.our_to_self_delay = OUR_TO_SELF_DELAY;
+    // The LSP's channel is our only inbound liquidity: let a payment use all of it.
+    h.max_inbound_htlc_value_in_flight_percent_of_channel = 100;
+
+    // Refuse a channel whose announcement preference differs from ours (i.e. announced ones).
+    c.channel_handshake_limits
+        .force_announced_channel_preference = true;
+    c
+}
+
+/// Overrides for a channel accepted from the configured LSP: the LSP may deliver an HTLC below
+/// its onion amount (an LSPS2 / wrapped-invoice opening fee, checked by the wallet before
+/// claiming), and may use the whole channel for one HTLC (the first JIT payment).
+pub fn lsp_channel_overrides() -> ChannelConfigOverrides {
+    ChannelConfigOverrides {
+        handshake_overrides: Some(ChannelHandshakeConfigUpdate {
+            max_inbound_htlc_value_in_flight_percent_of_channel: Some(100),
+            ..Default::default()
+        }),
+        update_overrides: Some(ChannelConfigUpdate {
+            accept_underpaying_htlcs: Some(true),
+            ..Default::default()
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wallet_settings() {
+        let c = user_config();
+        assert!(c.manually_accept_inbound_channels);
+        assert!(!c.channel_handshake_config.announce_for_forwarding);
+        assert!(c.channel_handshake_config.negotiate_scid_privacy);
+        assert!(
+            !c.channel_handshake_config
+                .negotiate_anchors_zero_fee_htlc_tx
+        );
+        assert!(c.channel_handshake_config.our_to_self_delay <= 2016);
+        assert!(
+            c.channel_handshake_limits
+                .force_announced_channel_preference
+        );
+        assert!(
+            !c.channel_config.accept_underpaying_htlcs,
+            "only the LSP's channels"
+        );
+    }
+
+    #[test]
+    fn lsp_overrides_apply() {
+        let mut c = user_config();
+        c.channel_handshake_config
+            .max_inbound_htlc_value_in_flight_percent_of_channel = 10;
+        c.apply(&lsp_channel_overrides());
+        assert!(c.channel_config.accept_underpaying_htlcs);
+        assert_eq!(
+            c.channel_handshake_config
+                .max_inbound_htlc_value_in_flight_percent_of_channel,
+            100
+        );
+        // Nothing else moves.
+        assert_eq!(
+            c.channel_handshake_config.our_to_self_delay,
+            OUR_TO_SELF_DELAY
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! A running wallet node: its parts and the operations that are not payments.
+//!
+//! Guarantees:
+//! - one `Node` per storage name at a time (it holds the instance Web Lock until
+//!   [`Node::stop`] returns);
+//! - after a storage failure the node stops itself and reports a fatal `error` event; no
+//!   further write is issued (see [`super::kv`]);
+//! - [`Node::stop`] waits for the background processor's final channel-manager write before
+//!   releasing the lock, so a reopen in the same page sees the latest state.
+
+use core::cell::{Cell, RefCell};
+use core::time::Duration;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bitcoin::secp256k1::PublicKey;
+use futures::channel::oneshot;
+use lightning::chain::channelmonitor::Balance;
+use lightning::chain::Confirm;
+use lightning::ln::channelmanager::PaymentId;
+use lightning::ln::types::ChannelId;
+use lightning::util::logger::Level;
+
+use super::event_bus::EventBus;
+use super::fee_estimator::WalletFeeEstimator;
+use super::logger::{wallet_log, NodeLogger};
+use super::signals::{Kick, Shutdown};
+use super::tip::TipTracker;
+use super::types::{
+    ChainMonitor, ChannelManager, GossipSync, Keys, Kv, LiquidityManager, LspsPeek, PeerManager,
+    Scorer, Sweeper,
+};
+use super::{ChannelInfo, JitHook, WalletEvent};
+use crate::chain::sync::SyncError;
+use crate::chain::{EsploraClient, TxSync};
+use crate::config::Config;
+use crate::error::Error;
+use crate::keys::WalletSecret;
+use crate::onchain::wallet::{fetch_balance, OnchainScripts};
+use crate::payment::store::PaymentStore;
+use crate::store::{InstanceLock, Store};
+use crate::time;
+
+/// How often the chain is synced while the page runs.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What `pay` waits for.
+pub type PayOutcome = Result<PaySuccess, Error>;
+
+/// A settled outbound payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaySuccess {
+    /// Hex preimage.
+    pub preimage: String,
+    /// Routing fees paid.
+    pub fee_msat: u64,
+}
+
+/// The `Balance` object of the JS API.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalletBalance {
+    /// What the wallet would get if its channels closed now (whole sats, as msat).
+    pub lightning_msat: u64,
+    /// Confirmed on-chain funds.
+    pub onchain_sat: u64,
+    /// Unconfirmed on-chain funds.
+    pub onchain_pending_sat: u64,
+    /// What the wallet can receive over its channels now.
+    pub inbound_msat: u64,
+}
+
+/// The LSP the node keeps connected, once known.
+#[derive(Default)]
+pub struct LspState {
+    /// The LSP's node id (from the config, or from the flow LSP's `/api/v1/info`).
+    pub node_id: Cell<Option<PublicKey>>,
+    /// Whether the peer manager has the LSP connected.
+    pub connected: Cell<bool>,
+}
+
+/// A running node. Built by [`super::builder::open`].
+pub struct Node {
+    pub(crate) config: Config,
+    pub(crate) network: bitcoin::Network,
+    pub(crate) secret: WalletSecret,
+    pub(crate) node_id: PublicKey,
+    pub(crate) store: Store,
+    pub(crate) kv: Kv,
+    pub(crate) logger: Arc<NodeLogger>,
+    pub(crate) esplora: EsploraClient,
+    pub(crate) keys: Keys,
+    pub(crate) fee_estimator: Arc<WalletFeeEstimator>,
+    pub(crate) tx_sync: Arc<TxSync>,
+    pub(crate) tip: Arc<TipTracker>,
+    pub(crate) chain_filter: Arc<super::relay_filter::RelayFilter>,
+    pub(crate) chain_monitor: Arc<ChainMonitor>,
+    pub(crate) channel_manager: Arc<ChannelManager>,
+    pub(crate) gossip_sync: Arc<GossipSync>,
+    pub(crate) scorer: Arc<Scorer>,
+    pub(crate) liquidity_manager: Arc<LiquidityManager>,
+    pub(crate) lsps_peek: Arc<LspsPeek>,
+    pub(crate) peer_manager: Arc<PeerManager>,
+    pub(crate) sweeper: Arc<Sweeper>,
+    pub(crate) payments: PaymentStore,
+    pub(crate) onchain: OnchainScripts,
+    pub(crate) bus: EventBus,
+    pub(crate) lsp: LspState,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) sync_kick: Kick,
+    pub(crate) reconnect_kick: Kick,
+    pub(crate) sync_lock: futures::lock::Mutex<()>,
+    pub(crate) last_synced_height: Cell<Option<u32>>,
+    pub(crate) pay_waiters: RefCell<HashMap<PaymentId, oneshot::Sender<PayOutcome>>>,
+    pub(crate) jit_hook: RefCell<Option<Rc<dyn JitHook>>>,
+    pub(crate) lock: RefCell<Option<InstanceLock>>,
+    pub(crate) tasks: RefCell<Vec<oneshot::Receiver<()>>>,
+    pub(crate) page_listeners: RefCell<Vec<super::peers::PageListener>>,
+    pub(crate) stopped: Cell<bool>,
+}
+
+impl Node {
+    /// The node id.
+    pub fn node_id(&self) -> PublicKey {
+        self.node_id
+    }
+
+    /// The wallet's network.
+    pub fn network(&self) -> bitcoin::Network {
+        self.network
+    }
+
+    /// The config the node runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The event bus JS listens on.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// The mnemonic (only for `Wallet.mnemonic()`).
+    pub fn mnemonic(&self) -> String {
+        self.secret.phrase()
+    }
+
+    /// Installs the JIT receive logic's hook on arriving payments.
+    pub fn set_jit_hook(&self, hook: Rc<dyn JitHook>) {
+        *self.jit_hook.borrow_mut() = Some(hook);
+    }
+
+    /// Logs a wallet line.
+    pub(crate) fn log(&self, level: Level, message: &str) {
+        wallet_log(&self.logger, level, message);
+    }
+
+    /// Fails with [`Error::Stopped`] once the node stops (or storage failed).
+    pub(crate) fn check_running(&self) -> Result<(), Error> {
+        if self.stopped.get() || self.shutdown.is_triggered() {
+            return Err(Error::Stopped);
+        }
+        if self.kv.health().failed() {
+            return Err(Error::StorageFailed);
+        }
+        Ok(())
+    }
+
+    /// The wallet's channels.
+    pub fn channels(&self) -> Vec<ChannelInfo> {
+        self.channel_manager
+            .list_channels()
+            .iter()
+            .map(ChannelInfo::from_details)
+            .collect()
+    }
+
+    /// Balances (the on-chain part is read from Esplora now).
+    pub async fn balance(&self) -> Result<WalletBalance, Error> {
+        let lightning_sat = self
+            .chain_monitor
+            .get_claimable_balances(&[])
+            .iter()
+            .filter(|b| matches!(b, Balance::ClaimableOnChannelClose { .. }))
+            .fold(0u64, |sum, b| {
+                sum.saturating_add(b.claimable_amount_satoshis())
+            });
+        let inbound_msat = self
+            .channel_manager
+            .list_usable_channels()
+            .iter()
+            .fold(0u64, |sum, c| sum.saturating_add(c.inbound_capacity_msat));
+        let onchain = fetch_balance(&self.esplora, &self.onchain).await?;
+        Ok(WalletBalance {
+            lightning_msat: lightning_sat
+                .checked_mul(1000)
+                .ok_or(Error::AmountOverflow)?,
+            onchain_sat: onchain.confirmed_sat,
+            onchain_pending_sat: onchain.pending_sat,
+            inbound_msat,
+        })
+    }
+
+    /// The address closes and sweeps pay to.
+    pub fn onchain_address(&self) -> Result<String, Error> {
+        Ok(self.onchain.address(self.network)?.to_string())
+    }
+
+    /// Closes the channel `channel_id_hex`: cooperatively, or by broadcasting our commitment.
+    pub fn close_channel(&self, channel_id_hex: &str, force: bool) -> Result<(), Error> {
+        self.check_running()?;
+        let channel = self
+            .channel_manager
+            .list_channels()
+            .into_iter()
+            .find(|c| c.channel_id.to_string() == channel_id_hex.to_ascii_lowercase())
+            .ok_or(Error::NotFound { what: "channel" })?;
+        let id: ChannelId = channel.channel_id;
+        let peer = channel.counterparty.node_id;
+        let result = if force {
+            self.channel_manager.force_close_broadcasting_latest_txn(
+                &id,
+                &peer,
+                "closed by the wallet's user".to_string(),
+            )
+        } else {
+            self.channel_manager.close_channel(&id, &peer)
+        };
+        result.map_err(|e| {
+            self.log(Level::Warn, &format!("close {id} refused: {e:?}"));
+            Error::ChannelFailed {
+                reason: if force {
+                    "force close refused"
+                } else {
+                    "cooperative close refused (is the peer connected?)"
+                },
+            }
+        })
+    }
+
+    /// One chain sync round: fee estimates, then LDK's view of the chain. Waits for a running
+    /// round to end first. Emits `synced` when the tip height changed (or `always_emit`).
+    pub async fn sync_now(&self, always_emit: bool) -> Result<u32, Error> {
+        self.check_running()?;
+        let _guard = self.sync_lock.lock().await;
+        match self.esplora.fee_estimates().await {
+            Ok(estimates) => {
+                self.fee_estimator.update(estimates);
+            }
+            Err(e) => self.log(Level::Warn, &format!("fee estimates: {e}")),
+        }
+        let confirmables: [&dyn Confirm; 4] = [
+            &*self.channel_manager,
+            &*self.chain_monitor,
+            &*self.sweeper,
+            &*self.tip,
+        ];
+        // Registrations made while confirming (spends to watch) are picked up by another
+        // round at once, a few times at most.
+        for _ in 0..4 {
+            self.chain_filter.drain_into(&*self.tx_sync);
+            match self.tx_sync.sync(&self.esplora, &confirmables).await {
+                Ok(_) => {}
+                Err(SyncError::Source(e)) => {
+                    self.log(Level::Warn, &format!("chain sync: {e}"));
+                    return Err(Error::ChainSourceFailed);
+                }
+                Err(SyncError::Untrustworthy(what)) => {
+                    self.log(
+                        Level::Error,
+                        &format!("chain sync: the chain source is inconsistent: {what}"),
+                    );
+                    return Err(Error::ChainSourceFailed);
+                }
+                Err(SyncError::Busy) => return Err(Error::ChainSourceFailed),
+            }
+            if self.chain_filter.is_empty() {
+                break;
+            }
+        }
+        let height = self
+            .tip
+            .height()
+            .or_else(|| self.tx_sync.best_height())
+            .unwrap_or(0);
+        if always_emit || self.last_synced_height.get() != Some(height) {
+            self.last_synced_height.set(Some(height));
+            self.bus.emit(WalletEvent::Synced { height });
+        }
+        Ok(height)
+    }
+
+    /// Reports a fatal error once and stops the node's work (not its lock: JS calls `stop`).
+    pub(crate) fn fail_fatally(&self, error: Error) {
+        if self.shutdown.is_triggered() {
+            return;
+        }
+        self.log(Level::Error, &format!("fatal: {error}"));
+        self.bus.emit(WalletEvent::Error(error));
+        self.shutdown.trigger();
+        self.peer_manager.disconnect_all_peers();
+        self.resolve_waiters(Error::Stopped);
+    }
+
+    /// Ends every `pay` still waiting.
+    pub(crate) fn resolve_waiters(&self, error: Error) {
+        let waiters: Vec<_> = self.pay_waiters.borrow_mut().drain().collect();
+        for (_, w) in waiters {
+            let _ = w.send(Err(error.clone()));
+        }
+    }
+
+    /// Stops the node: background tasks end (the channel manager is written one last time),
+    /// peers are disconnected, page listeners removed, then the lock is released and the
+    /// store closed. Idempotent.
+    pub async fn stop(&self) {
+        if self.stopped.replace(true) {
+            return;
+        }
+        self.shutdown.trigger();
+        self.peer_manager.disconnect_all_peers();
+        self.resolve_waiters(Error::Stopped);
+        let tasks: Vec<_> = self.tasks.borrow_mut().drain(..).collect();
+        for task in tasks {
+            // The background processor's final write can take a moment; do not hang forever.
+            let _ = time::timeout(Duration::from_secs(20), task).await;
+        }
+        self.page_listeners.borrow_mut().clear();
+        let lock = self.lock.borrow_mut().take();
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        self.store.close();
+        self.log(Level::Info, "stopped");
+    }
+}

@@ -1,0 +1,263 @@
+//! Building the wallet's BOLT11 invoices with the browser's clock.
+//!
+//! Without `lightning/std`, LDK's `create_bolt11_invoice` stamps invoices with the newest block
+//! time it has seen (possibly hours old, or ahead), so the wallet builds the invoice itself:
+//! timestamp from JS, payment hash and secret from LDK's `create_inbound_payment`, route hints
+//! through the LSP from the wallet's channels, then signed by the node key.
+//!
+//! Guarantees of [`build_raw_invoice`]: the invoice carries the given timestamp, expiry, amount,
+//! payee (the node id), payment secret, `basic_mpp`, the final CLTV delta, and exactly the given
+//! route hints; a description over 639 bytes or an amount of 0 is refused.
+//! [`route_hints`] only uses ready channels whose peer sent its forwarding parameters, by the
+//! SCID the peer knows them by (the alias for private channels).
+
+use core::time::Duration;
+
+use bitcoin::hashes::Hash as _;
+use bitcoin::secp256k1::PublicKey;
+use lightning::ln::channel_state::ChannelDetails;
+use lightning::routing::gossip::RoutingFees;
+use lightning::routing::router::{RouteHint, RouteHintHop};
+use lightning::types::payment::{PaymentHash, PaymentSecret};
+use lightning_invoice::{Currency, InvoiceBuilder, RawBolt11Invoice};
+
+use crate::error::Error;
+
+/// Longest description BOLT11 allows, in bytes.
+pub const MAX_DESCRIPTION_LEN: usize = 639;
+
+/// Everything a wallet invoice says.
+#[derive(Clone, Debug)]
+pub struct InvoiceSpec {
+    /// The chain it is for.
+    pub network: bitcoin::Network,
+    /// The amount, if fixed.
+    pub amount_msat: Option<u64>,
+    /// Free text shown to the payer.
+    pub description: String,
+    /// The payment hash.
+    pub payment_hash: PaymentHash,
+    /// The payment secret LDK checks on arrival.
+    pub payment_secret: PaymentSecret,
+    /// Creation time (from the browser clock).
+    pub timestamp: Duration,
+    /// Seconds the invoice stays payable.
+    pub expiry_secs: u32,
+    /// `min_final_cltv_expiry_delta` to write into the invoice.
+    pub min_final_cltv_expiry_delta: u16,
+    /// The wallet's node id.
+    pub payee: PublicKey,
+    /// Route hints (through the LSP).
+    pub route_hints: Vec<RouteHint>,
+}
+
+/// Builds the unsigned invoice (see the module doc for what it guarantees).
+pub fn build_raw_invoice(spec: &InvoiceSpec) -> Result<RawBolt11Invoice, Error> {
+    if spec.description.len() > MAX_DESCRIPTION_LEN {
+        return Err(Error::InvalidInvoice {
+            reason: "the description is longer than 639 bytes",
+        });
+    }
+    if spec.amount_msat == Some(0) {
+        return Err(Error::InvalidInvoice {
+            reason: "the amount is zero",
+        });
+    }
+    let hash = bitcoin::hashes::sha256::Hash::from_byte_array(spec.payment_hash.0);
+    let mut builder = InvoiceBuilder::new(Currency::from(spec.network))
+        .description(spec.description.clone())
+        .payment_hash(hash)
+        .payment_secret(spec.payment_secret)
+        .duration_since_epoch(spec.timestamp)
+        .min_final_cltv_expiry_delta(u64::from(spec.min_final_cltv_expiry_delta))
+        .payee_pub_key(spec.payee)
+        .basic_mpp()
+        .expiry_time(Duration::from_secs(u64::from(spec.expiry_secs)));
+    if let Some(amount) = spec.amount_msat {
+        builder = builder.amount_milli_satoshis(amount);
+    }
+    for hint in &spec.route_hints {
+        builder = builder.private_route(hint.clone());
+    }
+    builder.build_raw().map_err(|_| Error::InvalidInvoice {
+        reason: "the invoice could not be built",
+    })
+}
+
+/// What a route hint needs from a channel (a subset of LDK's `ChannelDetails`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HintChannel {
+    /// The peer (the LSP).
+    pub counterparty: PublicKey,
+    /// The SCID the peer routes to us by (alias for private channels).
+    pub inbound_scid: Option<u64>,
+    /// The peer's fees and CLTV delta for forwarding to us, once it sent them.
+    pub forwarding: Option<(RoutingFees, u16)>,
+    /// Smallest HTLC we accept.
+    pub htlc_minimum_msat: Option<u64>,
+    /// Largest HTLC we accept.
+    pub htlc_maximum_msat: Option<u64>,
+    /// What the peer can still send us.
+    pub inbound_capacity_msat: u64,
+    /// Whether the channel is ready (`channel_ready` exchanged).
+    pub is_ready: bool,
+}
+
+impl HintChannel {
+    /// The hint-relevant part of LDK's channel details.
+    pub fn from_details(c: &ChannelDetails) -> HintChannel {
+        HintChannel {
+            counterparty: c.counterparty.node_id,
+            inbound_scid: c.get_inbound_payment_scid(),
+            forwarding: c.counterparty.forwarding_info.as_ref().map(|f| {
+                (
+                    RoutingFees {
+                        base_msat: f.fee_base_msat,
+                        proportional_millionths: f.fee_proportional_millionths,
+                    },
+                    f.cltv_expiry_delta,
+                )
+            }),
+            htlc_minimum_msat: c.inbound_htlc_minimum_msat,
+            htlc_maximum_msat: c.inbound_htlc_maximum_msat,
+            inbound_capacity_msat: c.inbound_capacity_msat,
+            is_ready: c.is_channel_ready,
+        }
+    }
+}
+
+/// One single-hop route hint per usable channel. With an amount, channels that can take it
+/// alone are preferred: if any can, only those are hinted.
+pub fn route_hints(channels: &[HintChannel], amount_msat: Option<u64>) -> Vec<RouteHint> {
+    let usable: Vec<&HintChannel> = channels
+        .iter()
+        .filter(|c| c.is_ready && c.inbound_scid.is_some() && c.forwarding.is_some())
+        .collect();
+    let big_enough: Vec<&HintChannel> = match amount_msat {
+        Some(a) => usable
+            .iter()
+            .copied()
+            .filter(|c| c.inbound_capacity_msat >= a)
+            .collect(),
+        None => Vec::new(),
+    };
+    let chosen = if big_enough.is_empty() {
+        usable
+    } else {
+        big_enough
+    };
+    chosen
+        .into_iter()
+        .filter_map(|c| {
+            let (fees, cltv_expiry_delta) = c.forwarding?;
+            Some(RouteHint(vec![RouteHintHop {
+                src_node_id: c.counterparty,
+                short_channel_id: c.inbound_scid?,
+                fees,
+                cltv_expiry_delta,
+                htlc_minimum_msat: c.htlc_minimum_msat,
+                htlc_maximum_msat: c.htlc_maximum_msat,
+            }]))
+        })
+        .collect()
+}
+
+/// The inbound capacity the wallet has now: the sum over ready channels.
+pub fn inbound_capacity_msat(channels: &[HintChannel]) -> u64 {
+    channels
+        .iter()
+        .filter(|c| c.is_ready)
+        .fold(0u64, |sum, c| sum.saturating_add(c.inbound_capacity_msat))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    use lightning_invoice::Bolt11Invoice;
+
+    fn key(byte: u8) -> SecretKey {
+        SecretKey::from_slice(&[byte; 32]).unwrap()
+    }
+
+    fn channel(inbound: u64, scid: u64) -> HintChannel {
+        HintChannel {
+            counterparty: PublicKey::from_secret_key(&Secp256k1::new(), &key(2)),
+            inbound_scid: Some(scid),
+            forwarding: Some((
+                RoutingFees {
+                    base_msat: 1000,
+                    proportional_millionths: 100,
+                },
+                72,
+            )),
+            htlc_minimum_msat: Some(1),
+            htlc_maximum_msat: Some(inbound),
+            inbound_capacity_msat: inbound,
+            is_ready: true,
+        }
+    }
+
+    #[test]
+    fn hints_prefer_channels_that_fit() {
+        let chans = vec![channel(5_000_000, 1), channel(50_000_000, 2)];
+        let hints = route_hints(&chans, Some(10_000_000));
+        assert_eq!(hints.len(), 1);
+        assert_eq!(hints[0].0[0].short_channel_id, 2);
+        assert_eq!(hints[0].0[0].cltv_expiry_delta, 72);
+        assert_eq!(route_hints(&chans, None).len(), 2);
+        assert_eq!(
+            route_hints(&chans, Some(99_000_000)).len(),
+            2,
+            "none fits: hint all"
+        );
+        let mut not_ready = channel(50_000_000, 3);
+        not_ready.is_ready = false;
+        let mut no_fwd = channel(50_000_000, 4);
+        no_fwd.forwarding = None;
+        assert!(route_hints(&[not_ready.clone(), no_fwd], None).is_empty());
+        assert_eq!(
+            inbound_capacity_msat(&[not_ready, channel(7, 5), channel(8, 6)]),
+            15
+        );
+    }
+
+    #[test]
+    fn builds_and_signs_an_invoice_with_the_given_time() {
+        let secp = Secp256k1::new();
+        let node = key(1);
+        let spec = InvoiceSpec {
+            network: bitcoin::Network::Regtest,
+            amount_msat: Some(10_000_000),
+            description: "coffee".into(),
+            payment_hash: PaymentHash([3; 32]),
+            payment_secret: PaymentSecret([4; 32]),
+            timestamp: Duration::from_secs(1_800_000_000),
+            expiry_secs: 3600,
+            min_final_cltv_expiry_delta: 24,
+            payee: PublicKey::from_secret_key(&secp, &node),
+            route_hints: route_hints(&[channel(50_000_000, 9)], None),
+        };
+        let raw = build_raw_invoice(&spec).unwrap();
+        let signed = raw
+            .sign::<_, ()>(|msg| Ok(secp.sign_ecdsa_recoverable(msg, &node)))
+            .unwrap();
+        let invoice = Bolt11Invoice::from_signed(signed).unwrap();
+        assert_eq!(invoice.duration_since_epoch(), spec.timestamp);
+        assert_eq!(invoice.amount_milli_satoshis(), Some(10_000_000));
+        assert_eq!(invoice.expiry_time(), Duration::from_secs(3600));
+        assert_eq!(invoice.min_final_cltv_expiry_delta(), 24);
+        assert_eq!(invoice.recover_payee_pub_key(), spec.payee);
+        assert_eq!(invoice.network(), bitcoin::Network::Regtest);
+        assert_eq!(invoice.route_hints().len(), 1);
+        assert_eq!(invoice.payment_secret(), &spec.payment_secret);
+        assert!(invoice.to_string().starts_with("lnbcrt100u1"));
+
+        let mut long = spec.clone();
+        long.description = "x".repeat(640);
+        assert!(build_raw_invoice(&long).is_err());
+        let mut zero = spec;
+        zero.amount_msat = Some(0);
+        assert!(build_raw_invoice(&zero).is_err());
+    }
+}

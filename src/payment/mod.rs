@@ -1,0 +1,12 @@
+//! BOLT11 payments: the wallet's invoices, the payment history records, and (wasm32) the
+//! history store and the receive / pay operations.
+
+pub mod invoice;
+pub mod record;
+
+pub use record::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
+
+#[cfg(target_arch = "wasm32")]
+pub mod bolt11;
+#[cfg(target_arch = "wasm32")]
+pub mod store;
