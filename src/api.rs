@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::js_args::{parse_close_options, parse_pay_options, ReceiveArgs};
 use crate::js_error::to_js_error;
+use crate::lsp::receive::JitReceiver;
 use crate::node::event_bus::to_js;
 use crate::node::{self, Node};
 
@@ -28,6 +29,7 @@ export type LspConfig =
 export interface WalletConfig {
   network: Network; esploraUrl: string; proxyUrl: string; storageName: string; lsp: LspConfig;
   mnemonic?: string; maxFeeMsat?: number | null; maxFeePpm?: number | null;
+  trustMinimized?: boolean;
 }
 export interface Balance { lightningMsat: number; onchainSat: number; onchainPendingSat: number; inboundMsat: number }
 export interface Channel {
@@ -58,6 +60,7 @@ export interface WalletError extends Error { code: string; reason?: string; fata
 #[wasm_bindgen]
 pub struct Wallet {
     node: Rc<Node>,
+    jit: Rc<JitReceiver>,
 }
 
 fn js_to_json(v: &JsValue) -> Result<Value, Error> {
@@ -92,7 +95,15 @@ impl Wallet {
                 .and_then(Config::from_value)
                 .map_err(reject)?;
             let node = node::open(config).await.map_err(reject)?;
-            Ok(JsValue::from(Wallet { node }))
+            // Right after open, before anything yields: the JIT receive hooks LDK's events.
+            let jit = match crate::lsp::receive::start(&node).await {
+                Ok(jit) => jit,
+                Err(e) => {
+                    node.stop().await;
+                    return Err(reject(e));
+                }
+            };
+            Ok(JsValue::from(Wallet { node, jit }))
         })
     }
 
@@ -159,11 +170,11 @@ impl Wallet {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReceiveRequest")] request: JsValue,
     ) -> Promise {
-        let node = self.node.clone();
+        let jit = self.jit.clone();
         let parsed = js_to_json(&request).and_then(|v| ReceiveArgs::parse(&v));
         promise(async move {
             let args = parsed?;
-            let r = node.receive_direct(&args).await?;
+            let r = jit.receive(&args).await?;
             Ok(json!({
                 "invoice": r.invoice,
                 "paymentHash": r.payment_hash,
@@ -233,20 +244,11 @@ impl Wallet {
         self.node.mnemonic()
     }
 
-    /// Receives in flight (invoices issued, not yet paid or expired): the tab must stay open.
+    /// Receives in flight (direct invoices not yet paid or expired, JIT receives not finished):
+    /// the tab must stay open.
     #[wasm_bindgen(js_name = pendingReceives)]
     pub fn pending_receives(&self) -> u32 {
-        let now = crate::time::now_millis();
-        self.node
-            .payments
-            .all()
-            .iter()
-            .filter(|p| {
-                p.direction == crate::payment::Direction::Inbound
-                    && p.status == crate::payment::PaymentStatus::Pending
-                    && p.expires_at.is_some_and(|e| e > now)
-            })
-            .count() as u32
+        self.jit.pending_receives()
     }
 
     /// Adds a listener for a wallet event.

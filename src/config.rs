@@ -5,7 +5,8 @@
 //!   "esploraUrl": "https://…", "proxyUrl": "wss://…", "storageName": "main",
 //!   "lsp": { "protocol": "flow", "url": "https://…", "token"?: "…", "simpleTaproot"?: true, "nodeId"?: "02…" }
 //!        | { "protocol": "lsps2", "nodeId": "02…", "address": "host:port", "token"?: "…" },
-//!   "mnemonic"?: "…", "maxFeeMsat"?: 10000000 | null, "maxFeePpm"?: 300000 | null }
+//!   "mnemonic"?: "…", "maxFeeMsat"?: 10000000 | null, "maxFeePpm"?: 300000 | null,
+//!   "trustMinimized"?: false }
 //! ```
 //! `maxFeeMsat` / `maxFeePpm` default to [`DEFAULT_MAX_FEE_MSAT`] / [`DEFAULT_MAX_FEE_PPM`] when
 //! absent; `null` disables that cap. Unknown fields are refused. [`Config::from_json`] /
@@ -187,6 +188,10 @@ pub struct Config {
     /// Proportional LSP fee cap in ppm (`null`: none).
     #[serde(default = "default_max_fee_ppm")]
     pub max_fee_ppm: Option<u32>,
+    /// LSPS2 without `client_trusts_lsp`: claim a JIT payment only once the new channel's
+    /// funding transaction is seen on the chain source with the right output (default false).
+    #[serde(default)]
+    pub trust_minimized: bool,
 }
 
 impl fmt::Debug for Config {
@@ -201,11 +206,12 @@ impl fmt::Debug for Config {
             .field("mnemonic", &self.mnemonic.as_ref().map(|_| "<redacted>"))
             .field("max_fee_msat", &self.max_fee_msat)
             .field("max_fee_ppm", &self.max_fee_ppm)
+            .field("trust_minimized", &self.trust_minimized)
             .finish()
     }
 }
 
-const CONFIG_FIELDS: [&str; 8] = [
+const CONFIG_FIELDS: [&str; 9] = [
     "network",
     "esploraUrl",
     "proxyUrl",
@@ -214,6 +220,7 @@ const CONFIG_FIELDS: [&str; 8] = [
     "mnemonic",
     "maxFeeMsat",
     "maxFeePpm",
+    "trustMinimized",
 ];
 
 fn invalid(field: &'static str, problem: &'static str) -> Error {
@@ -381,6 +388,8 @@ impl Config {
                 "must be an integer from 0 to 1000000 or null",
                 default_max_fee_ppm(),
             )?,
+            trust_minimized: optional(obj, "trustMinimized", "must be a boolean", Some(false))?
+                .unwrap_or(false),
         };
         config.normalize();
         config.validate()?;
@@ -492,6 +501,7 @@ impl Config {
             mnemonic: None,
             max_fee_msat: default_max_fee_msat(),
             max_fee_ppm: default_max_fee_ppm(),
+            trust_minimized: false,
         };
         c.normalize();
         c.validate()?;
@@ -538,6 +548,7 @@ impl Config {
             mnemonic: None,
             max_fee_msat: default_max_fee_msat(),
             max_fee_ppm: default_max_fee_ppm(),
+            trust_minimized: false,
         };
         c.normalize();
         c.validate()?;
@@ -745,6 +756,24 @@ mod tests {
         assert_eq!(
             err_field(with(base(), &["maxFeeMsat"], json!("1000"))),
             "maxFeeMsat"
+        );
+    }
+
+    #[test]
+    fn trust_minimized_is_an_optional_boolean() {
+        assert!(!Config::from_value(base()).unwrap().trust_minimized);
+        let c = Config::from_value(with(base(), &["trustMinimized"], json!(true))).unwrap();
+        assert!(c.trust_minimized);
+        let again = Config::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert!(again.trust_minimized);
+        assert!(
+            !Config::from_value(with(base(), &["trustMinimized"], Value::Null))
+                .unwrap()
+                .trust_minimized
+        );
+        assert_eq!(
+            err_field(with(base(), &["trustMinimized"], json!("yes"))),
+            "trustMinimized"
         );
     }
 

@@ -74,15 +74,16 @@ async fn new_wallet_opens_against_the_chain_and_reopens_with_the_same_identity()
     assert_eq!(phrase.split(' ').count(), 12);
     assert_eq!(w.call("pendingReceives", &[]).unwrap().as_f64(), Some(0.0));
 
-    // No channel yet: a receive needs a JIT channel, which this task does not do.
-    let e = w
-        .call_async(
+    // No channel yet: a receive goes through the LSP (an LSPS2 JIT channel; tests/jit_receive.rs
+    // pays such receives).
+    let r = w
+        .ok(
             "receive",
             &[js(&json!({"amountMsat": 10_000_000, "description": "x"}))],
         )
-        .await
-        .unwrap_err();
-    assert_eq!(code_of(&e), "NO_INBOUND_CAPACITY");
+        .await;
+    assert_eq!(r["protocol"], "lsps2", "{r}");
+    assert_eq!(w.call("pendingReceives", &[]).unwrap().as_f64(), Some(1.0));
     let e = w
         .call_async(
             "receive",

@@ -64,8 +64,8 @@ use super::scorer::ScorerCell;
 use super::signals::{Kick, Shutdown};
 use super::tip::TipTracker;
 use super::types::{
-    ChainMonitor, ChannelManager, DynUtxoLookup, JsTimeProvider, LiquidityManager, MessageRouter,
-    MonitorPersister, NetworkGraph, PeerManager, Router, Sweeper,
+    ChainMonitor, ChannelManager, DynUtxoLookup, JsTimeProvider, LiquidityManager, LspsPeek,
+    MessageRouter, MonitorPersister, NetworkGraph, PeerManager, Router, Sweeper,
 };
 use crate::chain::{EsploraClient, TxSync};
 use crate::config::{Config, LspConfig};
@@ -514,12 +514,13 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
         None::<Arc<DynUtxoLookup>>,
         logger.clone(),
     ));
+    let lsps_peek = Arc::new(LspsPeek::new(liquidity_manager.clone()));
     let peer_manager: Arc<PeerManager> = Arc::new(PeerManager::new(
         MessageHandler {
             chan_handler: channel_manager.clone(),
             route_handler: gossip_sync.clone(),
             onion_message_handler: Arc::new(IgnoringMessageHandler {}),
-            custom_message_handler: liquidity_manager.clone(),
+            custom_message_handler: lsps_peek.clone(),
             send_only_message_handler: chain_monitor.clone(),
         },
         now.as_secs() as u32,
@@ -556,6 +557,7 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
         gossip_sync,
         scorer,
         liquidity_manager,
+        lsps_peek,
         peer_manager,
         sweeper,
         payments,

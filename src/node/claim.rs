@@ -9,7 +9,8 @@
 //!   ([`Error::Underpaid`]);
 //! - a payment whose preimage LDK cannot give (not an invoice of this wallet) is failed back.
 
-use lightning::types::payment::PaymentHash;
+use bitcoin::secp256k1::PublicKey;
+use lightning::types::payment::{PaymentHash, PaymentPreimage};
 
 use crate::error::Error;
 
@@ -26,6 +27,9 @@ pub struct Claimable {
     pub invoice_amount_msat: Option<u64>,
     /// Whether LDK knows the preimage (an invoice this wallet's node made).
     pub has_preimage: bool,
+    /// The preimage, when LDK knows it (for a hook that answers [`ClaimDecision::Hold`] and
+    /// claims later itself).
+    pub preimage: Option<PaymentPreimage>,
 }
 
 /// The decision on a claimable payment.
@@ -42,9 +46,31 @@ pub enum ClaimDecision {
 
 /// The JIT receive logic's say on arriving payments. `None` means "not one of mine": the
 /// default rules apply.
+///
+/// The other methods tell the JIT receive what LDK reported about the LSP's channels and the
+/// payments it claimed (default: ignore); they are called after the node's own handling.
 pub trait JitHook {
     /// Decides on a payment this hook owns, or returns `None`.
     fn on_claimable(&self, claimable: &Claimable) -> Option<ClaimDecision>;
+
+    /// The node accepted an inbound channel from `counterparty` (the LSP).
+    fn on_channel_accepted(&self, _counterparty: PublicKey, _user_channel_id: u128) {}
+
+    /// A channel with `counterparty` became ready.
+    fn on_channel_ready(&self, _counterparty: PublicKey, _user_channel_id: u128) {}
+
+    /// A channel closed.
+    fn on_channel_closed(&self, _user_channel_id: u128) {}
+
+    /// A payment was claimed (the node already recorded it): `amount_msat` received,
+    /// `skimmed_msat` withheld by the previous hop over all its HTLCs.
+    fn on_payment_claimed(
+        &self,
+        _payment_hash: PaymentHash,
+        _amount_msat: u64,
+        _skimmed_msat: u64,
+    ) {
+    }
 }
 
 /// The decision for `claimable` (see the module doc for the rules).
@@ -84,6 +110,7 @@ mod tests {
             skimmed_msat: skimmed,
             invoice_amount_msat: Some(10_000_000),
             has_preimage: true,
+            preimage: Some(PaymentPreimage([2; 32])),
         }
     }
 

@@ -51,10 +51,15 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                         user_channel_id,
                         Some(lsp_channel_overrides()),
                     ) {
-                    Ok(()) => node.log(
-                        Level::Info,
-                        &format!("accepted a {funding_satoshis} sat channel from the LSP"),
-                    ),
+                    Ok(()) => {
+                        node.log(
+                            Level::Info,
+                            &format!("accepted a {funding_satoshis} sat channel from the LSP"),
+                        );
+                        if let Some(hook) = node.jit_hook.borrow().clone() {
+                            hook.on_channel_accepted(counterparty_node_id, user_channel_id);
+                        }
+                    }
                     Err(e) => node.log(
                         Level::Error,
                         &format!("accepting the LSP's channel failed: {e:?}"),
@@ -95,6 +100,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                     }
                 }),
                 has_preimage: preimage.is_some(),
+                preimage,
             };
             let hook = node.jit_hook.borrow().clone();
             let decision = decide(&claimable, hook.as_deref());
@@ -149,6 +155,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             payment_hash,
             amount_msat,
             purpose,
+            htlcs,
             ..
         } => {
             let hash_hex = hex32(&payment_hash.0);
@@ -188,6 +195,12 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                     error: None,
                 });
                 node.bus.emit(WalletEvent::PaymentReceived(record));
+            }
+            if let Some(hook) = node.jit_hook.borrow().clone() {
+                let skimmed = htlcs.iter().fold(0u64, |sum, h| {
+                    sum.saturating_add(h.counterparty_skimmed_fee_msat)
+                });
+                hook.on_payment_claimed(payment_hash, amount_msat, skimmed);
             }
         }
 
@@ -255,6 +268,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
         Event::ChannelReady {
             channel_id,
             counterparty_node_id,
+            user_channel_id,
             ..
         } => {
             node.log(
@@ -270,10 +284,16 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                 node.bus
                     .emit(WalletEvent::ChannelOpened(ChannelInfo::from_details(c)));
             }
+            if let Some(hook) = node.jit_hook.borrow().clone() {
+                hook.on_channel_ready(counterparty_node_id, user_channel_id);
+            }
         }
 
         Event::ChannelClosed {
-            channel_id, reason, ..
+            channel_id,
+            reason,
+            user_channel_id,
+            ..
         } => {
             node.log(
                 Level::Info,
@@ -284,6 +304,9 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                 reason: closure_reason_name(&reason),
             });
             node.sync_kick.kick();
+            if let Some(hook) = node.jit_hook.borrow().clone() {
+                hook.on_channel_closed(user_channel_id);
+            }
         }
 
         Event::SpendableOutputs {

@@ -28,8 +28,8 @@ use super::logger::{wallet_log, NodeLogger};
 use super::signals::{Kick, Shutdown};
 use super::tip::TipTracker;
 use super::types::{
-    ChainMonitor, ChannelManager, GossipSync, Keys, Kv, LiquidityManager, PeerManager, Scorer,
-    Sweeper,
+    ChainMonitor, ChannelManager, GossipSync, Keys, Kv, LiquidityManager, LspsPeek, PeerManager,
+    Scorer, Sweeper,
 };
 use super::{ChannelInfo, JitHook, WalletEvent};
 use crate::chain::sync::SyncError;
@@ -100,6 +100,7 @@ pub struct Node {
     pub(crate) gossip_sync: Arc<GossipSync>,
     pub(crate) scorer: Arc<Scorer>,
     pub(crate) liquidity_manager: Arc<LiquidityManager>,
+    pub(crate) lsps_peek: Arc<LspsPeek>,
     pub(crate) peer_manager: Arc<PeerManager>,
     pub(crate) sweeper: Arc<Sweeper>,
     pub(crate) payments: PaymentStore,

@@ -118,6 +118,10 @@ pub type LiquidityManager = lightning_liquidity::LiquidityManager<
     Arc<Broadcaster>,
 >;
 
+/// The liquidity manager behind the raw-LSPS-message peek of the JIT receive
+/// ([`crate::lsp::lsps_peek`]): the peer manager's custom message handler.
+pub type LspsPeek = crate::lsp::lsps_peek::LspsPeek<Arc<LiquidityManager>>;
+
 /// The peer manager.
 pub type PeerManager = peer_handler::PeerManager<
     WsDescriptor,
@@ -125,7 +129,7 @@ pub type PeerManager = peer_handler::PeerManager<
     Arc<GossipSync>,
     Arc<IgnoringMessageHandler>,
     Logger,
-    Arc<LiquidityManager>,
+    Arc<LspsPeek>,
     Keys,
     Arc<ChainMonitor>,
 >;

@@ -1,0 +1,797 @@
+//! The wallet's `receive` and the JIT receive's life after it (wasm32).
+//!
+//! [`JitReceiver::receive`]: a ready channel with enough inbound capacity gives a direct
+//! invoice (`protocol: "direct"`, fee 0; waiting up to [`DIRECT_HINT_WAIT`] for the LSP's
+//! forwarding parameters of a new channel); otherwise the configured LSP's JIT flow runs
+//! ([`crate::lsp::flow_client`] or [`crate::lsp::lsps2_client`]) and its [`JitRecord`] is
+//! written durably BEFORE the invoice is returned, with the payment-history entry.
+//!
+//! After that the receiver is the node's [`JitHook`]: LDK's events drive each record's state
+//! machine ([`JitRecord::step`]), each new record is written before it is acted on, and every
+//! change is a `receive_state` event (`invoice_ready`, `payment_arriving`, `channel_opening`,
+//! `channel_ready`, `claimed`, `failed` with code/reason, `expired`).
+//!
+//! Guarantees on arriving payments (`PaymentClaimable`):
+//! - a payment with a JIT record is claimed only if [`crate::lsp::jit::check_htlc_arrival`]
+//!   accepts it against the stored terms (skim ≤ agreed fee, fixed/variable rules); otherwise it
+//!   is failed back at once and the record says why;
+//! - the claim happens only after the record (state, skim) is durable; with `trustMinimized` and
+//!   an LSPS2 LSP that did not ask for `client_trusts_lsp`, only after the new channel's funding
+//!   transaction was seen on the chain source with the right output;
+//! - a payment with no JIT record is left to the node's default rules (a skim fails it back);
+//! - events that arrive before the records are loaded (LDK replays unclaimed payments at start)
+//!   are held and decided once they are loaded, so a reload claims a held JIT payment per its
+//!   stored record.
+
+use core::cell::RefCell;
+use core::time::Duration;
+use std::collections::HashSet;
+use std::rc::{Rc, Weak};
+
+use bitcoin::secp256k1::PublicKey;
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use lightning::types::payment::PaymentHash;
+use lightning::util::logger::Level;
+use lightning_liquidity::events::LiquidityEvent;
+
+use crate::config::LspProtocol;
+use crate::error::Error;
+use crate::js_args::ReceiveArgs;
+use crate::lsp::jit::{
+    self, JitAction, JitEvent, JitProtocol, JitRecord, JitState, JitTrigger, ReloadAction,
+};
+use crate::lsp::jit_store::{hash_key, JitStore};
+use crate::lsp::lsps2_client::Lsps2Client;
+use crate::lsp::receive_rules::{
+    channel_event_targets, check_funding_output, event_state, fail_reason_error, fail_reason_name,
+    is_pending, receive_caps,
+};
+use crate::node::claim::{decide, ClaimDecision, Claimable, JitHook};
+use crate::node::running::Node;
+use crate::node::WalletEvent;
+use crate::payment::bolt11::Receipt;
+use crate::payment::invoice::{inbound_capacity_msat, HintChannel};
+use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
+use crate::time;
+
+/// How often stored receives are checked for expiry and stalls.
+pub const TICK_INTERVAL: Duration = Duration::from_secs(15);
+
+/// How often the chain source is asked for a JIT channel's funding transaction
+/// (trust-minimized claims).
+pub const FUNDING_POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long a trust-minimized claim waits for the funding transaction before failing the
+/// payment back.
+pub const FUNDING_WAIT_LIMIT: Duration = Duration::from_secs(1800);
+
+/// How long a receive over existing inbound capacity waits for the LSP's forwarding parameters
+/// of a new channel (the route hint needs them) before failing with `NO_INBOUND_CAPACITY`.
+pub const DIRECT_HINT_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether the wallet's ready channels can take `amount_msat` (any amount when `None`).
+fn has_inbound_for(node: &Node, amount_msat: Option<u64>) -> bool {
+    let channels: Vec<HintChannel> = node
+        .channel_manager
+        .list_channels()
+        .iter()
+        .map(HintChannel::from_details)
+        .collect();
+    let capacity = inbound_capacity_msat(&channels);
+    match amount_msat {
+        Some(a) => capacity >= a,
+        None => capacity > 0,
+    }
+}
+
+/// What a JIT client prepared for one receive: the invoice for the payer and the record to store.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// What the payer is given (the wrapped invoice, or the LSPS2 JIT invoice).
+    pub payer_invoice: String,
+    /// The durable record (state `InvoiceReady`).
+    pub record: JitRecord,
+    /// The LSP's fee (for an amountless LSPS2 receive: the least it takes).
+    pub fee_msat: u64,
+    /// What the payer pays, if fixed.
+    pub amount_msat: Option<u64>,
+    /// What the wallet receives, if known in advance.
+    pub received_msat: Option<u64>,
+    /// Unix ms at which the payer's invoice expires.
+    pub expires_at_ms: u64,
+    /// The protocol.
+    pub via: ViaJit,
+}
+
+/// Waits until the wallet is connected to `lsp` (nudging the connection loop), at most
+/// `timeout`; [`Error::LspUnreachable`] after.
+pub(crate) async fn wait_for_lsp(
+    node: &Node,
+    lsp: PublicKey,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let deadline = time::now_millis().saturating_add(timeout.as_millis() as u64);
+    let mut last_kick = 0u64;
+    loop {
+        node.check_running()?;
+        if node.peer_manager.peer_by_node_id(&lsp).is_some() {
+            return Ok(());
+        }
+        let now = time::now_millis();
+        if now >= deadline {
+            return Err(Error::LspUnreachable);
+        }
+        if now.saturating_sub(last_kick) >= 1000 {
+            node.reconnect_kick.kick();
+            last_kick = now;
+        }
+        time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Something LDK reported before the records were loaded.
+enum Early {
+    Claimable(Claimable),
+    Accepted(PublicKey, u128),
+    Ready(PublicKey, u128),
+    Closed(u128),
+    Claimed(PaymentHash, u64, u64),
+}
+
+/// The JIT receive of one running wallet (see the module doc).
+pub struct JitReceiver {
+    node: Weak<Node>,
+    store: RefCell<Option<Rc<JitStore>>>,
+    early: RefCell<Vec<Early>>,
+    lsps2: Lsps2Client,
+    /// Payments whose claim is under way (a replayed `PaymentClaimable` does not start another).
+    claiming: Rc<RefCell<HashSet<[u8; 32]>>>,
+}
+
+fn spawn_tracked(node: &Rc<Node>, task: impl core::future::Future<Output = ()> + 'static) {
+    let (done, finished) = oneshot::channel();
+    node.tasks.borrow_mut().push(finished);
+    wasm_bindgen_futures::spawn_local(async move {
+        task.await;
+        let _ = done.send(());
+    });
+}
+
+/// Installs the JIT receive on `node`: the hook first (before anything can yield, so no LDK
+/// event is missed), then the records are loaded, reload actions applied, early events decided,
+/// and the LSPS2 event loop and the expiry tick started. Call right after `node::open`.
+pub async fn start(node: &Rc<Node>) -> Result<Rc<JitReceiver>, Error> {
+    let jit = Rc::new(JitReceiver {
+        node: Rc::downgrade(node),
+        store: RefCell::new(None),
+        early: RefCell::new(Vec::new()),
+        lsps2: Lsps2Client::new(),
+        claiming: Rc::new(RefCell::new(HashSet::new())),
+    });
+    node.set_jit_hook(jit.clone());
+    let store = Rc::new(JitStore::load(node.store.clone()).await?);
+    *jit.store.borrow_mut() = Some(store.clone());
+
+    let now = time::now_secs();
+    for record in store.all() {
+        match record.on_reload(now) {
+            ReloadAction::Nothing | ReloadAction::WaitForPayment => {}
+            ReloadAction::Expire => {
+                jit.apply(node, &store, record, JitTrigger::Tick);
+            }
+            ReloadAction::ReconnectLsp => node.reconnect_kick.kick(),
+        }
+    }
+    let early: Vec<Early> = jit.early.borrow_mut().drain(..).collect();
+    for e in early {
+        jit.handle_early(node, e);
+    }
+
+    // lightning-liquidity's events: LSPS2 client answers.
+    let weak = Rc::downgrade(&jit);
+    let n = node.clone();
+    spawn_tracked(node, async move {
+        loop {
+            let next = Box::pin(n.liquidity_manager.next_event_async());
+            match select(next, n.shutdown.wait()).await {
+                Either::Left((LiquidityEvent::LSPS2Client(event), _)) => match weak.upgrade() {
+                    Some(j) => j.lsps2.on_event(event),
+                    None => break,
+                },
+                Either::Left((other, _)) => {
+                    n.log(Level::Debug, &format!("liquidity event ignored: {other:?}"))
+                }
+                Either::Right(_) => break,
+            }
+        }
+    });
+
+    // Expiry and stall checks.
+    let weak = Rc::downgrade(&jit);
+    let n = node.clone();
+    spawn_tracked(node, async move {
+        loop {
+            let wait = Box::pin(time::sleep(TICK_INTERVAL));
+            if let Either::Right(_) = select(wait, n.shutdown.wait()).await {
+                break;
+            }
+            let Some(j) = weak.upgrade() else { break };
+            let Some(store) = j.store() else { continue };
+            for record in store.all() {
+                if !record.state.is_terminal() {
+                    let _ = j.apply(&n, &store, record, JitTrigger::Tick);
+                }
+            }
+        }
+    });
+    Ok(jit)
+}
+
+impl JitReceiver {
+    fn store(&self) -> Option<Rc<JitStore>> {
+        self.store.borrow().clone()
+    }
+
+    /// Receives in flight: direct invoices still payable and unpaid, plus JIT receives not
+    /// finished ([`is_pending`]). The tab must stay open while this is non-zero.
+    pub fn pending_receives(&self) -> u32 {
+        let Some(node) = self.node.upgrade() else {
+            return 0;
+        };
+        let now_ms = time::now_millis();
+        let direct = node
+            .payments
+            .all()
+            .iter()
+            .filter(|p| {
+                p.direction == Direction::Inbound
+                    && p.status == PaymentStatus::Pending
+                    && p.via_jit.is_none()
+                    && p.expires_at.is_some_and(|e| e > now_ms)
+            })
+            .count();
+        let jit = self
+            .store()
+            .map(|s| {
+                s.all()
+                    .iter()
+                    .filter(|r| is_pending(r, now_ms / 1000))
+                    .count()
+            })
+            .unwrap_or(0);
+        u32::try_from(direct + jit).unwrap_or(u32::MAX)
+    }
+
+    /// The wallet's `receive` (see the module doc).
+    pub async fn receive(&self, args: &ReceiveArgs) -> Result<Receipt, Error> {
+        let node = self.node.upgrade().ok_or(Error::Stopped)?;
+        node.check_running()?;
+        if has_inbound_for(&node, args.amount_msat) {
+            // Enough inbound capacity: a direct invoice, once the LSP's forwarding parameters
+            // for the channel (needed for the route hint) have arrived.
+            let deadline = time::now_millis().saturating_add(DIRECT_HINT_WAIT.as_millis() as u64);
+            loop {
+                match node.receive_direct(args).await {
+                    Err(Error::NoInboundCapacity) if time::now_millis() < deadline => {
+                        time::sleep(Duration::from_millis(250)).await;
+                    }
+                    other => return other,
+                }
+            }
+        }
+        node.log(
+            Level::Info,
+            "no inbound capacity: receiving through the LSP",
+        );
+        let store = self.store().ok_or(Error::Stopped)?;
+        let caps = receive_caps(node.config.fee_caps(), args.max_fee_msat, args.max_fee_ppm)?;
+        let prepared = match node.config.lsp.protocol() {
+            LspProtocol::Flow => crate::lsp::flow_client::prepare(&node, args, caps).await?,
+            LspProtocol::Lsps2 => self.lsps2.prepare(&node, args, caps).await?,
+        };
+        node.check_running()?;
+
+        let hash_hex = hash_key(&prepared.record.payment_hash);
+        store.put(prepared.record.clone()).await?;
+        let now_ms = time::now_millis();
+        let fee_known = match &prepared.record.terms {
+            JitProtocol::Flow(_) => Some(prepared.fee_msat),
+            JitProtocol::Lsps2(_) => prepared.record.agreed_fee_msat(),
+        };
+        node.payments
+            .put(PaymentRecord {
+                payment_hash: hash_hex.clone(),
+                direction: Direction::Inbound,
+                status: PaymentStatus::Pending,
+                amount_msat: prepared.received_msat,
+                fee_msat: fee_known,
+                preimage: None,
+                invoice: Some(prepared.payer_invoice.clone()),
+                description: Some(args.description.clone()),
+                created_at: now_ms,
+                updated_at: now_ms,
+                via_jit: Some(prepared.via),
+                failure: None,
+                expires_at: Some(prepared.expires_at_ms),
+            })
+            .await?;
+        node.log(
+            Level::Info,
+            &format!(
+                "JIT receive {hash_hex} via {:?}: fee {} msat",
+                prepared.via, prepared.fee_msat
+            ),
+        );
+        node.bus.emit(WalletEvent::ReceiveState {
+            payment_hash: hash_hex.clone(),
+            state: "invoice_ready",
+            error: None,
+        });
+        Ok(Receipt {
+            invoice: prepared.payer_invoice,
+            payment_hash: hash_hex,
+            protocol: match prepared.via {
+                ViaJit::Flow => "flow",
+                ViaJit::Lsps2 => "lsps2",
+            },
+            fee_msat: prepared.fee_msat,
+            amount_msat: prepared.amount_msat,
+            expires_at: prepared.expires_at_ms,
+        })
+    }
+
+    /// Steps `record` with `trigger`; a changed record is written (then the payment history
+    /// follows a terminal state) and its event emitted. Returns the step, if legal.
+    fn apply(
+        &self,
+        node: &Rc<Node>,
+        store: &Rc<JitStore>,
+        record: JitRecord,
+        trigger: JitTrigger,
+    ) -> Option<jit::Step> {
+        let step = match record.step(&trigger, time::now_secs()) {
+            Ok(s) => s,
+            Err(e) => {
+                node.log(
+                    Level::Debug,
+                    &format!(
+                        "JIT {}: {} ignored: {e}",
+                        hash_key(&record.payment_hash),
+                        trigger.name()
+                    ),
+                );
+                return None;
+            }
+        };
+        if step.changed {
+            self.persist(node, store, step.record.clone());
+        }
+        if let Some(event) = &step.event {
+            self.emit(node, &step.record, event);
+        }
+        Some(step)
+    }
+
+    /// Writes `record` (issued now, in call order); a failed write stops the node. A terminal
+    /// record also settles its payment-history entry (claims are recorded by the node).
+    fn persist(&self, node: &Rc<Node>, store: &Rc<JitStore>, record: JitRecord) {
+        let write = store.put(record.clone());
+        let node = node.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if write.await.is_err() {
+                node.fail_fatally(Error::StorageFailed);
+                return;
+            }
+            let failure = match record.state {
+                JitState::Expired => Some("expired"),
+                JitState::Failed { reason } => Some(fail_reason_name(reason)),
+                _ => None,
+            };
+            if let Some(reason) = failure {
+                let hash_hex = hash_key(&record.payment_hash);
+                if let Some(mut p) = node.payments.get(Direction::Inbound, &hash_hex) {
+                    if p.status == PaymentStatus::Pending
+                        && p.apply(
+                            PaymentUpdate::Failed {
+                                reason: reason.to_string(),
+                            },
+                            time::now_millis(),
+                        )
+                        .unwrap_or(false)
+                        && node.payments.put(p).await.is_err()
+                    {
+                        node.fail_fatally(Error::StorageFailed);
+                    }
+                }
+            }
+        });
+    }
+
+    /// A state-machine event as a `receive_state` event. `claimed` is left to the node (it
+    /// emits it with the payment) and a failed arrival check is reported by the node with the
+    /// check's own error.
+    fn emit(&self, node: &Rc<Node>, record: &JitRecord, event: &JitEvent) {
+        let error = match event {
+            JitEvent::Claimed { .. } => return,
+            JitEvent::Failed { reason, .. } => {
+                if matches!(
+                    reason,
+                    jit::JitFailReason::ChannelClosed
+                        | jit::JitFailReason::TimedOut
+                        | jit::JitFailReason::Cancelled
+                ) {
+                    Some(fail_reason_error(*reason))
+                } else {
+                    return;
+                }
+            }
+            _ => None,
+        };
+        node.bus.emit(WalletEvent::ReceiveState {
+            payment_hash: hash_key(&record.payment_hash),
+            state: event_state(event),
+            error,
+        });
+    }
+
+    fn handle_early(&self, node: &Rc<Node>, early: Early) {
+        match early {
+            Early::Claimable(c) => match self.decide_claimable(node, &c) {
+                Some(ClaimDecision::Hold) => {}
+                Some(ClaimDecision::Fail(e)) => fail_back(node, &c.payment_hash, e),
+                Some(ClaimDecision::Claim) => claim(node, &c),
+                None => match decide(&c, None) {
+                    ClaimDecision::Claim => claim(node, &c),
+                    ClaimDecision::Fail(e) => fail_back(node, &c.payment_hash, e),
+                    ClaimDecision::Hold => {}
+                },
+            },
+            Early::Accepted(cp, id) => self.channel_accepted(node, cp, id),
+            Early::Ready(cp, id) => self.channel_ready(node, cp, id),
+            Early::Closed(id) => self.channel_closed(node, id),
+            Early::Claimed(hash, amount, skim) => self.payment_claimed(node, hash, amount, skim),
+        }
+    }
+
+    /// The decision for a claimable payment once the records are loaded; `None` when it is not a
+    /// JIT receive.
+    fn decide_claimable(&self, node: &Rc<Node>, c: &Claimable) -> Option<ClaimDecision> {
+        let store = self.store()?;
+        let record = store.get(&c.payment_hash.0)?;
+        if record.state.is_terminal() {
+            return Some(ClaimDecision::Fail(Error::InvalidStateTransition {
+                from: record.state.name(),
+                trigger: "payment_claimable",
+            }));
+        }
+        let trigger = JitTrigger::PaymentClaimable {
+            amount_msat: c.amount_msat,
+            skimmed_fee_msat: c.skimmed_msat,
+        };
+        if let Err(e) = jit::check_htlc_arrival(Some(&record), c.amount_msat, c.skimmed_msat) {
+            // Records Failed{reason}; the node fails the HTLCs back and reports the error.
+            self.apply(node, &store, record, trigger);
+            return Some(ClaimDecision::Fail(e));
+        }
+        let Some(preimage) = c.preimage else {
+            return Some(ClaimDecision::Fail(Error::InvalidInvoice {
+                reason: "the payment is for no invoice of this wallet",
+            }));
+        };
+        if !self.claiming.borrow_mut().insert(record.payment_hash) {
+            // A claim of this payment is already under way (a replayed event).
+            return Some(ClaimDecision::Hold);
+        }
+        let step = match record.step(&trigger, time::now_secs()) {
+            Ok(s) if s.action == JitAction::ClaimPayment => s,
+            _ => {
+                self.claiming.borrow_mut().remove(&record.payment_hash);
+                return Some(ClaimDecision::Fail(Error::InvalidStateTransition {
+                    from: record.state.name(),
+                    trigger: "payment_claimable",
+                }));
+            }
+        };
+        let wait_funding = node.config.trust_minimized
+            && matches!(&record.terms, JitProtocol::Lsps2(t) if !t.client_trusts_lsp);
+        let write = store.put(step.record.clone());
+        if let Some(event) = &step.event {
+            self.emit(node, &step.record, event);
+        }
+        let node = node.clone();
+        let hash = record.payment_hash;
+        let claiming = self.claiming.clone();
+        let stepped = step.record;
+        wasm_bindgen_futures::spawn_local(async move {
+            if write.await.is_err() {
+                node.fail_fatally(Error::StorageFailed);
+                return;
+            }
+            if wait_funding {
+                if let Err(e) = wait_for_funding(&node, &stepped).await {
+                    node.log(
+                        Level::Warn,
+                        &format!("JIT {}: funding not seen: {e}", hash_key(&hash)),
+                    );
+                    claiming.borrow_mut().remove(&hash);
+                    fail_back(&node, &PaymentHash(hash), e);
+                    return;
+                }
+            }
+            node.log(
+                Level::Info,
+                &format!("claiming JIT payment {}", hash_key(&hash)),
+            );
+            node.channel_manager.claim_funds(preimage);
+            claiming.borrow_mut().remove(&hash);
+        });
+        Some(ClaimDecision::Hold)
+    }
+
+    fn channel_accepted(&self, node: &Rc<Node>, counterparty: PublicKey, user_channel_id: u128) {
+        let Some(store) = self.store() else { return };
+        let targets = channel_event_targets(&store.all(), &counterparty, time::now_secs());
+        for hash in targets {
+            let Some(record) = store.get(&hash) else {
+                continue;
+            };
+            let requested = self.apply(
+                node,
+                &store,
+                record.clone(),
+                JitTrigger::ChannelRequested { counterparty },
+            );
+            let current = requested.map_or(record, |s| s.record);
+            self.apply(
+                node,
+                &store,
+                current,
+                JitTrigger::ChannelAccepted { user_channel_id },
+            );
+        }
+    }
+
+    fn channel_ready(&self, node: &Rc<Node>, counterparty: PublicKey, user_channel_id: u128) {
+        let Some(store) = self.store() else { return };
+        for record in store.all() {
+            let waiting = matches!(
+                record.state,
+                JitState::PaymentArriving | JitState::ChannelOpening
+            );
+            if record.lsp_node_id == counterparty
+                && waiting
+                && record
+                    .user_channel_id
+                    .is_none_or(|id| id == user_channel_id)
+            {
+                self.apply(
+                    node,
+                    &store,
+                    record,
+                    JitTrigger::ChannelReady {
+                        counterparty,
+                        user_channel_id,
+                    },
+                );
+            }
+        }
+    }
+
+    fn channel_closed(&self, node: &Rc<Node>, user_channel_id: u128) {
+        let Some(store) = self.store() else { return };
+        for record in store.all() {
+            if record.user_channel_id == Some(user_channel_id) && !record.state.is_terminal() {
+                self.apply(
+                    node,
+                    &store,
+                    record,
+                    JitTrigger::ChannelClosed { user_channel_id },
+                );
+            }
+        }
+    }
+
+    fn payment_claimed(&self, node: &Rc<Node>, hash: PaymentHash, amount_msat: u64, skim: u64) {
+        let Some(store) = self.store() else { return };
+        let Some(record) = store.get(&hash.0) else {
+            return;
+        };
+        let Some(step) = self.apply(
+            node,
+            &store,
+            record,
+            JitTrigger::PaymentClaimed { amount_msat },
+        ) else {
+            return;
+        };
+        // The fee the LSP took: flow = what the payer paid on top (recorded at receive) + any
+        // skim; LSPS2 = the skim.
+        let hash_hex = hash_key(&hash.0);
+        let node = node.clone();
+        let terms = step.record.terms.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(mut p) = node.payments.get(Direction::Inbound, &hash_hex) else {
+                return;
+            };
+            let fee = match terms {
+                JitProtocol::Flow(t) => p.fee_msat.unwrap_or(t.fee_msat).saturating_add(skim),
+                JitProtocol::Lsps2(_) => skim,
+            };
+            if p.fee_msat != Some(fee) || p.amount_msat != Some(amount_msat) {
+                p.fee_msat = Some(fee);
+                p.amount_msat = Some(amount_msat);
+                p.updated_at = time::now_millis();
+                if node.payments.put(p).await.is_err() {
+                    node.fail_fatally(Error::StorageFailed);
+                }
+            }
+        });
+    }
+}
+
+fn claim(node: &Rc<Node>, c: &Claimable) {
+    match c.preimage {
+        Some(p) => {
+            node.bus.emit(WalletEvent::ReceiveState {
+                payment_hash: hash_key(&c.payment_hash.0),
+                state: "payment_arriving",
+                error: None,
+            });
+            node.channel_manager.claim_funds(p);
+        }
+        None => fail_back(
+            node,
+            &c.payment_hash,
+            Error::InvalidInvoice {
+                reason: "the payment is for no invoice of this wallet",
+            },
+        ),
+    }
+}
+
+fn fail_back(node: &Rc<Node>, hash: &PaymentHash, error: Error) {
+    node.log(
+        Level::Warn,
+        &format!("failing back {}: {error}", hash_key(&hash.0)),
+    );
+    node.channel_manager.fail_htlc_backwards(hash);
+    node.bus.emit(WalletEvent::ReceiveState {
+        payment_hash: hash_key(&hash.0),
+        state: "failed",
+        error: Some(error),
+    });
+}
+
+/// Waits until every channel this receive may be paid over (its accepted JIT channel, or every
+/// channel with the LSP when none was recorded) has its funding transaction on the chain source
+/// with the right output ([`check_funding_output`]); [`Error::ChannelFailed`] after
+/// [`FUNDING_WAIT_LIMIT`] or when no such channel exists.
+async fn wait_for_funding(node: &Rc<Node>, record: &JitRecord) -> Result<(), Error> {
+    let deadline = time::now_millis().saturating_add(FUNDING_WAIT_LIMIT.as_millis() as u64);
+    loop {
+        node.check_running()?;
+        let channels: Vec<_> = node
+            .channel_manager
+            .list_channels()
+            .into_iter()
+            .filter(|c| {
+                c.counterparty.node_id == record.lsp_node_id
+                    && record
+                        .user_channel_id
+                        .is_none_or(|id| id == c.user_channel_id)
+            })
+            .collect();
+        if channels.is_empty() {
+            return Err(Error::ChannelFailed {
+                reason: "no channel with the LSP to check",
+            });
+        }
+        let mut all_seen = true;
+        for c in &channels {
+            let Some(txo) = c.funding_txo else {
+                all_seen = false;
+                break;
+            };
+            let outpoint = txo.into_bitcoin_outpoint();
+            let Ok(monitor) = node.chain_monitor.get_monitor(c.channel_id) else {
+                all_seen = false;
+                break;
+            };
+            let script = monitor.get_funding_script();
+            drop(monitor);
+            match node.esplora.tx_raw(&outpoint.txid).await {
+                Ok(Some(tx)) => {
+                    if let Err(why) =
+                        check_funding_output(&tx, outpoint, c.channel_value_satoshis, &script)
+                    {
+                        return Err(Error::ChannelFailed { reason: why });
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    all_seen = false;
+                    break;
+                }
+            }
+        }
+        if all_seen {
+            node.log(
+                Level::Info,
+                &format!(
+                    "funding of {} JIT channel(s) seen on the chain source",
+                    channels.len()
+                ),
+            );
+            return Ok(());
+        }
+        if time::now_millis() >= deadline {
+            return Err(Error::ChannelFailed {
+                reason: "the funding transaction was never seen",
+            });
+        }
+        time::sleep(FUNDING_POLL_INTERVAL).await;
+    }
+}
+
+impl JitHook for JitReceiver {
+    fn on_claimable(&self, claimable: &Claimable) -> Option<ClaimDecision> {
+        let node = self.node.upgrade()?;
+        if self.store().is_none() {
+            self.early
+                .borrow_mut()
+                .push(Early::Claimable(claimable.clone()));
+            return Some(ClaimDecision::Hold);
+        }
+        self.decide_claimable(&node, claimable)
+    }
+
+    fn on_channel_accepted(&self, counterparty: PublicKey, user_channel_id: u128) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        if self.store().is_none() {
+            self.early
+                .borrow_mut()
+                .push(Early::Accepted(counterparty, user_channel_id));
+            return;
+        }
+        self.channel_accepted(&node, counterparty, user_channel_id);
+    }
+
+    fn on_channel_ready(&self, counterparty: PublicKey, user_channel_id: u128) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        if self.store().is_none() {
+            self.early
+                .borrow_mut()
+                .push(Early::Ready(counterparty, user_channel_id));
+            return;
+        }
+        self.channel_ready(&node, counterparty, user_channel_id);
+    }
+
+    fn on_channel_closed(&self, user_channel_id: u128) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        if self.store().is_none() {
+            self.early.borrow_mut().push(Early::Closed(user_channel_id));
+            return;
+        }
+        self.channel_closed(&node, user_channel_id);
+    }
+
+    fn on_payment_claimed(&self, payment_hash: PaymentHash, amount_msat: u64, skimmed_msat: u64) {
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        if self.store().is_none() {
+            self.early
+                .borrow_mut()
+                .push(Early::Claimed(payment_hash, amount_msat, skimmed_msat));
+            return;
+        }
+        self.payment_claimed(&node, payment_hash, amount_msat, skimmed_msat);
+    }
+}

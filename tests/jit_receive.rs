@@ -1,0 +1,549 @@
+//! JIT receive end to end in headless Chromium, against a running devnet (both LSPs, the payer,
+//! the chain), through the JS API (`Wallet.open`, `receive`, `payments`, events).
+//!
+//! The devnet's endpoints JSON is baked in at build time from `DEVNET_ENDPOINTS` (as for the
+//! node's tests). Run with `tests/support/run_node_tests.sh --test jit_receive` (it starts a fresh
+//! devnet and sets it; the default run includes these tests). Without it every test here fails.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tabnode::api::Wallet;
+use tabnode::config::{Config, LspProtocol};
+use tabnode::net::{HttpClient, HttpError};
+use tabnode::time;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const ENDPOINTS: Option<&str> = option_env!("DEVNET_ENDPOINTS");
+
+async fn endpoints() -> String {
+    ENDPOINTS
+        .expect("DEVNET_ENDPOINTS not set at build time: run tests/support/run_node_tests.sh")
+        .to_string()
+}
+
+fn control() -> String {
+    let e: Value = serde_json::from_str(ENDPOINTS.unwrap_or("{}")).expect("endpoints JSON");
+    e["control_url"]
+        .as_str()
+        .expect("DEVNET_ENDPOINTS not set at build time: run tests/support/run_node_tests.sh")
+        .to_string()
+}
+
+fn http() -> HttpClient {
+    HttpClient::new(Duration::from_secs(120))
+}
+
+/// POST to the control API; `Err` carries the error body.
+async fn control_post(path: &str, body: Value) -> Result<Value, String> {
+    match http()
+        .post_json::<Value, Value>(&format!("{}{path}", control()), &body)
+        .await
+    {
+        Ok(v) => Ok(v),
+        Err(HttpError::Status { status, body }) => Err(format!("HTTP {status}: {body}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn set_fault(fault: Value) {
+    control_post("/flow/fault", fault.clone())
+        .await
+        .unwrap_or_else(|e| panic!("setting fault {fault}: {e}"));
+}
+
+fn log(s: &str) {
+    web_sys::console::log_1(&JsValue::from_str(s));
+}
+
+/// A wallet, the `receive_state` and `peer` events it emitted, and the listeners keeping them.
+struct TestWallet {
+    wallet: Wallet,
+    events: Rc<RefCell<Vec<Value>>>,
+    peers: Rc<RefCell<Vec<Value>>>,
+    _listeners: Vec<Listener>,
+}
+
+type Listener = Closure<dyn FnMut(web_sys::CustomEvent)>;
+
+fn collect(wallet: &Wallet, kind: &str) -> (Rc<RefCell<Vec<Value>>>, Listener) {
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = events.clone();
+    let listener =
+        Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+            let detail: Value = serde_wasm_bindgen::from_value(e.detail()).unwrap_or(Value::Null);
+            sink.borrow_mut().push(detail);
+        });
+    wallet
+        .add_event_listener(
+            kind.into(),
+            listener
+                .as_ref()
+                .unchecked_ref::<js_sys::Function>()
+                .clone(),
+        )
+        .unwrap();
+    (events, listener)
+}
+
+fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        time::now_millis(),
+        (js_sys::Math::random() * 1e9) as u64
+    )
+}
+
+async fn open_wallet(protocol: LspProtocol, edit: impl FnOnce(&mut Value)) -> TestWallet {
+    let config = Config::from_devnet_endpoints(&endpoints().await, protocol).unwrap();
+    let mut v = serde_json::to_value(&config).unwrap();
+    v["storageName"] = json!(unique_name("jit"));
+    edit(&mut v);
+    let js = v
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap();
+    let w = JsFuture::from(Wallet::open(js))
+        .await
+        .map_err(|e| format!("{:?}", e))
+        .expect("wallet opens");
+    let wallet = Wallet::try_from_js_value(w).expect("a Wallet");
+    let (events, l1) = collect(&wallet, "receive_state");
+    let (peers, l2) = collect(&wallet, "peer");
+    TestWallet {
+        wallet,
+        events,
+        peers,
+        _listeners: vec![l1, l2],
+    }
+}
+
+use serde::Serialize;
+
+/// The JS error's `code` and `reason`.
+fn js_error(e: &JsValue) -> (String, Option<String>) {
+    let get = |k: &str| {
+        js_sys::Reflect::get(e, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    (get("code").unwrap_or_default(), get("reason"))
+}
+
+async fn call(p: js_sys::Promise) -> Result<Value, (String, Option<String>)> {
+    match JsFuture::from(p).await {
+        Ok(v) => Ok(serde_wasm_bindgen::from_value(v).unwrap_or(Value::Null)),
+        Err(e) => Err(js_error(&e)),
+    }
+}
+
+impl TestWallet {
+    async fn receive(&self, req: Value) -> Result<Value, (String, Option<String>)> {
+        let js = req
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .unwrap();
+        call(self.wallet.receive(js)).await
+    }
+
+    async fn payment(&self, hash: &str) -> Option<Value> {
+        let all = call(self.wallet.payments()).await.ok()?;
+        all.as_array()?
+            .iter()
+            .find(|p| p["paymentHash"] == hash)
+            .cloned()
+    }
+
+    /// Waits until the payment `hash` has `status`, at most `secs`.
+    async fn wait_status(&self, hash: &str, status: &str, secs: u64) -> Value {
+        let deadline = time::now_millis() + secs * 1000;
+        loop {
+            if let Some(p) = self.payment(hash).await {
+                if p["status"] == status {
+                    return p;
+                }
+            }
+            assert!(
+                time::now_millis() < deadline,
+                "payment {hash} not {status} within {secs} s: {:?}",
+                self.payment(hash).await
+            );
+            time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    fn states(&self, hash: &str) -> Vec<String> {
+        self.events
+            .borrow()
+            .iter()
+            .filter(|e| e["paymentHash"] == hash)
+            .map(|e| e["state"].as_str().unwrap_or("?").to_string())
+            .collect()
+    }
+
+    async fn channels(&self) -> Vec<Value> {
+        call(self.wallet.channels())
+            .await
+            .unwrap()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Waits until the wallet reported its LSP connected, at most `secs`.
+    async fn wait_connected(&self, secs: u64) {
+        let deadline = time::now_millis() + secs * 1000;
+        while !self.peers.borrow().iter().any(|p| p["connected"] == true) {
+            assert!(
+                time::now_millis() < deadline,
+                "LSP not connected within {secs} s"
+            );
+            time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn stop(self) {
+        let _ = JsFuture::from(self.wallet.stop()).await;
+    }
+}
+
+fn msat(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not an amount: {v}"))
+}
+
+/// The first JIT receive of a wallet with no channel, paid by the devnet's payer, then a second
+/// receive over the new channel: amounts and fee exact to the msat, history, events.
+async fn jit_then_direct(protocol: LspProtocol, expected_protocol: &str) {
+    let w = open_wallet(protocol, |_| {}).await;
+    assert!(w.channels().await.is_empty());
+    let amount = 50_000_000u64;
+    let r = w
+        .receive(json!({"amountMsat": amount, "description": "jit e2e", "expirySecs": 900}))
+        .await
+        .expect("receive");
+    log(&format!("{expected_protocol} receive: {r}"));
+    assert_eq!(r["protocol"], expected_protocol);
+    assert_eq!(msat(&r["amountMsat"]), amount);
+    let fee = msat(&r["feeMsat"]);
+    // Both devnet LSPs: max(1000 sat, 1 %) = 1000 sat at 50k sat.
+    assert_eq!(fee, 1_000_000);
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    assert_eq!(w.wallet.pending_receives(), 1);
+
+    let started = time::now_millis();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("payer pays the JIT invoice");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    log(&format!(
+        "payer: {paid} ({} ms)",
+        time::now_millis() - started
+    ));
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    log(&format!("history: {p}"));
+    assert_eq!(
+        msat(&p["amountMsat"]),
+        amount - fee,
+        "received exactly amount - fee"
+    );
+    assert_eq!(msat(&p["feeMsat"]), fee, "fee exactly as quoted");
+    assert_eq!(p["viaJit"], expected_protocol);
+    assert_eq!(p["direction"], "inbound");
+    let states = w.states(&hash);
+    log(&format!("receive_state events: {states:?}"));
+    for s in [
+        "invoice_ready",
+        "payment_arriving",
+        "channel_opening",
+        "channel_ready",
+        "claimed",
+    ] {
+        assert!(states.iter().any(|x| x == s), "no {s} in {states:?}");
+    }
+    assert_eq!(states.first().map(String::as_str), Some("invoice_ready"));
+    assert_eq!(states.last().map(String::as_str), Some("claimed"));
+    let channels = w.channels().await;
+    log(&format!("channels: {}", Value::Array(channels.clone())));
+    assert_eq!(channels.len(), 1);
+    assert_eq!(w.wallet.pending_receives(), 0);
+
+    // A second payment uses the channel: direct, no fee.
+    let small = 5_000_000u64;
+    let r2 = w
+        .receive(json!({"amountMsat": small, "description": "second"}))
+        .await
+        .expect("second receive");
+    log(&format!("second receive: {r2}"));
+    assert_eq!(r2["protocol"], "direct");
+    assert_eq!(msat(&r2["feeMsat"]), 0);
+    let paid2 = control_post("/pay", json!({"invoice": r2["invoice"]}))
+        .await
+        .expect("payer pays the direct invoice");
+    assert_eq!(paid2["status"], "succeeded", "{paid2}");
+    let hash2 = r2["paymentHash"].as_str().unwrap();
+    let p2 = w.wait_status(hash2, "succeeded", 60).await;
+    assert_eq!(msat(&p2["amountMsat"]), small);
+    assert_eq!(p2["viaJit"], Value::Null);
+    assert_eq!(w.channels().await.len(), 1, "no new channel");
+    w.stop().await;
+}
+
+#[wasm_bindgen_test]
+async fn flow_jit_receive_then_direct() {
+    jit_then_direct(LspProtocol::Flow, "flow").await;
+}
+
+#[wasm_bindgen_test]
+async fn lsps2_jit_receive_then_direct() {
+    jit_then_direct(LspProtocol::Lsps2, "lsps2").await;
+}
+
+/// An LSPS2 receive without an amount (variable mode): the payer chooses the amount, the fee is
+/// the LSP's skim, within the menu's terms.
+#[wasm_bindgen_test]
+async fn lsps2_variable_amount() {
+    let w = open_wallet(LspProtocol::Lsps2, |_| {}).await;
+    let r = w
+        .receive(json!({"description": "any amount", "expirySecs": 900}))
+        .await
+        .expect("receive");
+    log(&format!("variable receive: {r}"));
+    assert_eq!(r["protocol"], "lsps2");
+    assert_eq!(r["amountMsat"], Value::Null);
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = 200_000_000u64;
+    let result = control_post(
+        "/pay",
+        json!({"invoice": r["invoice"], "amount_msat": paid}),
+    )
+    .await
+    .expect("payer pays");
+    assert_eq!(result["status"], "succeeded", "{result}");
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    log(&format!("history: {p}"));
+    // 1 % of 200k sat = 2000 sat, above the 1000 sat minimum.
+    assert_eq!(msat(&p["feeMsat"]), 2_000_000);
+    assert_eq!(msat(&p["amountMsat"]), paid - 2_000_000);
+    w.stop().await;
+}
+
+/// The REST LSP's fault modes each give their error; the honest LSP's refusals and a fee above
+/// the caller's cap give theirs; `never_open` leaves nothing claimed; `open_late` still pays.
+#[wasm_bindgen_test]
+async fn flow_faults() {
+    let w = open_wallet(LspProtocol::Flow, |_| {}).await;
+    let req = || json!({"amountMsat": 30_000_000u64, "description": "fault", "expirySecs": 600});
+    let cases = [
+        (
+            json!({"mode": "overcharge_fee", "extra_msat": 5000}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("wrong_amount"),
+        ),
+        (
+            json!({"mode": "wrong_payment_hash"}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("wrong_hash"),
+        ),
+        (
+            json!({"mode": "wrong_payee"}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("wrong_payee"),
+        ),
+        (
+            json!({"mode": "wrong_network", "network": "bitcoin"}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("wrong_network"),
+        ),
+    ];
+    for (fault, code, reason) in cases {
+        set_fault(fault.clone()).await;
+        let e = w.receive(req()).await.expect_err("the fault is caught");
+        log(&format!("fault {fault}: {e:?}"));
+        assert_eq!(e.0, code, "{fault}");
+        assert_eq!(e.1.as_deref(), reason, "{fault}");
+    }
+    set_fault(json!({"mode": "none"})).await;
+
+    // The caller's cap: the devnet's fee is 1000 sat.
+    let e = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "cap", "maxFeeMsat": 999_999}))
+        .await
+        .expect_err("fee above cap");
+    log(&format!("cap: {e:?}"));
+    assert_eq!(e.0, "FEE_ABOVE_CAP");
+    // The LSP's own limit (500k sat): refused with a reason, never its text.
+    let e = w
+        .receive(json!({"amountMsat": 600_000_000u64, "description": "too big"}))
+        .await
+        .expect_err("amount above the LSP's maximum");
+    log(&format!("too big: {e:?}"));
+    assert_eq!(e.0, "LSP_REJECTED");
+    assert_eq!(e.1.as_deref(), Some("payment_too_large"));
+
+    // never_open: the LSP holds the payment and never opens; the payer's payment fails, nothing
+    // is claimed, and the receive is still waiting (it expires after its invoice).
+    set_fault(json!({"mode": "never_open"})).await;
+    let r = w.receive(req()).await.expect("receive");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
+    log(&format!("never_open pay: {paid:?}"));
+    assert!(
+        paid.as_ref().map_or(true, |p| p["status"] == "failed"),
+        "the payer's payment fails"
+    );
+    let p = w.payment(&hash).await.unwrap();
+    assert_eq!(p["status"], "pending");
+    assert!(w.channels().await.is_empty());
+    let states = w.states(&hash);
+    log(&format!("never_open states: {states:?}"));
+    assert!(!states.iter().any(|s| s == "claimed"));
+    assert_eq!(w.wallet.pending_receives(), 1, "still waiting until expiry");
+
+    // open_late: the LSP waits, then opens and pays.
+    set_fault(json!({"mode": "open_late", "delay_secs": 5})).await;
+    let r = w.receive(req()).await.expect("receive");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let started = time::now_millis();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("paid despite the late open");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let elapsed = time::now_millis() - started;
+    log(&format!("open_late paid in {elapsed} ms"));
+    assert!(elapsed >= 5000);
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    assert_eq!(msat(&p["amountMsat"]), 30_000_000 - msat(&r["feeMsat"]));
+    set_fault(json!({"mode": "none"})).await;
+    w.stop().await;
+}
+
+/// Identity and reachability of the REST LSP.
+#[wasm_bindgen_test]
+async fn flow_identity_and_unreachable() {
+    let payer_id = serde_json::from_str::<Value>(&endpoints().await).unwrap()["payer"]["node_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let w = open_wallet(LspProtocol::Flow, |v| v["lsp"]["nodeId"] = json!(payer_id)).await;
+    let e = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "x"}))
+        .await
+        .expect_err("pinned id differs");
+    log(&format!("pinned other id: {e:?}"));
+    assert_eq!(e.0, "LSP_IDENTITY_MISMATCH");
+    w.stop().await;
+
+    let w = open_wallet(LspProtocol::Flow, |v| {
+        v["lsp"]["url"] = json!("http://127.0.0.1:9");
+        v["lsp"].as_object_mut().unwrap().remove("nodeId");
+    })
+    .await;
+    let e = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "x"}))
+        .await
+        .expect_err("nobody listens");
+    log(&format!("unreachable: {e:?}"));
+    assert_eq!(e.0, "LSP_UNREACHABLE");
+    w.stop().await;
+}
+
+/// The JIT record is written before the invoice is returned and loaded at open: a wallet stopped
+/// right after `receive` and reopened from its storage still accepts the LSP's skim on the
+/// payment (checked against the stored LSPS2 terms) and claims it.
+#[wasm_bindgen_test]
+async fn lsps2_receive_survives_reload() {
+    let name = unique_name("jit-reload");
+    let n = name.clone();
+    let w = open_wallet(LspProtocol::Lsps2, move |v| v["storageName"] = json!(n)).await;
+    let r = w
+        .receive(json!({"amountMsat": 40_000_000u64, "description": "reload", "expirySecs": 900}))
+        .await
+        .expect("receive");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    w.stop().await;
+
+    let n = name.clone();
+    let w = open_wallet(LspProtocol::Lsps2, move |v| v["storageName"] = json!(n)).await;
+    assert_eq!(
+        w.wallet.pending_receives(),
+        1,
+        "the stored receive is pending"
+    );
+    w.wait_connected(30).await;
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    log(&format!("after reload: {p}"));
+    assert_eq!(msat(&p["amountMsat"]), 40_000_000 - 1_000_000);
+    assert_eq!(msat(&p["feeMsat"]), 1_000_000);
+    let states = w.states(&hash);
+    log(&format!("states after reload: {states:?}"));
+    assert_eq!(states.last().map(String::as_str), Some("claimed"));
+    assert_eq!(w.wallet.pending_receives(), 0);
+    w.stop().await;
+}
+
+/// `trustMinimized` with an LSPS2 LSP that does not ask the client to trust it: the wallet
+/// claims only once the new channel's funding transaction is on the chain source with the right
+/// output (the devnet LSP broadcasts it first, so the payment completes).
+#[wasm_bindgen_test]
+async fn lsps2_trust_minimized_claims_after_funding_seen() {
+    let w = open_wallet(LspProtocol::Lsps2, |v| v["trustMinimized"] = json!(true)).await;
+    let r = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "trust-minimized"}))
+        .await
+        .expect("receive");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    assert_eq!(msat(&p["amountMsat"]), 30_000_000 - 1_000_000);
+    let channels = w.channels().await;
+    let txid = channels[0]["fundingTxid"].as_str().unwrap().to_string();
+    let esplora = serde_json::from_str::<Value>(&endpoints().await).unwrap()["esplora_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hex = http()
+        .get_text(&format!("{esplora}/tx/{txid}/hex"))
+        .await
+        .expect("the funding transaction is on the chain source");
+    log(&format!("funding {txid}: {} bytes", hex.len() / 2));
+    w.stop().await;
+}
+
+/// The LSPS2 menu checked against the request: an amount outside the LSP's limits and a fee
+/// above the caller's cap are refused before anything is bought.
+#[wasm_bindgen_test]
+async fn lsps2_refusals() {
+    let w = open_wallet(LspProtocol::Lsps2, |_| {}).await;
+    // The devnet LSP's smallest payment is 10k sat.
+    let e = w
+        .receive(json!({"amountMsat": 5_000_000u64, "description": "small"}))
+        .await
+        .expect_err("below the LSP's minimum");
+    log(&format!("below minimum: {e:?}"));
+    assert_eq!(e.0, "INVALID_LSPS2_OFFER");
+    assert_eq!(e.1.as_deref(), Some("amount_out_of_range"));
+    // Its fee is 1000 sat at 50k sat.
+    let e = w
+        .receive(json!({"amountMsat": 50_000_000u64, "description": "cap", "maxFeeMsat": 999_999}))
+        .await
+        .expect_err("fee above the cap");
+    log(&format!("cap: {e:?}"));
+    assert_eq!(e.0, "FEE_ABOVE_CAP");
+    assert!(w.channels().await.is_empty());
+    assert_eq!(w.wallet.pending_receives(), 0);
+    w.stop().await;
+}
