@@ -191,7 +191,7 @@ impl Wallet {
     pub fn pay(
         &self,
         invoice: String,
-        #[wasm_bindgen(unchecked_param_type = "{ amountMsat?: number } | undefined")] opts: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ amountMsat?: number }")] opts: JsValue,
     ) -> Promise {
         let node = self.node.clone();
         let parsed = js_to_json(&opts).and_then(|v| parse_pay_options(&v));
@@ -219,7 +219,7 @@ impl Wallet {
     pub fn close_channel(
         &self,
         #[wasm_bindgen(js_name = channelId)] channel_id: String,
-        #[wasm_bindgen(unchecked_param_type = "{ force?: boolean } | undefined")] opts: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ force?: boolean }")] opts: JsValue,
     ) -> Promise {
         let node = self.node.clone();
         let parsed = js_to_json(&opts).and_then(|v| parse_close_options(&v));

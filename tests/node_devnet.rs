@@ -307,6 +307,17 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
     w.ok("sync", &[]).await;
     receive_from_payer(&w, &ev, 120_000_000).await;
 
+    // An invoice nobody pays: pending now, expired (failed) after its 60 s.
+    let unpaid = w
+        .ok(
+            "receive",
+            &[js(
+                &json!({"amountMsat": 1_000_000, "description": "unpaid", "expirySecs": 60}),
+            )],
+        )
+        .await;
+    assert_eq!(w.call("pendingReceives", &[]).unwrap().as_f64(), Some(1.0));
+
     // Force close: our output on our commitment waits for the LSP's to_self_delay, then the
     // sweeper spends it to the wallet's address.
     w.ok(
@@ -345,6 +356,27 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
         "swept {sat} sat (120 000 sat minus commitment and sweep fees)"
     );
     say(&format!("swept {sat} sat to {address} after a force close"));
+
+    let hash = unpaid["paymentHash"].as_str().unwrap().to_string();
+    ev.wait_for("receive_state", Duration::from_secs(120), |d| {
+        d["paymentHash"] == hash.as_str() && d["state"] == "expired"
+    })
+    .await;
+    let payments = w.ok("payments", &[]).await;
+    let record = payments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["paymentHash"] == hash.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (record["status"].as_str(), record["failure"].as_str()),
+        (Some("failed"), Some("expired")),
+        "{record}"
+    );
+    assert_eq!(w.call("pendingReceives", &[]).unwrap().as_f64(), Some(0.0));
+    say("unpaid invoice expired");
     assert!(ev.all().iter().all(|(k, _)| k != "error"), "{:?}", ev.all());
     w.stop().await;
 }

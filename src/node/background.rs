@@ -8,7 +8,8 @@
 //!   missed ticks; `mobile_interruptable_platform` is off, so a long pause does not drop peers
 //!   by itself;
 //! - the chain is synced every [`SYNC_INTERVAL`] and at once on demand (`sync()`, a closed
-//!   channel, the page coming back online or visible);
+//!   channel, the page coming back online or visible); after each round, unpaid invoices past
+//!   their expiry are marked failed (`expired`) with a `receive_state` event;
 //! - at shutdown every task ends; the background processor first writes the channel manager
 //!   one last time. A background processor that fails (a persistence error) stops the node
 //!   with a fatal `error` event.
@@ -103,7 +104,12 @@ async fn sync_loop(node: Rc<Node>) {
             }
         }
         last_run = time::now_millis();
-        let round = Box::pin(node.sync_now(false));
+        let round = Box::pin(async {
+            let _ = node.sync_now(false).await;
+            if let Err(e) = node.expire_receives().await {
+                node.log(Level::Warn, &format!("expiring receives: {e}"));
+            }
+        });
         if let Either::Right(_) = select(round, node.shutdown.wait()).await {
             break;
         }

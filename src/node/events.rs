@@ -386,14 +386,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
 
 /// Writes a payment record; on failure the event is replayed later and the node stops.
 async fn put(node: &Rc<Node>, record: PaymentRecord) -> Result<(), ReplayEvent> {
-    match node.payments.put(record).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            node.log(Level::Error, &format!("payment history write failed: {e}"));
-            node.kv.health().report_failure();
-            Err(ReplayEvent())
-        }
-    }
+    node.put_payment(record).await.map_err(|_| ReplayEvent())
 }
 
 fn node_random16(node: &Node) -> [u8; 16] {

@@ -39,6 +39,7 @@ use crate::error::Error;
 use crate::keys::WalletSecret;
 use crate::onchain::wallet::{fetch_balance, OnchainScripts};
 use crate::payment::store::PaymentStore;
+use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
 use crate::store::{InstanceLock, Store};
 use crate::time;
 
@@ -288,6 +289,49 @@ impl Node {
             self.bus.emit(WalletEvent::Synced { height });
         }
         Ok(height)
+    }
+
+    /// Writes a payment record durably; a failed write is a storage failure (the node stops).
+    pub(crate) async fn put_payment(&self, record: PaymentRecord) -> Result<(), Error> {
+        let result = self.payments.put(record).await;
+        if result.is_err() {
+            self.log(Level::Error, "payment history write failed");
+            self.kv.health().report_failure();
+        }
+        result
+    }
+
+    /// Marks pending inbound invoices whose expiry passed as failed (`expired`) and tells JS.
+    /// A payment that still arrives later is claimed and the record becomes succeeded.
+    pub(crate) async fn expire_receives(&self) -> Result<(), Error> {
+        let now = time::now_millis();
+        let expired: Vec<PaymentRecord> = self
+            .payments
+            .all()
+            .into_iter()
+            .filter(|p| {
+                p.direction == Direction::Inbound
+                    && p.status == PaymentStatus::Pending
+                    && p.expires_at.is_some_and(|e| e <= now)
+            })
+            .collect();
+        for mut record in expired {
+            if record.apply(
+                PaymentUpdate::Failed {
+                    reason: "expired".into(),
+                },
+                now,
+            )? {
+                let hash = record.payment_hash.clone();
+                self.put_payment(record).await?;
+                self.bus.emit(WalletEvent::ReceiveState {
+                    payment_hash: hash,
+                    state: "expired",
+                    error: None,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Reports a fatal error once and stops the node's work (not its lock: JS calls `stop`).

@@ -145,7 +145,7 @@ impl Node {
             failure: None,
             expires_at: Some(expires_at),
         };
-        self.payments.put(record).await?;
+        self.put_payment(record).await?;
         self.bus.emit(WalletEvent::ReceiveState {
             payment_hash: hash_hex.clone(),
             state: "invoice_ready",
@@ -236,7 +236,7 @@ impl Node {
                 expires_at: None,
             },
         };
-        self.payments.put(record.clone()).await?;
+        self.put_payment(record.clone()).await?;
 
         let payment_id = PaymentId(self.keys.get_secure_random_bytes());
         let (sender, receiver) = oneshot::channel();
@@ -276,7 +276,7 @@ impl Node {
                 },
                 time::now_millis(),
             )? {
-                self.payments.put(failed.clone()).await?;
+                self.put_payment(failed.clone()).await?;
                 self.bus.emit(WalletEvent::PaymentFailed(failed));
             }
             return Err(Error::PaymentFailed { reason });
