@@ -13,14 +13,13 @@
 
 use core::time::Duration;
 
-use bitcoin::hashes::Hash as _;
 use bitcoin::secp256k1::PublicKey;
 use lightning::types::payment::{PaymentHash, PaymentSecret};
-use lightning_invoice::{Currency, InvoiceBuilder, RawBolt11Invoice};
+use lightning_invoice::RawBolt11Invoice;
 
 use crate::error::Error;
 use crate::lsp::lsps2::{self, AmountMode, Lsps2Terms, LSPS2_INVOICE_MIN_FINAL_CLTV};
-use crate::payment::invoice::{InvoiceSpec, MAX_DESCRIPTION_LEN};
+use crate::payment::invoice::InvoiceSpec;
 
 /// An invoice spec and whether the invoice offers `basic_mpp`.
 #[derive(Clone, Debug)]
@@ -115,43 +114,13 @@ pub fn lsps2_spec(
 /// The unsigned invoice for `s`: exactly the spec's fields and hints, `basic_mpp` only when
 /// asked. A description over 639 bytes or an amount of 0 is [`Error::InvalidInvoice`].
 pub fn build_raw(s: &JitInvoiceSpec) -> Result<RawBolt11Invoice, Error> {
-    let spec = &s.spec;
-    if spec.description.len() > MAX_DESCRIPTION_LEN {
-        return Err(Error::InvalidInvoice {
-            reason: "the description is longer than 639 bytes",
-        });
-    }
-    if spec.amount_msat == Some(0) {
-        return Err(Error::InvalidInvoice {
-            reason: "the amount is zero",
-        });
-    }
-    let hash = bitcoin::hashes::sha256::Hash::from_byte_array(spec.payment_hash.0);
-    let mut builder = InvoiceBuilder::new(Currency::from(spec.network))
-        .description(spec.description.clone())
-        .payment_hash(hash)
-        .payment_secret(spec.payment_secret)
-        .duration_since_epoch(spec.timestamp)
-        .min_final_cltv_expiry_delta(u64::from(spec.min_final_cltv_expiry_delta))
-        .payee_pub_key(spec.payee)
-        .expiry_time(Duration::from_secs(u64::from(spec.expiry_secs)));
-    if s.basic_mpp {
-        builder = builder.basic_mpp();
-    }
-    if let Some(amount) = spec.amount_msat {
-        builder = builder.amount_milli_satoshis(amount);
-    }
-    for hint in &spec.route_hints {
-        builder = builder.private_route(hint.clone());
-    }
-    builder.build_raw().map_err(|_| Error::InvalidInvoice {
-        reason: "the invoice could not be built",
-    })
+    crate::payment::invoice::build_raw_invoice_with(&s.spec, s.basic_mpp)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitcoin::hashes::Hash as _;
     use crate::lsp::lsps2::tests::{params, NOW};
     use crate::lsp::lsps2::{check_jit_invoice, ChosenOffer};
     use crate::test_util::{pubkey, secret};

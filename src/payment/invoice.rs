@@ -51,8 +51,14 @@ pub struct InvoiceSpec {
     pub route_hints: Vec<RouteHint>,
 }
 
-/// Builds the unsigned invoice (see the module doc for what it guarantees).
+/// Builds the unsigned invoice (see the module doc for what it guarantees), with `basic_mpp`.
 pub fn build_raw_invoice(spec: &InvoiceSpec) -> Result<RawBolt11Invoice, Error> {
+    build_raw_invoice_with(spec, true)
+}
+
+/// [`build_raw_invoice`] with `basic_mpp` only when `basic_mpp` is true (an LSPS2 variable-amount
+/// invoice must not offer MPP). The one place the wallet's invoices are assembled.
+pub fn build_raw_invoice_with(spec: &InvoiceSpec, basic_mpp: bool) -> Result<RawBolt11Invoice, Error> {
     if spec.description.len() > MAX_DESCRIPTION_LEN {
         return Err(Error::InvalidInvoice {
             reason: "the description is longer than 639 bytes",
@@ -71,8 +77,10 @@ pub fn build_raw_invoice(spec: &InvoiceSpec) -> Result<RawBolt11Invoice, Error> 
         .duration_since_epoch(spec.timestamp)
         .min_final_cltv_expiry_delta(u64::from(spec.min_final_cltv_expiry_delta))
         .payee_pub_key(spec.payee)
-        .basic_mpp()
         .expiry_time(Duration::from_secs(u64::from(spec.expiry_secs)));
+    if basic_mpp {
+        builder = builder.basic_mpp();
+    }
     if let Some(amount) = spec.amount_msat {
         builder = builder.amount_milli_satoshis(amount);
     }
