@@ -268,8 +268,11 @@ impl Devnet {
     }
 
     /// The payer opens an announced channel to each LSP, one at a time (ldk-node marks funding
-    /// inputs spent only at the next sync), then six blocks confirm them.
+    /// inputs spent only at the next sync), then six blocks confirm them. A tenth of each channel
+    /// is pushed to the LSP, so that the LSP holds more than its 1% reserve there from the start
+    /// and can forward a wallet's payment to the payer before the payer has paid anyone.
     async fn open_payer_channels(&self, capacity_sat: u64) -> Result<()> {
+        let push_msat = capacity_sat * 1000 / 10;
         let mut events = self.payer.subscribe();
         let targets = [
             (self.lsps2.node.node_id(), SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: self.lsps2.spec.listen_port }),
@@ -278,7 +281,7 @@ impl Devnet {
         for (node_id, addr) in targets.clone() {
             let payer = self.payer.node.clone();
             tokio::task::spawn_blocking(move || {
-                payer.open_announced_channel(node_id, addr, capacity_sat, None, None)
+                payer.open_announced_channel(node_id, addr, capacity_sat, Some(push_msat), None)
             })
             .await?
             .map_err(|e| anyhow!("payer: open channel to {node_id}: {e:?}"))?;

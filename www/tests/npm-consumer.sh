@@ -66,16 +66,28 @@ async function run(): Promise<void> {
 
 run().catch((e: unknown) => report({ error: String((e as { code?: unknown })?.code ?? e) }));
 TS
+# The tsconfig of create-vite's vanilla-ts template (what a fresh Vite app has)...
 cat > "$APP/tsconfig.json" <<'JSON'
-{ "compilerOptions": { "target": "ES2022", "module": "ESNext", "moduleResolution": "Bundler", "lib": ["ES2022", "DOM"],
-  "strict": true, "noEmit": true, "skipLibCheck": false }, "include": ["src"] }
+{ "compilerOptions": { "target": "ES2022", "useDefineForClassFields": true, "module": "ESNext",
+  "lib": ["ES2022", "DOM", "DOM.Iterable"], "skipLibCheck": true, "moduleResolution": "Bundler",
+  "allowImportingTsExtensions": true, "verbatimModuleSyntax": true, "moduleDetection": "force",
+  "noEmit": true, "strict": true, "noUnusedLocals": true, "noUnusedParameters": true,
+  "noFallthroughCasesInSwitch": true }, "include": ["src"] }
+JSON
+# ...and a strict one that also checks the package's own declarations (tabnode.d.ts uses
+# Symbol.dispose, declared by ESNext.Disposable).
+cat > "$APP/tsconfig.strict.json" <<'JSON'
+{ "extends": "./tsconfig.json", "compilerOptions": { "skipLibCheck": false,
+  "lib": ["ES2022", "DOM", "DOM.Iterable", "ESNext.Disposable"] } }
 JSON
 
 echo "== npm install the tarball, vite@$VITE_VERSION, typescript@$TS_VERSION"
 (cd "$APP" && npm install --no-audit --no-fund --loglevel=error "../$TARBALL" "vite@$VITE_VERSION" "typescript@$TS_VERSION")
 
-echo "== tsc --noEmit (the package's types as a consumer sees them)"
-(cd "$APP" && ./node_modules/.bin/tsc --noEmit -p tsconfig.json)
+echo "== tsc --noEmit (the package's types as a consumer sees them; then its .d.ts checked strictly)"
+(cd "$APP" && ./node_modules/.bin/tsc --noEmit -p tsconfig.json && ./node_modules/.bin/tsc --noEmit -p tsconfig.strict.json)
+[ -s "$APP/node_modules/tabnode/README.md" ] && grep -q 'from "tabnode"' "$APP/node_modules/tabnode/README.md" \
+  || { echo "the installed package has no README showing the import" >&2; exit 1; }
 
 echo "== vite build"
 (cd "$APP" && ./node_modules/.bin/vite build --logLevel warn)
