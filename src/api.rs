@@ -34,7 +34,7 @@ export interface WalletConfig {
 export interface Balance { lightningMsat: number; onchainSat: number; onchainPendingSat: number; inboundMsat: number }
 export interface Channel {
   channelId: string; counterpartyNodeId: string; capacitySat: number;
-  outboundMsat: number; inboundMsat: number; isUsable: boolean; isReady: boolean;
+  outboundMsat: number; inboundMsat: number; pendingInboundMsat: number; isUsable: boolean; isReady: boolean;
   confirmations: number | null; shortChannelId: string | null; fundingTxid: string | null;
 }
 export type PaymentStatus = "pending" | "succeeded" | "failed";

@@ -56,7 +56,7 @@ use super::broadcaster::Broadcaster;
 use super::event_bus::EventBus;
 use super::fee_estimator::WalletFeeEstimator;
 use super::kv::{NodeKv, StorageHealth};
-use super::ldk_config::user_config;
+use super::ldk_config::{reapply_lsp_channel_config, user_config};
 use super::logger::{wallet_log, NodeLogger};
 use super::relay_filter::RelayFilter;
 use super::running::{LspState, Node};
@@ -363,6 +363,8 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
                 what: "channel manager",
             }
         })?;
+        // Before any peer connects or any HTLC is decoded again.
+        reapply_lsp_channel_config(&manager);
         Arc::new(manager)
     } else {
         let tip_hash = esplora

@@ -35,6 +35,8 @@ export interface Channel {
   capacitySat: number;
   outboundMsat: number;
   inboundMsat: number;
+  /** Incoming HTLCs not settled yet (a payment being claimed). */
+  pendingInboundMsat: number;
   isUsable: boolean;
   isReady: boolean;
   confirmations: number | null;
