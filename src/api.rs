@@ -207,11 +207,11 @@ impl Wallet {
         })
     }
 
-    /// The on-chain address closes and sweeps pay to.
+    /// The on-chain wallet's receive address (next unused; closes and sweeps pay the same wallet).
     #[wasm_bindgen(js_name = onchainAddress, unchecked_return_type = "Promise<string>")]
     pub fn onchain_address(&self) -> Promise {
         let node = self.node.clone();
-        promise(async move { Ok(Value::String(node.onchain_address()?)) })
+        promise(async move { Ok(Value::String(node.onchain_address().await?)) })
     }
 
     /// Closes a channel (cooperatively unless `opts.force`).

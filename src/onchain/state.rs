@@ -152,11 +152,11 @@ impl OnchainState {
         }))
     }
 
-    /// Records that `write` is durably stored: the internal scripts it revealed may now go to
-    /// LDK.
-    pub fn write_done(&mut self, write: &PendingWrite) {
-        if write.internal_revealed > self.written_internal {
-            self.written_internal = write.internal_revealed;
+    /// Records that a write revealing internal scripts up to `internal_revealed` is durably
+    /// stored: those scripts may now go to LDK.
+    pub fn write_done(&mut self, internal_revealed: Option<u32>) {
+        if internal_revealed > self.written_internal {
+            self.written_internal = internal_revealed;
         }
     }
 
@@ -305,7 +305,7 @@ mod tests {
 
     fn written(state: &mut OnchainState) -> Vec<u8> {
         let w = state.pending_write().unwrap().expect("something to write");
-        state.write_done(&w);
+        state.write_done(w.internal_revealed);
         w.bytes
     }
 
@@ -330,7 +330,7 @@ mod tests {
             None,
             "taken for writing, not written yet"
         );
-        s.write_done(&first);
+        s.write_done(first.internal_revealed);
         assert_eq!(s.pending_write().unwrap(), None, "nothing new");
 
         let mut taken = Vec::new();
