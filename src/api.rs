@@ -31,7 +31,14 @@ export interface WalletConfig {
   mnemonic?: string; maxFeeMsat?: number | null; maxFeePpm?: number | null;
   trustMinimized?: boolean;
 }
-export interface Balance { lightningMsat: number; onchainSat: number; onchainPendingSat: number; inboundMsat: number }
+export interface Balance {
+  lightningMsat: number;
+  /** The on-chain (BDK) wallet's confirmed funds, as of its last sync. */
+  onchainSat: number;
+  /** Its unconfirmed (ours and others') and immature funds. */
+  onchainPendingSat: number;
+  inboundMsat: number;
+}
 export interface Channel {
   channelId: string; counterpartyNodeId: string; capacitySat: number;
   outboundMsat: number; inboundMsat: number; isUsable: boolean; isReady: boolean;

@@ -249,12 +249,10 @@ pub fn chain_update(
         .map(|cp| (cp.height(), cp.hash()))
         .collect();
     for (&height, &hash) in &remote.hashes {
-        if height <= agreement.height() {
-            if blocks.get(&height).is_some_and(|h| *h != hash) {
-                return Err(UpdateError::Inconsistent(
-                    "Esplora disagrees below the block it agrees on",
-                ));
-            }
+        if height <= agreement.height() && blocks.get(&height).is_some_and(|h| *h != hash) {
+            return Err(UpdateError::Inconsistent(
+                "Esplora disagrees below the block it agrees on",
+            ));
         }
         blocks.insert(height, hash);
     }

@@ -43,7 +43,7 @@ impl GapScan {
     pub fn record(&mut self, index: u32, used: bool) {
         if used {
             self.unused_past_revealed = 0;
-        } else if self.last_revealed.map_or(true, |r| index > r) {
+        } else if self.last_revealed.is_none_or(|r| index > r) {
             self.unused_past_revealed = self.unused_past_revealed.saturating_add(1);
         }
         // BIP32's last normal index ends the scan.

@@ -172,7 +172,21 @@ impl OnchainWallet {
     /// One sync at `now` (Unix seconds): script histories, then the blocks they need, then one
     /// BDK update applied and written. `height` is recorded for [`wants_sync`](Self::wants_sync).
     pub async fn sync(&self, esplora: &EsploraClient, now: u64, height: u32) -> Result<(), Error> {
-        self.broadcast_seen.set(false);
+        // A broadcast during this sync sets it again; a failed sync puts it back.
+        let broadcast = self.broadcast_seen.replace(false);
+        let result = self.sync_once(esplora, now).await;
+        match result {
+            Ok(()) => {
+                self.full_scan_done.set(true);
+                self.synced_height.set(Some(height));
+            }
+            Err(_) if broadcast => self.broadcast_seen.set(true),
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn sync_once(&self, esplora: &EsploraClient, now: u64) -> Result<(), Error> {
         let gap = if self.full_scan_done.get() {
             SYNC_GAP
         } else {
@@ -198,12 +212,15 @@ impl OnchainWallet {
         for (keychain, last_revealed) in keychains {
             let mut scan = GapScan::new(last_revealed, gap);
             while let Some(index) = scan.next_index() {
-                let spk = self
-                    .state
-                    .borrow()
-                    .wallet()
-                    .peek_address(keychain, index)
-                    .script_pubkey();
+                let spk = {
+                    let state = self.state.borrow();
+                    let wallet = state.wallet();
+                    // Derived already for revealed and lookahead scripts; derive the rest.
+                    wallet
+                        .spk_index()
+                        .spk_at_index(keychain, index)
+                        .unwrap_or_else(|| wallet.peek_address(keychain, index).script_pubkey())
+                };
                 let txs = self.script_history(esplora, &spk).await?;
                 scan.record(index, !txs.is_empty());
                 histories.push(ScriptHistory {
@@ -240,10 +257,7 @@ impl OnchainWallet {
         self.state
             .borrow_mut()
             .apply(wallet_update(findings, chain))?;
-        self.persist().await?;
-        self.full_scan_done.set(true);
-        self.synced_height.set(Some(height));
-        Ok(())
+        self.persist().await
     }
 
     /// The whole history of `script`: mempool first, then confirmed pages of 25.
