@@ -41,7 +41,7 @@ export interface Balance {
 }
 export interface Channel {
   channelId: string; counterpartyNodeId: string; capacitySat: number;
-  outboundMsat: number; inboundMsat: number; isUsable: boolean; isReady: boolean;
+  outboundMsat: number; inboundMsat: number; pendingInboundMsat: number; isUsable: boolean; isReady: boolean;
   confirmations: number | null; shortChannelId: string | null; fundingTxid: string | null;
 }
 export type PaymentStatus = "pending" | "succeeded" | "failed";
@@ -198,13 +198,14 @@ impl Wallet {
     pub fn pay(
         &self,
         invoice: String,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ amountMsat?: number }")] opts: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ amountMsat?: number; timeoutSecs?: number }")] opts: JsValue,
     ) -> Promise {
         let node = self.node.clone();
         let parsed = js_to_json(&opts).and_then(|v| parse_pay_options(&v));
         promise(async move {
-            let amount = parsed?;
-            let r = node.pay(&invoice, amount).await?;
+            let opts = parsed?;
+            let timeout = core::time::Duration::from_secs(u64::from(opts.timeout_secs));
+            let r = node.pay(&invoice, opts.amount_msat, timeout).await?;
             Ok(json!({
                 "paymentHash": r.payment_hash,
                 "preimage": r.preimage,

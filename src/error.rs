@@ -283,6 +283,10 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
+    /// `pay` stopped waiting (its `timeoutSecs`) while the payment is still in flight: it may
+    /// still succeed or fail; the outcome comes as a `payment_sent` / `payment_failed` event and
+    /// in the history. Nothing is lost and nothing should be paid again.
+    PaymentPending,
     /// Not enough outbound balance (or on-chain funds) for the operation.
     InsufficientFunds,
     /// No channel can take this incoming amount and no LSP is usable.
@@ -333,6 +337,7 @@ impl Error {
             Error::AmountOverflow => "AMOUNT_OVERFLOW",
             Error::InvalidAmount { .. } => "INVALID_AMOUNT",
             Error::PaymentFailed { .. } => "PAYMENT_FAILED",
+            Error::PaymentPending => "PAYMENT_PENDING",
             Error::InsufficientFunds => "INSUFFICIENT_FUNDS",
             Error::NoInboundCapacity => "NO_INBOUND_CAPACITY",
             Error::PeerConnectionFailed => "PEER_CONNECTION_FAILED",
@@ -433,6 +438,9 @@ impl fmt::Display for Error {
             Error::AmountOverflow => f.write_str("An amount computation overflowed"),
             Error::InvalidAmount { reason } => write!(f, "Invalid amount: {}", reason),
             Error::PaymentFailed { reason } => write!(f, "Payment failed: {}", reason),
+            Error::PaymentPending => f.write_str(
+                "The payment is still in flight; its outcome will show in the history",
+            ),
             Error::InsufficientFunds => f.write_str("Insufficient funds"),
             Error::NoInboundCapacity => f.write_str("No inbound capacity for this amount"),
             Error::PeerConnectionFailed => f.write_str("Could not connect to the peer"),
@@ -494,6 +502,7 @@ mod tests {
                 reason: "fractional",
             },
             Error::PaymentFailed { reason: "no route" },
+            Error::PaymentPending,
             Error::InsufficientFunds,
             Error::NoInboundCapacity,
             Error::PeerConnectionFailed,

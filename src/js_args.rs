@@ -161,18 +161,49 @@ impl ReceiveArgs {
     }
 }
 
-/// The options of `pay`: `{ amountMsat? }` (or nothing).
-pub fn parse_pay_options(v: &Value) -> Result<Option<u64>, Error> {
-    match object(v, "pay", &["amountMsat"])? {
-        None => Ok(None),
-        Some(m) => {
-            let a = optional_amount(m, "amountMsat")?;
-            if a == Some(0) {
-                return Err(Error::InvalidAmount { reason: "zero" });
-            }
-            Ok(a)
-        }
+/// How long `pay` waits for the outcome by default before answering `PAYMENT_PENDING`.
+pub const DEFAULT_PAY_TIMEOUT_SECS: u32 = 60;
+/// The longest `timeoutSecs` of `pay`.
+pub const MAX_PAY_TIMEOUT_SECS: u32 = 3600;
+
+/// The options of `pay`: `{ amountMsat?, timeoutSecs? }` (or nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PayOptions {
+    /// The amount to pay an invoice without one.
+    pub amount_msat: Option<u64>,
+    /// How long `pay` waits for the outcome before it answers `PAYMENT_PENDING` (the payment
+    /// goes on; its outcome comes as an event). 1..=[`MAX_PAY_TIMEOUT_SECS`].
+    pub timeout_secs: u32,
+}
+
+/// Parses the options of `pay`.
+pub fn parse_pay_options(v: &Value) -> Result<PayOptions, Error> {
+    let mut opts = PayOptions {
+        amount_msat: None,
+        timeout_secs: DEFAULT_PAY_TIMEOUT_SECS,
+    };
+    let Some(m) = object(v, "pay", &["amountMsat", "timeoutSecs"])? else {
+        return Ok(opts);
+    };
+    opts.amount_msat = optional_amount(m, "amountMsat")?;
+    if opts.amount_msat == Some(0) {
+        return Err(Error::InvalidAmount { reason: "zero" });
     }
+    match m.get("timeoutSecs") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_u64() {
+            Some(s) if (1..=u64::from(MAX_PAY_TIMEOUT_SECS)).contains(&s) => {
+                opts.timeout_secs = s as u32
+            }
+            _ => {
+                return Err(Error::InvalidConfig {
+                    field: "timeoutSecs",
+                    problem: "must be an integer from 1 to 3600",
+                })
+            }
+        },
+    }
+    Ok(opts)
 }
 
 /// The options of `closeChannel`: `{ force? }` (or nothing). Returns whether to force close.
@@ -266,11 +297,30 @@ mod tests {
 
     #[test]
     fn pay_and_close_options() {
-        assert_eq!(parse_pay_options(&Value::Null), Ok(None));
-        assert_eq!(parse_pay_options(&json!({})), Ok(None));
-        assert_eq!(parse_pay_options(&json!({"amountMsat": 5})), Ok(Some(5)));
+        let default = PayOptions {
+            amount_msat: None,
+            timeout_secs: DEFAULT_PAY_TIMEOUT_SECS,
+        };
+        assert_eq!(parse_pay_options(&Value::Null), Ok(default));
+        assert_eq!(parse_pay_options(&json!({})), Ok(default));
+        assert_eq!(
+            parse_pay_options(&json!({"amountMsat": 5, "timeoutSecs": 3600})),
+            Ok(PayOptions {
+                amount_msat: Some(5),
+                timeout_secs: 3600
+            })
+        );
         assert!(parse_pay_options(&json!({"amountMsat": -5})).is_err());
+        assert!(parse_pay_options(&json!({"amountMsat": 0})).is_err());
         assert!(parse_pay_options(&json!({"amount": 5})).is_err());
+        for bad in [json!(0), json!(3601), json!(1.5), json!("60")] {
+            assert_eq!(
+                parse_pay_options(&json!({ "timeoutSecs": bad }))
+                    .unwrap_err()
+                    .code(),
+                "INVALID_CONFIG"
+            );
+        }
         assert_eq!(parse_close_options(&Value::Null), Ok(false));
         assert_eq!(parse_close_options(&json!({"force": true})), Ok(true));
         assert!(parse_close_options(&json!({"force": "yes"})).is_err());

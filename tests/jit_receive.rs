@@ -492,6 +492,83 @@ async fn lsps2_receive_survives_reload() {
     w.stop().await;
 }
 
+/// A payment held by the wallet when it stops is claimed after it reopens. `trustMinimized`
+/// makes the wallet hold the arrived HTLC until the new channel's funding transaction is seen,
+/// and the devnet's chain source hides its mempool meanwhile, so the HTLC is still held (its
+/// skim and payment secret durable) when the wallet stops. LDK does not hand that
+/// `PaymentClaimable` out again: the reopened wallet resumes the claim from its record, once the
+/// funding transaction shows, and the payer's payment completes.
+#[wasm_bindgen_test]
+async fn held_payment_is_claimed_after_a_restart() {
+    let name = unique_name("jit-held");
+    control_post("/chain/hide-mempool", json!({"hidden": true}))
+        .await
+        .expect("hide the mempool");
+    let config = |n: String| {
+        move |v: &mut Value| {
+            v["storageName"] = json!(n);
+            v["trustMinimized"] = json!(true);
+        }
+    };
+    let w = open_wallet(LspProtocol::Lsps2, config(name.clone())).await;
+    let r = w
+        .receive(json!({"amountMsat": 25_000_000u64, "description": "held over a restart"}))
+        .await
+        .expect("receive");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+
+    // The payer's payment completes only when the wallet claims: run it in the background.
+    let paid: Rc<RefCell<Option<Result<Value, String>>>> = Rc::new(RefCell::new(None));
+    let slot = paid.clone();
+    let invoice = r["invoice"].clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let res = control_post("/pay", json!({ "invoice": invoice })).await;
+        *slot.borrow_mut() = Some(res);
+    });
+
+    // The HTLC reaches the wallet over the new channel and is held there.
+    let deadline = time::now_millis() + 60_000;
+    loop {
+        let held: u64 = w
+            .channels()
+            .await
+            .iter()
+            .map(|c| msat(&c["pendingInboundMsat"]))
+            .sum();
+        if held > 0 {
+            assert_eq!(held, 25_000_000 - 1_000_000, "the HTLC minus the LSP's skim");
+            break;
+        }
+        assert!(time::now_millis() < deadline, "the HTLC never reached the wallet");
+        time::sleep(Duration::from_millis(200)).await;
+    }
+    // Let the wallet decide it (LDK decodes HTLCs no sooner than 2 s after the node started,
+    // then every ~50 ms; the record is written), then stop while it waits for the funding tx.
+    time::sleep(Duration::from_secs(6)).await;
+    let p = w.payment(&hash).await.expect("a payment record");
+    assert_eq!(p["status"], "pending", "nothing claimed while the funding is unseen: {p}");
+    assert!(paid.borrow().is_none(), "the payer is still waiting");
+    w.stop().await;
+
+    control_post("/chain/hide-mempool", json!({"hidden": false}))
+        .await
+        .expect("show the mempool");
+    let w = open_wallet(LspProtocol::Lsps2, config(name)).await;
+    let p = w.wait_status(&hash, "succeeded", 90).await;
+    log(&format!("held payment after the restart: {p}"));
+    assert_eq!(msat(&p["amountMsat"]), 25_000_000 - 1_000_000);
+    assert_eq!(msat(&p["feeMsat"]), 1_000_000);
+    let deadline = time::now_millis() + 60_000;
+    while paid.borrow().is_none() {
+        assert!(time::now_millis() < deadline, "the payer never heard back");
+        time::sleep(Duration::from_millis(200)).await;
+    }
+    let paid = paid.borrow_mut().take().unwrap().expect("the payer's call");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert_eq!(w.wallet.pending_receives(), 0);
+    w.stop().await;
+}
+
 /// `trustMinimized` with an LSPS2 LSP that does not ask the client to trust it: the wallet
 /// claims only once the new channel's funding transaction is on the chain source with the right
 /// output (the devnet LSP broadcasts it first, so the payment completes).

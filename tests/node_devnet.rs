@@ -149,10 +149,8 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
     control("/mine", json!({"count": 6})).await;
     w.ok("sync", &[]).await;
 
-    // 3. Receive from the payer (through the LSP), twice. The second is large for the devnet's
-    //    sake: its payer→LSP channel (10 000 000 sat) starts with nothing on the LSP's side, so
-    //    the LSP can forward to the payer only once it holds more than its 1% reserve there
-    //    (100 000 sat); the wallet's own 1% reserve (10 000 sat) must be exceeded too.
+    // 3. Receive from the payer (through the LSP), twice; the second is large enough that the
+    //    wallet holds more than its own 1% reserve (10 000 sat) and can pay after it.
     receive_from_payer(&w, &ev, 10_000_000).await;
     receive_from_payer(&w, &ev, 150_000_000).await;
 

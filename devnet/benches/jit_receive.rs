@@ -1,44 +1,277 @@
-//! Native JIT receive time for each LSP: payer sends -> client has the payment, with a fresh
-//! client (no channel) each round. The reference the browser wallet is measured against.
+//! JIT receive time for each LSP, the browser wallet side by side with a native client, on one
+//! devnet: payer starts paying -> the receiver has the payment, each round with a receiver that
+//! has no channel. Per round, interleaved so machine load hits both alike: native LSPS2, browser
+//! LSPS2, native flow, browser flow.
 //!
-//! Run: `cargo bench -p devnet --bench jit_receive` (ROUNDS=n to change the number of rounds).
+//! - native: a fresh ldk-node client (`devnet::clients`), timed from `devnet::payer::pay` to the
+//!   client's `PaymentReceived`.
+//! - browser: the npm package in `pkg/` in headless Chromium, a fresh wallet (new browser context,
+//!   new `storageName`) per round, driven by `benches/browser/driver.mjs` (Node + playwright-core);
+//!   the page (`benches/browser/round.js`) times from just before it asks the devnet to pay
+//!   (`POST /pay`) to the wallet's `payment_received`. Loading the wasm, opening the wallet and
+//!   `receive` are setup, printed apart (the native figure excludes the client's start too).
+//!
+//! Every receive is checked exact to the msat (amount, opening fee); a wrong figure stops the run.
+//! Without node, Chromium or `pkg/` the browser side is skipped with the reason and the native
+//! figures are still printed.
+//!
+//! Run: `ROUNDS=5 cargo bench -p devnet --bench jit_receive --profile dev`
+//! (NODE=path to choose node, CHROMIUM=path for the browser, TABNODE_PKG=dir for the package).
 
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::Duration;
 
+use anyhow::{anyhow, bail, Context, Result};
 use devnet::clients::{receive_via_flow, receive_via_lsps2, start_flow_client, start_lsps2_client};
 use devnet::network::{Devnet, DevnetConfig, Ports};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-fn summary(name: &str, times: &mut [Duration]) {
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{name:<8} rounds {:>2}  min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms",
-        times.len(),
-        ms(times[0]),
-        ms(times[times.len() / 2]),
-        ms(times[times.len() - 1]),
-    );
+const AMOUNT_MSAT: u64 = 50_000_000;
+/// The most either receiver accepts to pay the LSP (as `receive_via_lsps2`'s cap).
+const MAX_FEE_MSAT: u64 = 10_000_000;
+const ROUND_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// bLIP-52's fee (also the REST LSP's): max(min, ceil(amount * ppm / 1e6)).
+fn opening_fee(amount_msat: u64, ppm: u32, min_fee_msat: u64) -> u64 {
+    ((amount_msat as u128 * ppm as u128).div_ceil(1_000_000) as u64).max(min_fee_msat)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// min, median (upper for an even count), max.
+fn stats(times: &[f64]) -> (f64, f64, f64) {
+    let mut t = times.to_vec();
+    t.sort_by(f64::total_cmp);
+    (t[0], t[t.len() / 2], t[t.len() - 1])
+}
+
+/// The Node driver of headless Chromium, one JSON line per request and per answer.
+struct Browser {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl Browser {
+    /// Starts the driver; `Err` says why the browser side cannot run.
+    async fn start(control_url: &str) -> Result<(Browser, String)> {
+        let driver = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/browser/driver.mjs");
+        let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+        let mut child = Command::new(&node)
+            .arg(&driver)
+            .arg(control_url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot run `{node}` (install Node.js, or set NODE)"))?;
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let mut browser = Browser { child, stdin, stdout };
+        let ready = browser.read(Duration::from_secs(120)).await;
+        match ready {
+            Ok(v) if v["ready"] == true => {
+                let what = format!("{}, package {}", v["browser"].as_str().unwrap_or("?"), pkg_dir().display());
+                Ok((browser, what))
+            },
+            Ok(v) => {
+                browser.finish().await;
+                bail!("{}", v["error"].as_str().unwrap_or("the driver did not start"))
+            },
+            Err(e) => {
+                browser.finish().await;
+                Err(e)
+            },
+        }
+    }
+
+    async fn read(&mut self, timeout: Duration) -> Result<Value> {
+        let line = tokio::time::timeout(timeout, self.stdout.next_line())
+            .await
+            .map_err(|_| anyhow!("the browser driver gave no answer within {timeout:?}"))??
+            .ok_or_else(|| anyhow!("the browser driver exited"))?;
+        serde_json::from_str(&line).with_context(|| format!("driver said: {line}"))
+    }
+
+    /// One JIT receive in a fresh wallet; its answer, checked to have succeeded.
+    async fn round(&mut self, protocol: &str, expected_fee_msat: u64, tag: &str) -> Result<Value> {
+        let req = json!({
+            "protocol": protocol,
+            "amountMsat": AMOUNT_MSAT,
+            "maxFeeMsat": MAX_FEE_MSAT,
+            "expectedFeeMsat": expected_fee_msat,
+            "tag": tag,
+        });
+        let stdin = self.stdin.as_mut().context("driver closed")?;
+        stdin.write_all(format!("{req}\n").as_bytes()).await?;
+        stdin.flush().await?;
+        let answer = self.read(ROUND_TIMEOUT).await?;
+        if answer["ok"] != true {
+            bail!("{} (page problems: {})", answer["error"].as_str().unwrap_or("?"), answer["problems"]);
+        }
+        Ok(answer)
+    }
+
+    /// Closes stdin so the driver closes Chromium and its server and exits; kills it if it does
+    /// not within 30 s.
+    async fn finish(mut self) {
+        drop(self.stdin.take());
+        if tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.is_err() {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+fn pkg_dir() -> PathBuf {
+    let dir = std::env::var_os("TABNODE_PKG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pkg"));
+    dir.canonicalize().unwrap_or(dir)
+}
+
+#[derive(Default)]
+struct Figures {
+    native: Vec<f64>,
+    browser: Vec<f64>,
+    /// Browser setup per round: wasm init + open, receive call.
+    setup_open: Vec<f64>,
+    setup_receive: Vec<f64>,
+}
+
+impl Figures {
+    fn browser_round(&mut self, answer: &Value) -> Result<f64> {
+        let get = |v: &Value, what: &str| v.as_f64().ok_or_else(|| anyhow!("driver answer without {what}: {answer}"));
+        let elapsed = get(&answer["elapsedMs"], "elapsedMs")?;
+        self.browser.push(elapsed);
+        let s = &answer["setup"];
+        self.setup_open.push(get(&s["initMs"], "setup")? + get(&s["openMs"], "setup")?);
+        self.setup_receive.push(get(&s["receiveMs"], "setup")?);
+        Ok(elapsed)
+    }
+}
+
+struct Fees {
+    lsps2: u64,
+    flow: u64,
+}
+
+async fn run_rounds(
+    devnet: &Devnet, dir: &std::path::Path, rounds: usize, fees: &Fees, mut browser: Option<&mut Browser>,
+    lsps2: &mut Figures, flow: &mut Figures,
+) -> Result<()> {
+    let expect_received = |what: &str, got: u64, fee: u64| -> Result<()> {
+        if got != AMOUNT_MSAT - fee {
+            bail!("{what}: received {got} msat, expected {} ({AMOUNT_MSAT} - fee {fee})", AMOUNT_MSAT - fee);
+        }
+        Ok(())
+    };
+    for round in 0..rounds {
+        let mut line = format!("round {}/{rounds}:", round + 1);
+
+        let client = start_lsps2_client(devnet, &format!("bench-lsps2-{round}"), dir).await?;
+        let receipt = receive_via_lsps2(devnet, &client, AMOUNT_MSAT, MAX_FEE_MSAT).await;
+        client.stop();
+        let receipt = receipt.with_context(|| format!("round {} native lsps2", round + 1))?;
+        expect_received("native lsps2", receipt.received_msat, fees.lsps2)?;
+        lsps2.native.push(ms(receipt.elapsed));
+        line += &format!("  lsps2 native {:7.1} ms", ms(receipt.elapsed));
+
+        if let Some(b) = browser.as_deref_mut() {
+            let answer = b.round("lsps2", fees.lsps2, &round.to_string()).await;
+            let answer = answer.with_context(|| format!("round {} browser lsps2", round + 1))?;
+            line += &format!(" browser {:7.1} ms", lsps2.browser_round(&answer)?);
+        }
+
+        let client = start_flow_client(devnet, &format!("bench-flow-{round}"), dir).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let receipt = receive_via_flow(devnet, &client, AMOUNT_MSAT).await;
+        client.stop();
+        let (receipt, fee) = receipt.with_context(|| format!("round {} native flow", round + 1))?;
+        if fee != fees.flow {
+            bail!("native flow: quoted fee {fee} msat, expected {}", fees.flow);
+        }
+        expect_received("native flow", receipt.received_msat, fees.flow)?;
+        flow.native.push(ms(receipt.elapsed));
+        line += &format!("  flow native {:7.1} ms", ms(receipt.elapsed));
+
+        if let Some(b) = browser.as_deref_mut() {
+            let answer = b.round("flow", fees.flow, &round.to_string()).await;
+            let answer = answer.with_context(|| format!("round {} browser flow", round + 1))?;
+            line += &format!(" browser {:7.1} ms", flow.browser_round(&answer)?);
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn report(name: &str, f: &Figures) {
+    let row = |who: &str, t: &[f64]| {
+        let (min, med, max) = stats(t);
+        println!("{name:<6} {who:<8} {:>6} {min:>9.1} {med:>9.1} {max:>9.1}", t.len());
+    };
+    row("native", &f.native);
+    if f.browser.is_empty() {
+        return;
+    }
+    row("browser", &f.browser);
+    let (_, native, _) = stats(&f.native);
+    let (_, browser, _) = stats(&f.browser);
+    println!("{name:<6} ratio browser/native of the medians: {:.2}", browser / native);
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
-async fn main() -> anyhow::Result<()> {
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+async fn main() -> Result<()> {
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5).max(1);
     let dir = tempfile::tempdir()?;
-    let devnet = Devnet::start(DevnetConfig::new(dir.path().join("devnet"), Ports::any())).await?;
-    let amount = 50_000_000;
-    let (mut lsps2, mut flow) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let client = start_lsps2_client(&devnet, &format!("bench-lsps2-{round}"), dir.path()).await?;
-        lsps2.push(receive_via_lsps2(&devnet, &client, amount, 10_000_000).await?.elapsed);
-        client.stop();
-        let client = start_flow_client(&devnet, &format!("bench-flow-{round}"), dir.path()).await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        flow.push(receive_via_flow(&devnet, &client, amount).await?.0.elapsed);
-        client.stop();
+    let config = DevnetConfig::new(dir.path().join("devnet"), Ports::any());
+    let fees = Fees {
+        lsps2: opening_fee(AMOUNT_MSAT, config.lsps2_terms.fee_ppm, config.lsps2_terms.min_fee_msat),
+        flow: opening_fee(AMOUNT_MSAT, config.flow_fee_ppm, config.flow_min_fee_msat),
+    };
+    let devnet = Devnet::start(config).await?;
+
+    let mut browser = match Browser::start(&devnet.endpoints.control_url).await {
+        Ok((b, what)) => {
+            println!("browser side: {what}");
+            Some(b)
+        },
+        Err(e) => {
+            println!("browser side SKIPPED, native figures only: {e:#}");
+            None
+        },
+    };
+    let (mut lsps2, mut flow) = (Figures::default(), Figures::default());
+    let outcome = run_rounds(&devnet, dir.path(), rounds, &fees, browser.as_mut(), &mut lsps2, &mut flow).await;
+    if let Some(b) = browser {
+        b.finish().await;
     }
-    println!("native JIT receive, {amount} msat, payer send -> client received (fresh client each round)");
-    summary("lsps2", &mut lsps2);
-    summary("flow", &mut flow);
     devnet.stop().await;
+    outcome?;
+
+    println!();
+    println!(
+        "JIT receive of {AMOUNT_MSAT} msat (LSP fee lsps2 {} msat, flow {} msat, every receive exact to the msat),",
+        fees.lsps2, fees.flow
+    );
+    println!("payer starts paying -> receiver has the payment (claimed), a receiver with no channel each round, ms:");
+    println!("{:<6} {:<8} {:>6} {:>9} {:>9} {:>9}", "LSP", "receiver", "rounds", "min", "median", "max");
+    report("lsps2", &lsps2);
+    report("flow", &flow);
+    if !lsps2.browser.is_empty() {
+        let med = |t: &[f64]| stats(t).1;
+        println!(
+            "browser setup, not in the figures above (median ms): lsps2 wasm init + open {:.0}, receive {:.0}; flow wasm init + open {:.0}, receive {:.0}",
+            med(&lsps2.setup_open),
+            med(&lsps2.setup_receive),
+            med(&flow.setup_open),
+            med(&flow.setup_receive),
+        );
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! | `POST /invoice` | `{amount_msat, description?}` | `{invoice}`: the payer's, for a wallet to pay |
 //! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?}` | `{ok}` |
 //! | `POST /flow/fault` | a `Fault` (`{"mode": "overcharge_fee", "extra_msat": 1000}`) | `{fault}` |
+//! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //!
 //! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
 
@@ -61,6 +62,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/invoice", post(invoice))
         .route("/open-channel", post(open_channel))
         .route("/flow/fault", post(set_fault))
+        .route("/chain/hide-mempool", post(hide_mempool))
         .layer(CorsLayer::very_permissive())
         .with_state(devnet)
 }
@@ -192,6 +194,18 @@ async fn open_channel(
         other => return Err(ApiError::bad("bad_from", format!("unknown LSP {other:?}"))),
     }
     Ok(Json(json!({ "ok": true })))
+}
+
+#[derive(Deserialize)]
+struct HideMempool {
+    hidden: bool,
+}
+
+/// A lagging chain source: while hidden, Esplora's transaction lookups do not see the mempool
+/// (e.g. a JIT channel's funding transaction before it confirms).
+async fn hide_mempool(State(devnet): State<Arc<Devnet>>, Json(req): Json<HideMempool>) -> ApiResult {
+    devnet.chain.set_mempool_hidden(req.hidden);
+    Ok(Json(json!({ "hidden": req.hidden })))
 }
 
 async fn set_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Fault>) -> ApiResult {

@@ -50,6 +50,27 @@ mod hex32 {
     }
 }
 
+mod opt_hex32 {
+    use hex::{DisplayHex, FromHex};
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_some(&v.to_lower_hex_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(s) => <[u8; 32]>::from_hex(&s)
+                .map(Some)
+                .map_err(|_| de::Error::custom("expected 64 hex characters")),
+            None => Ok(None),
+        }
+    }
+}
+
 mod opt_u128_string {
     use serde::{de, Deserialize, Deserializer, Serializer};
 
@@ -315,8 +336,14 @@ pub enum ReloadAction {
     /// The invoice is still payable: stay connected to the LSP and wait.
     WaitForPayment,
     /// A payment is under way at the LSP (it holds the HTLC, with a deadline): reconnect to the
-    /// LSP at once. LDK replays an unclaimed `PaymentClaimable`, which is then checked again.
+    /// LSP at once. LDK replays a `PaymentClaimable` it had not handed out yet, which is then
+    /// checked again.
     ReconnectLsp,
+    /// The HTLC arrived and passed the checks (its skim is recorded) but the claim had not
+    /// completed when the wallet stopped (e.g. a trust-minimized claim waiting for the funding
+    /// transaction). LDK does not replay a `PaymentClaimable` it handed out, so the wallet
+    /// resumes the claim itself (funding check first when it applies), and reconnects.
+    ResumeClaim,
 }
 
 /// The durable record of one JIT receive (see the module doc).
@@ -352,6 +379,14 @@ pub struct JitRecord {
     /// What was finally received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_msat: Option<u64>,
+    /// The payment secret the accepted HTLCs carried, recorded with the skim when the claim is
+    /// decided: after a restart LDK derives the preimage from it to resume the claim.
+    #[serde(
+        default,
+        with = "opt_hex32",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_secret: Option<[u8; 32]>,
     /// Where the receive is.
     pub state: JitState,
 }
@@ -378,6 +413,7 @@ impl JitRecord {
             user_channel_id: None,
             skimmed_fee_msat: None,
             received_msat: None,
+            payment_secret: None,
             state: JitState::InvoiceReady,
         }
     }
@@ -661,6 +697,7 @@ impl JitRecord {
 
     /// What to do for this record when the wallet starts:
     /// InvoiceReady → `Expire` once past expiry + [`EXPIRY_GRACE_SECS`], else `WaitForPayment`;
+    /// ChannelReady with the arrival recorded → `ResumeClaim`;
     /// PaymentArriving / ChannelOpening / ChannelReady → `ReconnectLsp`;
     /// Claimed / Failed / Expired → `Nothing`.
     pub fn on_reload(&self, now_secs: u64) -> ReloadAction {
@@ -671,6 +708,11 @@ impl JitRecord {
                 ReloadAction::Expire
             }
             JitState::InvoiceReady => ReloadAction::WaitForPayment,
+            JitState::ChannelReady
+                if self.skimmed_fee_msat.is_some() && self.payment_secret.is_some() =>
+            {
+                ReloadAction::ResumeClaim
+            }
             JitState::PaymentArriving | JitState::ChannelOpening | JitState::ChannelReady => {
                 ReloadAction::ReconnectLsp
             }
@@ -1141,7 +1183,7 @@ mod tests {
             ReloadAction::Expire
         );
         let steps = happy(r, 98_000_000, 0);
-        for s in &steps[..4] {
+        for s in &steps[..3] {
             assert_eq!(
                 s.record.on_reload(NOW),
                 ReloadAction::ReconnectLsp,
@@ -1149,6 +1191,15 @@ mod tests {
                 s.record.state
             );
         }
+        // The HTLC passed the checks (skim 0 recorded), the claim did not complete: resumed
+        // when the payment secret was recorded with it (LDK derives the preimage from it).
+        assert_eq!(steps[3].record.state, JitState::ChannelReady);
+        assert_eq!(steps[3].record.on_reload(NOW), ReloadAction::ReconnectLsp);
+        let mut held = steps[3].record.clone();
+        held.payment_secret = Some([7; 32]);
+        assert_eq!(held.on_reload(NOW), ReloadAction::ResumeClaim);
+        let back = JitRecord::from_json(&held.to_json()).expect("round trip");
+        assert_eq!(back.payment_secret, Some([7; 32]));
         assert_eq!(steps[4].record.on_reload(NOW), ReloadAction::Nothing);
     }
 

@@ -31,7 +31,7 @@ use std::rc::{Rc, Weak};
 use bitcoin::secp256k1::PublicKey;
 use futures::channel::oneshot;
 use futures::future::{select, Either};
-use lightning::types::payment::PaymentHash;
+use lightning::types::payment::{PaymentHash, PaymentPreimage, PaymentSecret};
 use lightning::util::logger::Level;
 use lightning_liquidity::events::LiquidityEvent;
 
@@ -181,6 +181,10 @@ pub async fn start(node: &Rc<Node>) -> Result<Rc<JitReceiver>, Error> {
                 jit.apply(node, &store, record, JitTrigger::Tick);
             }
             ReloadAction::ReconnectLsp => node.reconnect_kick.kick(),
+            ReloadAction::ResumeClaim => {
+                node.reconnect_kick.kick();
+                jit.resume_claim(node, record);
+            }
         }
     }
     let early: Vec<Early> = jit.early.borrow_mut().drain(..).collect();
@@ -493,40 +497,60 @@ impl JitReceiver {
                 }));
             }
         };
-        let wait_funding = node.config.trust_minimized
-            && matches!(&record.terms, JitProtocol::Lsps2(t) if !t.client_trusts_lsp);
-        let write = store.put(step.record.clone());
+        let mut stepped = step.record;
+        stepped.payment_secret = c.payment_secret.map(|s| s.0);
+        let write = store.put(stepped.clone());
         if let Some(event) = &step.event {
-            self.emit(node, &step.record, event);
+            self.emit(node, &stepped, event);
         }
         let node = node.clone();
-        let hash = record.payment_hash;
         let claiming = self.claiming.clone();
-        let stepped = step.record;
         wasm_bindgen_futures::spawn_local(async move {
             if write.await.is_err() {
                 node.fail_fatally(Error::StorageFailed);
                 return;
             }
-            if wait_funding {
-                if let Err(e) = wait_for_funding(&node, &stepped).await {
-                    node.log(
-                        Level::Warn,
-                        &format!("JIT {}: funding not seen: {e}", hash_key(&hash)),
-                    );
-                    claiming.borrow_mut().remove(&hash);
-                    fail_back(&node, &PaymentHash(hash), e);
-                    return;
-                }
-            }
-            node.log(
-                Level::Info,
-                &format!("claiming JIT payment {}", hash_key(&hash)),
-            );
-            node.channel_manager.claim_funds(preimage);
-            claiming.borrow_mut().remove(&hash);
+            finish_claim(&node, &stepped, preimage, &claiming).await;
         });
         Some(ClaimDecision::Hold)
+    }
+
+    /// [`ReloadAction::ResumeClaim`]: the record says the HTLC was accepted (skim and payment
+    /// secret durable) but the claim had not completed when the wallet stopped. LDK keeps the
+    /// claimable HTLC across the restart but does not hand its `PaymentClaimable` out again, so
+    /// the claim is taken up here: the preimage from LDK (`get_payment_preimage`), the funding
+    /// check when it applies, then `claim_funds`. If LDK no longer holds the HTLC, the claim is a
+    /// no-op and the record stays pending until it times out.
+    fn resume_claim(&self, node: &Rc<Node>, record: JitRecord) {
+        let Some(secret) = record.payment_secret else {
+            return;
+        };
+        let hash = PaymentHash(record.payment_hash);
+        let preimage = match node
+            .channel_manager
+            .get_payment_preimage(hash, PaymentSecret(secret))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                node.log(
+                    Level::Warn,
+                    &format!("JIT {}: no preimage to resume: {e:?}", hash_key(&record.payment_hash)),
+                );
+                return;
+            }
+        };
+        if !self.claiming.borrow_mut().insert(record.payment_hash) {
+            return;
+        }
+        node.log(
+            Level::Info,
+            &format!("resuming the held claim of JIT payment {}", hash_key(&record.payment_hash)),
+        );
+        let node = node.clone();
+        let claiming = self.claiming.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            finish_claim(&node, &record, preimage, &claiming).await;
+        });
     }
 
     fn channel_accepted(&self, node: &Rc<Node>, counterparty: PublicKey, user_channel_id: u128) {
@@ -661,6 +685,37 @@ fn fail_back(node: &Rc<Node>, hash: &PaymentHash, error: Error) {
         state: "failed",
         error: Some(error),
     });
+}
+
+/// The end of a JIT claim whose record is durable: with `trustMinimized` and an LSPS2 LSP that
+/// did not ask for `client_trusts_lsp`, waits until the new channel's funding transaction is seen
+/// with the right output (failing the HTLCs back otherwise), then releases the preimage.
+async fn finish_claim(
+    node: &Rc<Node>,
+    record: &JitRecord,
+    preimage: PaymentPreimage,
+    claiming: &RefCell<HashSet<[u8; 32]>>,
+) {
+    let hash = record.payment_hash;
+    let wait_funding = node.config.trust_minimized
+        && matches!(&record.terms, JitProtocol::Lsps2(t) if !t.client_trusts_lsp);
+    if wait_funding {
+        if let Err(e) = wait_for_funding(node, record).await {
+            node.log(
+                Level::Warn,
+                &format!("JIT {}: funding not seen: {e}", hash_key(&hash)),
+            );
+            claiming.borrow_mut().remove(&hash);
+            fail_back(node, &PaymentHash(hash), e);
+            return;
+        }
+    }
+    node.log(
+        Level::Info,
+        &format!("claiming JIT payment {}", hash_key(&hash)),
+    );
+    node.channel_manager.claim_funds(preimage);
+    claiming.borrow_mut().remove(&hash);
 }
 
 /// Waits until every channel this receive may be paid over (its accepted JIT channel, or every

@@ -58,7 +58,7 @@ use super::broadcaster::Broadcaster;
 use super::event_bus::EventBus;
 use super::fee_estimator::WalletFeeEstimator;
 use super::kv::{NodeKv, StorageHealth};
-use super::ldk_config::user_config;
+use super::ldk_config::{reapply_lsp_channel_config, user_config};
 use super::logger::{wallet_log, NodeLogger};
 use super::relay_filter::RelayFilter;
 use super::running::{LspState, Node};
@@ -395,6 +395,8 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
                 what: "channel manager",
             }
         })?;
+        // Before any peer connects or any HTLC is decoded again.
+        reapply_lsp_channel_config(&manager);
         Arc::new(manager)
     } else {
         let tip_hash = esplora

@@ -10,7 +10,7 @@
 //! - a payment whose preimage LDK cannot give (not an invoice of this wallet) is failed back.
 
 use bitcoin::secp256k1::PublicKey;
-use lightning::types::payment::{PaymentHash, PaymentPreimage};
+use lightning::types::payment::{PaymentHash, PaymentPreimage, PaymentSecret};
 
 use crate::error::Error;
 
@@ -30,6 +30,9 @@ pub struct Claimable {
     /// The preimage, when LDK knows it (for a hook that answers [`ClaimDecision::Hold`] and
     /// claims later itself).
     pub preimage: Option<PaymentPreimage>,
+    /// The payment secret the HTLCs carried (BOLT11 payments): with it LDK gives the preimage
+    /// again after a restart (`get_payment_preimage`), so a held claim can be resumed.
+    pub payment_secret: Option<PaymentSecret>,
 }
 
 /// The decision on a claimable payment.
@@ -111,6 +114,7 @@ mod tests {
             invoice_amount_msat: Some(10_000_000),
             has_preimage: true,
             preimage: Some(PaymentPreimage([2; 32])),
+            payment_secret: Some(PaymentSecret([3; 32])),
         }
     }
 

@@ -101,6 +101,12 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                 }),
                 has_preimage: preimage.is_some(),
                 preimage,
+                payment_secret: match &purpose {
+                    PaymentPurpose::Bolt11InvoicePayment { payment_secret, .. } => {
+                        Some(*payment_secret)
+                    }
+                    _ => None,
+                },
             };
             let hook = node.jit_hook.borrow().clone();
             let decision = decide(&claimable, hook.as_deref());

@@ -10,6 +10,7 @@
 //! - `our_to_self_delay` is [`OUR_TO_SELF_DELAY`] (≤ 2016, and ≤ the usual LSPS2
 //!   `max_client_to_self_delay`).
 
+use lightning::ln::channelmanager::AChannelManager;
 use lightning::util::config::{
     ChannelConfigOverrides, ChannelConfigUpdate, ChannelHandshakeConfigUpdate, UserConfig,
 };
@@ -56,6 +57,32 @@ pub fn lsp_channel_overrides() -> ChannelConfigOverrides {
             accept_underpaying_htlcs: Some(true),
             ..Default::default()
         }),
+    }
+}
+
+/// Puts the LSP overrides' `accept_underpaying_htlcs` back on every inbound channel after the
+/// `ChannelManager` is read: LDK 0.2 does not serialize that setting (`LegacyChannelConfig`
+/// writes no field for it, and reads it as `false`), so after a reload the LSP's skim on an
+/// HTLC not yet decoded — a JIT payment held at the restart — would be refused ("Upstream node
+/// sent less than we were supposed to receive"). Every inbound channel is an LSP channel: the
+/// wallet accepts no other (src/node/events.rs), each with [`lsp_channel_overrides`]. The skim
+/// itself is still checked by the wallet before any claim (src/node/claim.rs).
+pub fn reapply_lsp_channel_config<M: AChannelManager>(manager: &M) {
+    let manager = manager.get_cm();
+    let update = ChannelConfigUpdate {
+        accept_underpaying_htlcs: Some(true),
+        ..Default::default()
+    };
+    for channel in manager.list_channels() {
+        if channel.is_outbound {
+            continue;
+        }
+        // Fails only for a channel that closed meanwhile: nothing to set then.
+        let _ = manager.update_partial_channel_config(
+            &channel.counterparty.node_id,
+            &[channel.channel_id],
+            &update,
+        );
     }
 }
 

@@ -27,6 +27,9 @@ pub struct ChannelInfo {
     pub outbound_msat: u64,
     /// What the wallet can receive now.
     pub inbound_msat: u64,
+    /// Incoming HTLCs not settled yet (e.g. a payment held until its JIT claim completes),
+    /// summed; saturating (it is information, not a balance).
+    pub pending_inbound_msat: u64,
     /// Peer connected and channel ready.
     pub is_usable: bool,
     /// `channel_ready` exchanged (0-conf channels are ready before confirming).
@@ -58,6 +61,10 @@ impl ChannelInfo {
             capacity_sat: c.channel_value_satoshis,
             outbound_msat: c.outbound_capacity_msat,
             inbound_msat: c.inbound_capacity_msat,
+            pending_inbound_msat: c
+                .pending_inbound_htlcs
+                .iter()
+                .fold(0u64, |sum, h| sum.saturating_add(h.amount_msat)),
             is_usable: c.is_usable,
             is_ready: c.is_channel_ready,
             confirmations: c.confirmations,
@@ -232,6 +239,7 @@ mod tests {
             capacity_sat: 1_000_000,
             outbound_msat: 0,
             inbound_msat: 990_000_000,
+            pending_inbound_msat: 0,
             is_usable: true,
             is_ready: true,
             confirmations: None,

@@ -14,6 +14,7 @@ use core::time::Duration;
 
 use bitcoin::hashes::Hash as _;
 use futures::channel::oneshot;
+use futures::future::{select, Either};
 use lightning::ln::channelmanager::{
     Bolt11PaymentError, PaymentId, Retry, RetryableSendFailure, MIN_FINAL_CLTV_EXPIRY_DELTA,
 };
@@ -161,8 +162,16 @@ impl Node {
         })
     }
 
-    /// Pays `invoice` (with `amount_msat` when it has no amount) and waits for the outcome.
-    pub async fn pay(&self, invoice: &str, amount_msat: Option<u64>) -> Result<Payout, Error> {
+    /// Pays `invoice` (with `amount_msat` when it has no amount) and waits for the outcome, at
+    /// most `timeout`: then [`Error::PaymentPending`], while the payment goes on (its record is
+    /// durable and its outcome comes as `payment_sent` / `payment_failed`). An HTLC in flight
+    /// cannot be taken back, so the wallet never fails a payment merely because it is slow.
+    pub async fn pay(
+        &self,
+        invoice: &str,
+        amount_msat: Option<u64>,
+        timeout: Duration,
+    ) -> Result<Payout, Error> {
         self.check_running()?;
         let invoice =
             Bolt11Invoice::from_str(invoice.trim()).map_err(|_| Error::InvalidInvoice {
@@ -281,7 +290,14 @@ impl Node {
             }
             return Err(Error::PaymentFailed { reason });
         }
-        let outcome = receiver.await.unwrap_or(Err(Error::Stopped))?;
+        let outcome = match select(receiver, time::sleep(timeout)).await {
+            Either::Left((outcome, _)) => outcome.unwrap_or(Err(Error::Stopped))?,
+            Either::Right(_) => {
+                // Nobody waits any more: the outcome goes to the events and the history.
+                self.pay_waiters.borrow_mut().remove(&payment_id);
+                return Err(Error::PaymentPending);
+            }
+        };
         let PaySuccess { preimage, fee_msat } = outcome;
         Ok(Payout {
             payment_hash: hash_hex,

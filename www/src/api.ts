@@ -35,6 +35,8 @@ export interface Channel {
   capacitySat: number;
   outboundMsat: number;
   inboundMsat: number;
+  /** Incoming HTLCs not settled yet (a payment being claimed). */
+  pendingInboundMsat: number;
   isUsable: boolean;
   isReady: boolean;
   confirmations: number | null;
@@ -118,7 +120,7 @@ export interface Wallet {
   channels(): Promise<Channel[]>;
   payments(): Promise<Payment[]>;
   receive(req: ReceiveRequest): Promise<ReceiveResult>;
-  pay(invoice: string, opts?: { amountMsat?: number }): Promise<PayResult>;
+  pay(invoice: string, opts?: { amountMsat?: number; timeoutSecs?: number }): Promise<PayResult>;
   onchainAddress(): Promise<string>;
   closeChannel(channelId: string, opts?: { force?: boolean }): Promise<void>;
   sync(): Promise<void>;

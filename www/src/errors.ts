@@ -27,6 +27,7 @@ const BY_CODE: Record<string, string> = {
   underpaid: "The payment that arrived was smaller than the invoice, so it was refused.",
   amount_overflow: "That amount is too large.",
   payment_failed: "The payment failed.",
+  payment_pending: "The payment is still on its way. Its result will appear in History; do not pay again.",
   insufficient_funds: "Not enough balance for this payment.",
   no_inbound_capacity: "This amount cannot be received right now: no channel has room and no service provider is usable.",
   peer_connection_failed: "Could not connect to the Lightning peer. Check the proxy URL and your connection.",

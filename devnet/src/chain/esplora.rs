@@ -705,16 +705,18 @@ async fn block_txs_from(State(c): Chain, Path((hash, start)): Path<(String, Stri
     block_txs_page(&c, &hash, start)
 }
 
-/// Runs `f` on the transaction `txid` (mempool or chain) and where it is.
+/// Runs `f` on the transaction `txid` (mempool or chain) and where it is; a mempool transaction
+/// is "not found" while the mempool is hidden (`KernelChain::set_mempool_hidden`).
 fn with_tx<R>(
     c: &KernelChain,
     txid: &str,
     f: impl FnOnce(&ChainIndex, &Mempool, &Transaction, Option<TxLocation>) -> R,
 ) -> Result<R, ApiError> {
     let txid = parse_txid(txid)?;
+    let hidden = c.mempool_hidden();
     c.read(|index, mempool| {
         if let Some(e) = mempool.get(&txid) {
-            return Some(f(index, mempool, &e.tx, None));
+            return (!hidden).then(|| f(index, mempool, &e.tx, None));
         }
         let (tx, loc) = index.tx(&txid)?;
         Some(f(index, mempool, tx, Some(loc)))

@@ -2,6 +2,7 @@
 //! libbitcoinkernel ([`Judge`]) and only then indexed and served; transactions wait in the
 //! [`Mempool`] with their scripts checked by the kernel.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -38,6 +39,9 @@ pub(crate) struct ChainState {
 pub struct KernelChain {
     state: Mutex<ChainState>,
     tips: broadcast::Sender<u32>,
+    /// A fault of the chain source (control API): the Esplora API answers "not found" for
+    /// transactions that are only in the mempool, like an Esplora that lags behind the network.
+    mempool_hidden: AtomicBool,
 }
 
 fn now_secs() -> u32 {
@@ -69,7 +73,19 @@ impl KernelChain {
                 extra_nonce: 0,
             }),
             tips,
+            mempool_hidden: AtomicBool::new(false),
         }))
+    }
+
+    /// Hides (or shows again) unconfirmed transactions from the Esplora API's transaction
+    /// lookups. The chain itself, its mempool and in-process users are unaffected.
+    pub fn set_mempool_hidden(&self, hidden: bool) {
+        self.mempool_hidden.store(hidden, Ordering::SeqCst);
+    }
+
+    /// Whether the Esplora API hides unconfirmed transactions ([`Self::set_mempool_hidden`]).
+    pub fn mempool_hidden(&self) -> bool {
+        self.mempool_hidden.load(Ordering::SeqCst)
     }
 
     /// The state lock. A panic while it was held leaves it poisoned; the state is still
