@@ -31,7 +31,14 @@ export interface WalletConfig {
   mnemonic?: string; maxFeeMsat?: number | null; maxFeePpm?: number | null;
   trustMinimized?: boolean;
 }
-export interface Balance { lightningMsat: number; onchainSat: number; onchainPendingSat: number; inboundMsat: number }
+export interface Balance {
+  lightningMsat: number;
+  /** The on-chain (BDK) wallet's confirmed funds, as of its last sync. */
+  onchainSat: number;
+  /** Its unconfirmed (ours and others') and immature funds. */
+  onchainPendingSat: number;
+  inboundMsat: number;
+}
 export interface Channel {
   channelId: string; counterpartyNodeId: string; capacitySat: number;
   outboundMsat: number; inboundMsat: number; pendingInboundMsat: number; isUsable: boolean; isReady: boolean;
@@ -208,11 +215,11 @@ impl Wallet {
         })
     }
 
-    /// The on-chain address closes and sweeps pay to.
+    /// The on-chain wallet's receive address (next unused; closes and sweeps pay the same wallet).
     #[wasm_bindgen(js_name = onchainAddress, unchecked_return_type = "Promise<string>")]
     pub fn onchain_address(&self) -> Promise {
         let node = self.node.clone();
-        promise(async move { Ok(Value::String(node.onchain_address()?)) })
+        promise(async move { Ok(Value::String(node.onchain_address().await?)) })
     }
 
     /// Closes a channel (cooperatively unless `opts.force`).

@@ -5,7 +5,10 @@
 //! 2. BIP32 master key of that seed (`Xpriv::new_master`; the network only changes how an xprv is
 //!    printed, never the key bytes);
 //! 3. the master private key's 32 bytes are the seed of LDK's `KeysManager`, from which the node
-//!    id, channel keys and the on-chain addresses used for closes and sweeps are derived.
+//!    id and channel keys are derived;
+//! 4. the same BIP32 master key (with the network's version bytes) is the root of the on-chain
+//!    wallet's BIP84 descriptors (`crate::onchain::descriptors`), the addresses closes and sweeps
+//!    pay to. So the phrase alone restores the node and its on-chain funds.
 //!
 //! Guarantees: a [`WalletSecret`] only exists for a valid BIP39 phrase; its `Debug` output never
 //! shows the words or seeds; the phrase leaves it only through [`WalletSecret::phrase`], which
@@ -62,12 +65,19 @@ impl WalletSecret {
         self.mnemonic.to_seed("")
     }
 
+    /// The BIP32 master key of the BIP39 seed, with `network`'s version bytes (the key itself is
+    /// the same on every network): the root of the on-chain wallet's descriptors.
+    pub fn bip32_master(&self, network: bitcoin::Network) -> Xpriv {
+        Xpriv::new_master(network, &self.bip39_seed())
+            .expect("a 64-byte seed always gives a valid master key")
+    }
+
     /// The 32-byte seed for LDK's `KeysManager`: the BIP32 master private key of the BIP39 seed.
     pub fn ldk_seed(&self) -> [u8; 32] {
         // The network argument only selects the xprv version bytes; the key is the same.
-        let master = Xpriv::new_master(bitcoin::Network::Bitcoin, &self.bip39_seed())
-            .expect("a 64-byte seed always gives a valid master key");
-        master.private_key.secret_bytes()
+        self.bip32_master(bitcoin::Network::Bitcoin)
+            .private_key
+            .secret_bytes()
     }
 }
 
@@ -102,6 +112,8 @@ mod tests {
         // The network does not change the key bytes.
         let regtest = Xpriv::new_master(bitcoin::Network::Regtest, &s.bip39_seed()).unwrap();
         assert_eq!(s.ldk_seed(), regtest.private_key.secret_bytes());
+        assert_eq!(s.bip32_master(bitcoin::Network::Regtest), regtest);
+        assert_eq!(s.bip32_master(bitcoin::Network::Bitcoin), master);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! - [`config`]: the typed wallet config, its validation, presets and the devnet's endpoints;
 //! - [`fee`]: the caller's LSP fee caps and checked msat arithmetic;
 //! - [`lsp`]: the REST wrapped-invoice flow and LSPS2 checks, and the JIT receive state machine;
-//! - [`chain`]: Esplora answers and their checks, and the chain sync that feeds LDK.
+//! - [`chain`]: Esplora answers and their checks, and the chain sync that feeds LDK;
+//! - [`onchain`]: the on-chain BDK wallet: descriptors, its stored record, Esplora answers turned
+//!   into BDK updates (reorgs included).
 //!
 //! The browser I/O layer is wasm32 only where it touches the browser: [`store`] (IndexedDB +
 //! Web Locks), [`net`] (websocket, fetch), the Esplora client, `time`, `spawn`.

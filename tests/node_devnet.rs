@@ -1,7 +1,8 @@
 //! The wallet node against the devnet, through the JS `Wallet` API, in headless Chromium:
 //! connect to the LSPS2 LSP through the websocket proxy, get a channel from it, receive and pay
 //! over it, reload, survive a deleted monitor record (refused, untouched), close cooperatively
-//! and see the funds reach the on-chain address.
+//! and see the funds reach the on-chain (BDK) wallet; force close and see the sweeper's output
+//! reach it; restore each wallet from its phrase and find the same on-chain balance.
 //! Run with tests/support/run_node_tests.sh (starts the devnet, sets `DEVNET_ENDPOINTS`).
 #![cfg(target_arch = "wasm32")]
 
@@ -253,10 +254,12 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
         "on-chain {onchain} sat after {lightning} msat"
     );
     say(&format!(
-        "{onchain} sat confirmed at {address} after the close"
+        "{onchain} sat confirmed in the on-chain wallet (address {address}) after the close"
     ));
     assert!(ev.all().iter().all(|(k, _)| k != "error"), "{:?}", ev.all());
+    let phrase = w.call("mnemonic", &[]).unwrap().as_string().unwrap();
     w.stop().await;
+    assert_restores(&phrase, onchain).await;
     say(&format!(
         "devnet flow done in {} s",
         (time::now_millis() - started) / 1000
@@ -353,7 +356,9 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
         sat > 110_000 && sat < 120_000,
         "swept {sat} sat (120 000 sat minus commitment and sweep fees)"
     );
-    say(&format!("swept {sat} sat to {address} after a force close"));
+    say(&format!(
+        "swept {sat} sat into the on-chain wallet (address {address}) after a force close"
+    ));
 
     let hash = unpaid["paymentHash"].as_str().unwrap().to_string();
     ev.wait_for("receive_state", Duration::from_secs(120), |d| {
@@ -376,5 +381,24 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
     assert_eq!(w.call("pendingReceives", &[]).unwrap().as_f64(), Some(0.0));
     say("unpaid invoice expired");
     assert!(ev.all().iter().all(|(k, _)| k != "error"), "{:?}", ev.all());
+    let phrase = w.call("mnemonic", &[]).unwrap().as_string().unwrap();
     w.stop().await;
+    assert_restores(&phrase, sat).await;
+}
+
+/// A wallet restored from `phrase` in a new storage finds `onchain_sat` confirmed after its
+/// first sync (the on-chain wallet is BIP84 from the phrase; the first sync scans past the
+/// scripts it has not revealed).
+async fn assert_restores(phrase: &str, onchain_sat: u64) {
+    let mut config = lsps2_config(&fresh_name("restored"));
+    config["mnemonic"] = json!(phrase);
+    let (r, _ev) = open_ok(&config).await;
+    r.ok("sync", &[]).await;
+    let b = r.ok("balance", &[]).await;
+    assert_eq!(b["onchainSat"].as_u64(), Some(onchain_sat), "restored: {b}");
+    assert_eq!(b["onchainPendingSat"].as_u64(), Some(0), "restored: {b}");
+    say(&format!(
+        "restored from the phrase: {onchain_sat} sat on chain"
+    ));
+    r.stop().await;
 }

@@ -176,6 +176,48 @@ async fn a_corrupt_manager_is_fatal_and_left_untouched() {
 }
 
 #[wasm_bindgen_test]
+async fn a_corrupt_or_missing_onchain_wallet_is_fatal_and_left_untouched() {
+    let name = fresh_name("onchain");
+    let w = open(&lsps2_config(&name)).await.unwrap();
+    let address = w.ok("onchainAddress", &[]).await;
+    w.stop().await;
+
+    let store = Store::open(&name).await.unwrap();
+    let saved = store
+        .read("onchain", "", "wallet")
+        .await
+        .unwrap()
+        .expect("the on-chain wallet is written at creation");
+    store
+        .write("onchain", "", "wallet", &saved[..saved.len() / 2])
+        .await
+        .unwrap();
+    store.close();
+    let before = snapshot(&name).await;
+    let e = open(&lsps2_config(&name)).await.err().expect("must refuse");
+    assert_eq!(code_of(&e), "STORAGE_CORRUPT");
+    assert_eq!(snapshot(&name).await, before, "nothing written");
+
+    // Missing: never a fresh on-chain wallet over an existing one.
+    let store = Store::open(&name).await.unwrap();
+    store.remove("onchain", "", "wallet").await.unwrap();
+    store.close();
+    let before = snapshot(&name).await;
+    let e = open(&lsps2_config(&name)).await.err().unwrap();
+    assert_eq!(code_of(&e), "STORAGE_CORRUPT");
+    assert_eq!(snapshot(&name).await, before);
+
+    // Put back, it opens with the same address.
+    let store = Store::open(&name).await.unwrap();
+    store.write("onchain", "", "wallet", &saved).await.unwrap();
+    store.close();
+    let w = open(&lsps2_config(&name)).await.unwrap();
+    assert_eq!(w.ok("onchainAddress", &[]).await, address);
+    w.stop().await;
+    say("corrupt and missing on-chain wallet: STORAGE_CORRUPT, data untouched");
+}
+
+#[wasm_bindgen_test]
 async fn data_without_a_marker_is_never_overwritten() {
     let name = fresh_name("foreign");
     let store = Store::open(&name).await.unwrap();

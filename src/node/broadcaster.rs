@@ -4,7 +4,11 @@
 //! posted from its own task. A rejection is logged; one that is not "already known" (LDK
 //! rebroadcasts on purpose) is also reported to JS as a non-fatal `CHAIN_SOURCE_FAILED` error
 //! event. LDK rebroadcasts what matters (claims, sweeps) on its own timers, so nothing is retried
-//! here.
+//! here. Each transaction that goes out sets the flag the on-chain wallet reads to sync at the
+//! next round (a close or sweep usually pays it).
+
+use core::cell::Cell;
+use std::rc::Rc;
 
 use bitcoin::Transaction;
 use lightning::chain::chaininterface::BroadcasterInterface;
@@ -22,15 +26,23 @@ pub struct Broadcaster {
     esplora: EsploraClient,
     logger: NodeLogger,
     bus: EventBus,
+    broadcast_seen: Rc<Cell<bool>>,
 }
 
 impl Broadcaster {
-    /// A broadcaster posting to `esplora`.
-    pub fn new(esplora: EsploraClient, logger: NodeLogger, bus: EventBus) -> Self {
+    /// A broadcaster posting to `esplora`; sets `broadcast_seen` after each accepted
+    /// transaction.
+    pub fn new(
+        esplora: EsploraClient,
+        logger: NodeLogger,
+        bus: EventBus,
+        broadcast_seen: Rc<Cell<bool>>,
+    ) -> Self {
         Broadcaster {
             esplora,
             logger,
             bus,
+            broadcast_seen,
         }
     }
 }
@@ -53,10 +65,14 @@ impl BroadcasterInterface for Broadcaster {
             let esplora = self.esplora.clone();
             let logger = self.logger;
             let bus = self.bus.clone();
+            let seen = self.broadcast_seen.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let txid = tx.compute_txid();
                 match esplora.broadcast(&tx).await {
-                    Ok(_) => wallet_log(&logger, Level::Info, &format!("broadcast {txid}")),
+                    Ok(_) => {
+                        seen.set(true);
+                        wallet_log(&logger, Level::Info, &format!("broadcast {txid}"))
+                    }
                     Err(e) if already_known(&e) => wallet_log(
                         &logger,
                         Level::Debug,

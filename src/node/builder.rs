@@ -1,15 +1,17 @@
-//! Opening a wallet: lock → store → marker → seed → keys → chain tip → monitors + manager read
-//! or created → peer manager → background tasks.
+//! Opening a wallet: lock → store → marker → seed → on-chain wallet → keys → chain tip →
+//! monitors + manager read or created → sweeper → peer manager → background tasks.
 //!
 //! Guarantees:
 //! - a second open of the same storage name while one runs fails with `ALREADY_RUNNING`
 //!   before anything is read;
 //! - an existing wallet (marker present) is only ever read: a missing or undecodable mnemonic,
-//!   channel manager, channel monitor or sweeper is `STORAGE_CORRUPT`, and nothing is written
+//!   on-chain wallet, channel manager, channel monitor or sweeper is `STORAGE_CORRUPT` (a fresh
+//!   on-chain wallet is never made over existing data either), and nothing is written
 //!   before every one of them has been read and checked, so corrupt data is left untouched for
 //!   recovery. A fresh node is never started over existing data;
 //! - a new wallet is created by one atomic `create_wallet` transaction holding the marker, the
-//!   mnemonic, the network and the first channel-manager state; it refuses (and writes nothing)
+//!   mnemonic, the network, the on-chain wallet (with LDK's first scripts revealed) and the
+//!   first channel-manager state; it refuses (and writes nothing)
 //!   if the database holds any record. The channel manager is built first (it writes nothing),
 //!   so "marker present" always implies "manager present";
 //! - monitors are persisted asynchronously (`MonitorUpdatingPersisterAsync` +
@@ -72,7 +74,10 @@ use crate::config::{Config, LspConfig};
 use crate::error::Error;
 use crate::keys::{WalletSecret, NEW_MNEMONIC_ENTROPY_LEN};
 use crate::net::HttpClient;
-use crate::onchain::wallet::{OnchainScripts, SweepDestination};
+use crate::onchain::record::{OnchainRecord, ONCHAIN_KEY, ONCHAIN_NAMESPACE};
+use crate::onchain::signer::WalletKeys;
+use crate::onchain::wallet::OnchainWallet;
+use crate::onchain::OnchainState;
 use crate::payment::store::PaymentStore;
 use crate::spawn::LocalSpawner;
 use crate::store::{acquire_instance_lock, InstanceLock, Store, StoreError, StoreKey};
@@ -214,24 +219,51 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
         }
     };
 
-    // 4. Keys, chain access and the node's plumbing (nothing here writes).
+    // 4. The on-chain wallet: read and checked against the mnemonic, or created (in memory).
+    let onchain_state = if existing {
+        let bytes = read(&store, ONCHAIN_NAMESPACE, "", ONCHAIN_KEY)
+            .await?
+            .ok_or(Error::StorageCorrupt {
+                what: "on-chain wallet",
+            })?;
+        OnchainState::load(&secret, network, OnchainRecord::decode(&bytes)?)?
+    } else {
+        OnchainState::create(&secret, network)?
+    };
+
+    // 5. Keys, chain access and the node's plumbing (nothing here writes).
     let now = time::since_unix_epoch();
     let nanos_random = u32::from_le_bytes(random_bytes::<4>()?) % 1_000_000;
-    let keys = Arc::new(KeysManager::new(
-        &secret.ldk_seed(),
-        now.as_secs(),
-        now.subsec_nanos() + nanos_random,
-        true,
-    ));
-    let node_id = keys
-        .get_node_id(Recipient::Node)
-        .map_err(|_| Error::StorageFailed)?;
     let bus = EventBus::new().map_err(|_| Error::StorageFailed)?;
     let esplora = EsploraClient::new(&config.esplora_url, HttpClient::new(ESPLORA_TIMEOUT));
     let health = Rc::new(StorageHealth::default());
     let kv = Arc::new(NodeKv::new(store.clone(), health.clone()));
+    let broadcast_seen = Rc::new(Cell::new(false));
+    let onchain = Arc::new(OnchainWallet::new(
+        onchain_state,
+        kv.clone(),
+        *logger,
+        broadcast_seen.clone(),
+    ));
+    let keys = Arc::new(WalletKeys::new(
+        KeysManager::new(
+            &secret.ldk_seed(),
+            now.as_secs(),
+            now.subsec_nanos() + nanos_random,
+            true,
+        ),
+        onchain.clone(),
+    ));
+    let node_id = keys
+        .get_node_id(Recipient::Node)
+        .map_err(|_| Error::StorageFailed)?;
     let fee_estimator = Arc::new(WalletFeeEstimator::new());
-    let broadcaster = Arc::new(Broadcaster::new(esplora.clone(), *logger, bus.clone()));
+    let broadcaster = Arc::new(Broadcaster::new(
+        esplora.clone(),
+        *logger,
+        bus.clone(),
+        broadcast_seen,
+    ));
     let tx_sync = Arc::new(TxSync::new());
     let tip = Arc::new(TipTracker::new());
     let chain_filter = Arc::new(RelayFilter::new());
@@ -288,7 +320,7 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
     let message_router: Arc<MessageRouter> =
         Arc::new(MessageRouter::new(network_graph.clone(), keys.clone()));
 
-    // 5. Channel monitors.
+    // 6. Channel monitors.
     let persister: MonitorPersister = MonitorUpdatingPersisterAsync::new(
         kv.clone(),
         LocalSpawner,
@@ -327,7 +359,7 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
         keys.get_peer_storage_key(),
     ));
 
-    // 6. The channel manager: read, or created with the wallet.
+    // 7. The channel manager: read, or created with the wallet.
     let channel_manager: Arc<ChannelManager> = if existing {
         let bytes = read(
             &store,
@@ -395,6 +427,7 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
             now.as_secs() as u32,
         );
         let key = |k: &str| StoreKey::new(WALLET_NAMESPACE, "", k).expect("valid key");
+        let onchain_record = onchain.creation_record()?;
         let initial = vec![
             (key(MNEMONIC_KEY), secret.phrase().into_bytes()),
             (
@@ -410,6 +443,10 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
                 .expect("valid key"),
                 manager.encode(),
             ),
+            (
+                StoreKey::new(ONCHAIN_NAMESPACE, "", ONCHAIN_KEY).expect("valid key"),
+                onchain_record.bytes.clone(),
+            ),
         ];
         store
             .create_wallet(initial, time::now_millis())
@@ -423,6 +460,7 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
                 },
                 e => store_failed(e),
             })?;
+        onchain.record_written(&onchain_record);
         wallet_log(
             &logger,
             Level::Info,
@@ -431,9 +469,8 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
         Arc::new(manager)
     };
 
-    // 7. The sweeper and the on-chain scripts.
-    let onchain = OnchainScripts::from_keys(&keys)?;
-    let destination = Arc::new(SweepDestination::new(onchain.sweep.clone()));
+    // 8. The sweeper, which sweeps to the on-chain wallet.
+    let destination = onchain.clone();
     let sweeper: Arc<Sweeper> = Arc::new(
         match read(
             &store,
@@ -472,7 +509,7 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
         },
     );
 
-    // 8. The payment history (read-only here).
+    // 9. The payment history (read-only here).
     let payments = PaymentStore::load(store.clone()).await?;
 
     // Everything is read and checked: from here on the node may write.
@@ -484,8 +521,11 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
                 what: "channel monitor",
             })?;
     }
+    // LDK takes its on-chain scripts from a stored reserve: top it up (a refill lost with the
+    // last session's tab is redone here).
+    onchain.refill().await?;
 
-    // 9. Liquidity (LSPS client) and peers.
+    // 10. Liquidity (LSPS client) and peers.
     let liquidity_manager: Arc<LiquidityManager> = Arc::new(
         LiquidityManager::new_with_custom_time_provider(
             keys.clone(),

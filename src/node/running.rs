@@ -37,7 +37,7 @@ use crate::chain::{EsploraClient, TxSync};
 use crate::config::Config;
 use crate::error::Error;
 use crate::keys::WalletSecret;
-use crate::onchain::wallet::{fetch_balance, OnchainScripts};
+use crate::onchain::wallet::OnchainWallet;
 use crate::payment::store::PaymentStore;
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
 use crate::store::{InstanceLock, Store};
@@ -63,9 +63,9 @@ pub struct PaySuccess {
 pub struct WalletBalance {
     /// What the wallet would get if its channels closed now (whole sats, as msat).
     pub lightning_msat: u64,
-    /// Confirmed on-chain funds.
+    /// Confirmed on-chain funds (the BDK wallet's, as of its last sync).
     pub onchain_sat: u64,
-    /// Unconfirmed on-chain funds.
+    /// Unconfirmed on-chain funds (ours and others', trusted or not) and immature ones.
     pub onchain_pending_sat: u64,
     /// What the wallet can receive over its channels now.
     pub inbound_msat: u64,
@@ -104,7 +104,7 @@ pub struct Node {
     pub(crate) peer_manager: Arc<PeerManager>,
     pub(crate) sweeper: Arc<Sweeper>,
     pub(crate) payments: PaymentStore,
-    pub(crate) onchain: OnchainScripts,
+    pub(crate) onchain: Arc<OnchainWallet>,
     pub(crate) bus: EventBus,
     pub(crate) lsp: LspState,
     pub(crate) shutdown: Shutdown,
@@ -176,7 +176,8 @@ impl Node {
             .collect()
     }
 
-    /// Balances (the on-chain part is read from Esplora now).
+    /// Balances (the on-chain part as of the last on-chain sync: every new block, broadcast and
+    /// `sync()`).
     pub async fn balance(&self) -> Result<WalletBalance, Error> {
         let lightning_sat = self
             .chain_monitor
@@ -191,7 +192,7 @@ impl Node {
             .list_usable_channels()
             .iter()
             .fold(0u64, |sum, c| sum.saturating_add(c.inbound_capacity_msat));
-        let onchain = fetch_balance(&self.esplora, &self.onchain).await?;
+        let onchain = self.onchain.balance()?;
         Ok(WalletBalance {
             lightning_msat: lightning_sat
                 .checked_mul(1000)
@@ -202,9 +203,11 @@ impl Node {
         })
     }
 
-    /// The address closes and sweeps pay to.
-    pub fn onchain_address(&self) -> Result<String, Error> {
-        Ok(self.onchain.address(self.network)?.to_string())
+    /// The on-chain wallet's receive address (its next unused external address), stored before
+    /// it is returned.
+    pub async fn onchain_address(&self) -> Result<String, Error> {
+        self.check_running()?;
+        Ok(self.onchain.receive_address().await?.to_string())
     }
 
     /// Closes the channel `channel_id_hex`: cooperatively, or by broadcasting our commitment.
@@ -239,8 +242,10 @@ impl Node {
         })
     }
 
-    /// One chain sync round: fee estimates, then LDK's view of the chain. Waits for a running
-    /// round to end first. Emits `synced` when the tip height changed (or `always_emit`).
+    /// One chain sync round: fee estimates, LDK's view of the chain, then the on-chain wallet
+    /// (when [`OnchainWallet::wants_sync`]: a new block, a broadcast, the session's first round,
+    /// or `always_emit`, i.e. JS `sync()`). Waits for a running round to end first. Emits
+    /// `synced` when the tip height changed (or `always_emit`), after LDK's part.
     pub async fn sync_now(&self, always_emit: bool) -> Result<u32, Error> {
         self.check_running()?;
         let _guard = self.sync_lock.lock().await;
@@ -287,6 +292,11 @@ impl Node {
         if always_emit || self.last_synced_height.get() != Some(height) {
             self.last_synced_height.set(Some(height));
             self.bus.emit(WalletEvent::Synced { height });
+        }
+        if self.onchain.wants_sync(height, always_emit) {
+            self.onchain
+                .sync(&self.esplora, time::now_secs(), height)
+                .await?;
         }
         Ok(height)
     }

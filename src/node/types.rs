@@ -13,7 +13,7 @@ use lightning::routing::gossip::{self, P2PGossipSync};
 use lightning::routing::router::DefaultRouter;
 use lightning::routing::scoring::{ProbabilisticScorer, ProbabilisticScoringFeeParameters};
 use lightning::routing::utxo::UtxoLookup;
-use lightning::sign::{InMemorySigner, KeysManager};
+use lightning::sign::InMemorySigner;
 use lightning::util::sweep;
 use lightning_liquidity::utils::time::TimeProvider;
 
@@ -24,15 +24,16 @@ use super::logger::NodeLogger;
 use super::relay_filter::RelayFilter;
 use super::scorer::ScorerCell;
 use crate::net::WsDescriptor;
-use crate::onchain::wallet::SweepDestination;
+use crate::onchain::signer::WalletKeys;
+use crate::onchain::wallet::OnchainWallet;
 use crate::spawn::LocalSpawner;
 
 /// The LDK logger.
 pub type Logger = Arc<NodeLogger>;
 /// The key-value store LDK persists into.
 pub type Kv = Arc<NodeKv>;
-/// Keys, signer and entropy.
-pub type Keys = Arc<KeysManager>;
+/// Keys, signer and entropy: LDK's `KeysManager` with the on-chain wallet's scripts.
+pub type Keys = Arc<WalletKeys>;
 
 /// Async monitor persistence over the store.
 pub type Persister =
@@ -134,10 +135,10 @@ pub type PeerManager = peer_handler::PeerManager<
     Arc<ChainMonitor>,
 >;
 
-/// Sweeps outputs of closed channels to the wallet's address.
+/// Sweeps outputs of closed channels to the on-chain (BDK) wallet.
 pub type Sweeper = sweep::OutputSweeper<
     Arc<Broadcaster>,
-    Arc<SweepDestination>,
+    Arc<OnchainWallet>,
     Arc<WalletFeeEstimator>,
     Arc<RelayFilter>,
     Kv,
