@@ -15,25 +15,15 @@
 //   "expectedFeeMsat":1000000,"tag":"x"}' | node devnet/benches/browser/driver.mjs http://127.0.0.1:3003
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 import { basename, extname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = join(HERE, "../../..");
 const PKG = process.env.TABNODE_PKG ?? join(ROOT, "pkg");
+// The Chromium www/tests/lib/browser.mjs launches (it reads the same variable).
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-// As www/tests/lib/browser.mjs.
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-  "--disable-sync",
-];
 const ROUND_TIMEOUT_MS = 240_000;
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json" };
 
@@ -48,10 +38,10 @@ function missing() {
   return null;
 }
 
-function loadPlaywright() {
-  const require = createRequire(join(ROOT, "www/package.json"));
+/** www's browser launcher: playwright-core from www/node_modules, Debian's Chromium, its flags. */
+async function loadLauncher() {
   try {
-    return require("playwright-core");
+    return await import(pathToFileURL(join(ROOT, "www/tests/lib/browser.mjs")).href);
   } catch (e) {
     throw new Error(`playwright-core not found from www/ (cd www && npm ci): ${e.message}`);
   }
@@ -83,11 +73,11 @@ async function main() {
   if (!control) throw new Error("usage: node driver.mjs <devnet control URL>");
   const why = missing();
   if (why) return say({ ready: false, error: why });
-  const { chromium } = loadPlaywright();
+  const { launch } = await loadLauncher();
   const endpoints = await (await fetch(`${control}/endpoints`)).json();
   const server = await serve();
   const url = `http://127.0.0.1:${server.address().port}/`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await launch();
   try {
     say({ ready: true, browser: `Chromium ${browser.version()}`, url });
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
