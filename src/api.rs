@@ -198,7 +198,10 @@ impl Wallet {
     pub fn pay(
         &self,
         invoice: String,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ amountMsat?: number; timeoutSecs?: number }")] opts: JsValue,
+        #[wasm_bindgen(
+            unchecked_optional_param_type = "{ amountMsat?: number; timeoutSecs?: number }"
+        )]
+        opts: JsValue,
     ) -> Promise {
         let node = self.node.clone();
         let parsed = js_to_json(&opts).and_then(|v| parse_pay_options(&v));

@@ -438,9 +438,9 @@ impl fmt::Display for Error {
             Error::AmountOverflow => f.write_str("An amount computation overflowed"),
             Error::InvalidAmount { reason } => write!(f, "Invalid amount: {}", reason),
             Error::PaymentFailed { reason } => write!(f, "Payment failed: {}", reason),
-            Error::PaymentPending => f.write_str(
-                "The payment is still in flight; its outcome will show in the history",
-            ),
+            Error::PaymentPending => {
+                f.write_str("The payment is still in flight; its outcome will show in the history")
+            }
             Error::InsufficientFunds => f.write_str("Insufficient funds"),
             Error::NoInboundCapacity => f.write_str("No inbound capacity for this amount"),
             Error::PeerConnectionFailed => f.write_str("Could not connect to the peer"),

@@ -536,17 +536,27 @@ async fn held_payment_is_claimed_after_a_restart() {
             .map(|c| msat(&c["pendingInboundMsat"]))
             .sum();
         if held > 0 {
-            assert_eq!(held, 25_000_000 - 1_000_000, "the HTLC minus the LSP's skim");
+            assert_eq!(
+                held,
+                25_000_000 - 1_000_000,
+                "the HTLC minus the LSP's skim"
+            );
             break;
         }
-        assert!(time::now_millis() < deadline, "the HTLC never reached the wallet");
+        assert!(
+            time::now_millis() < deadline,
+            "the HTLC never reached the wallet"
+        );
         time::sleep(Duration::from_millis(200)).await;
     }
     // Let the wallet decide it (LDK decodes HTLCs no sooner than 2 s after the node started,
     // then every ~50 ms; the record is written), then stop while it waits for the funding tx.
     time::sleep(Duration::from_secs(6)).await;
     let p = w.payment(&hash).await.expect("a payment record");
-    assert_eq!(p["status"], "pending", "nothing claimed while the funding is unseen: {p}");
+    assert_eq!(
+        p["status"], "pending",
+        "nothing claimed while the funding is unseen: {p}"
+    );
     assert!(paid.borrow().is_none(), "the payer is still waiting");
     w.stop().await;
 

@@ -381,11 +381,7 @@ pub struct JitRecord {
     pub received_msat: Option<u64>,
     /// The payment secret the accepted HTLCs carried, recorded with the skim when the claim is
     /// decided: after a restart LDK derives the preimage from it to resume the claim.
-    #[serde(
-        default,
-        with = "opt_hex32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "opt_hex32", skip_serializing_if = "Option::is_none")]
     pub payment_secret: Option<[u8; 32]>,
     /// Where the receive is.
     pub state: JitState,

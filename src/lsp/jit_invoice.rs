@@ -120,10 +120,10 @@ pub fn build_raw(s: &JitInvoiceSpec) -> Result<RawBolt11Invoice, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitcoin::hashes::Hash as _;
     use crate::lsp::lsps2::tests::{params, NOW};
     use crate::lsp::lsps2::{check_jit_invoice, ChosenOffer};
     use crate::test_util::{pubkey, secret};
+    use bitcoin::hashes::Hash as _;
     use bitcoin::secp256k1::Secp256k1;
     use lightning::ln::channelmanager::MIN_FINAL_CLTV_EXPIRY_DELTA;
     use lightning_invoice::Bolt11Invoice;

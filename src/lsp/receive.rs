@@ -534,7 +534,10 @@ impl JitReceiver {
             Err(e) => {
                 node.log(
                     Level::Warn,
-                    &format!("JIT {}: no preimage to resume: {e:?}", hash_key(&record.payment_hash)),
+                    &format!(
+                        "JIT {}: no preimage to resume: {e:?}",
+                        hash_key(&record.payment_hash)
+                    ),
                 );
                 return;
             }
@@ -544,7 +547,10 @@ impl JitReceiver {
         }
         node.log(
             Level::Info,
-            &format!("resuming the held claim of JIT payment {}", hash_key(&record.payment_hash)),
+            &format!(
+                "resuming the held claim of JIT payment {}",
+                hash_key(&record.payment_hash)
+            ),
         );
         let node = node.clone();
         let claiming = self.claiming.clone();

@@ -58,7 +58,10 @@ pub fn build_raw_invoice(spec: &InvoiceSpec) -> Result<RawBolt11Invoice, Error> 
 
 /// [`build_raw_invoice`] with `basic_mpp` only when `basic_mpp` is true (an LSPS2 variable-amount
 /// invoice must not offer MPP). The one place the wallet's invoices are assembled.
-pub fn build_raw_invoice_with(spec: &InvoiceSpec, basic_mpp: bool) -> Result<RawBolt11Invoice, Error> {
+pub fn build_raw_invoice_with(
+    spec: &InvoiceSpec,
+    basic_mpp: bool,
+) -> Result<RawBolt11Invoice, Error> {
     if spec.description.len() > MAX_DESCRIPTION_LEN {
         return Err(Error::InvalidInvoice {
             reason: "the description is longer than 639 bytes",
