@@ -132,6 +132,18 @@ async fn a_second_open_of_a_running_wallet_is_already_running() {
     say("second open refused with ALREADY_RUNNING while the first ran");
 }
 
+/// Opens wallet `name` and expects STORAGE_CORRUPT with nothing in its storage changed.
+async fn refused_untouched(name: &str) -> JsValue {
+    let before = snapshot(name).await;
+    let e = open(&lsps2_config(name))
+        .await
+        .err()
+        .expect("a damaged wallet must not open");
+    assert_eq!(code_of(&e), "STORAGE_CORRUPT");
+    assert_eq!(snapshot(name).await, before, "nothing written");
+    e
+}
+
 #[wasm_bindgen_test]
 async fn a_corrupt_manager_is_fatal_and_left_untouched() {
     let name = fresh_name("corrupt");
@@ -148,27 +160,17 @@ async fn a_corrupt_manager_is_fatal_and_left_untouched() {
     manager.truncate(manager.len() / 2);
     store.write("", "", "manager", &manager).await.unwrap();
     store.close();
-    let before = snapshot(&name).await;
-
-    let e = open(&lsps2_config(&name))
-        .await
-        .err()
-        .expect("a corrupt manager must not open");
-    assert_eq!(code_of(&e), "STORAGE_CORRUPT");
+    let e = refused_untouched(&name).await;
     assert_eq!(
         JsValue::from(true),
         js_sys::Reflect::get(&e, &"fatal".into()).unwrap()
     );
-    assert_eq!(snapshot(&name).await, before, "nothing written");
 
     // A missing manager is just as fatal.
     let store = Store::open(&name).await.unwrap();
     store.remove("", "", "manager").await.unwrap();
     store.close();
-    let before = snapshot(&name).await;
-    let e = open(&lsps2_config(&name)).await.err().unwrap();
-    assert_eq!(code_of(&e), "STORAGE_CORRUPT");
-    assert_eq!(snapshot(&name).await, before);
+    refused_untouched(&name).await;
     // The lock was released by the failed opens.
     let e = open(&lsps2_config(&name)).await.err().unwrap();
     assert_eq!(code_of(&e), "STORAGE_CORRUPT");
@@ -193,19 +195,13 @@ async fn a_corrupt_or_missing_onchain_wallet_is_fatal_and_left_untouched() {
         .await
         .unwrap();
     store.close();
-    let before = snapshot(&name).await;
-    let e = open(&lsps2_config(&name)).await.err().expect("must refuse");
-    assert_eq!(code_of(&e), "STORAGE_CORRUPT");
-    assert_eq!(snapshot(&name).await, before, "nothing written");
+    refused_untouched(&name).await;
 
     // Missing: never a fresh on-chain wallet over an existing one.
     let store = Store::open(&name).await.unwrap();
     store.remove("onchain", "", "wallet").await.unwrap();
     store.close();
-    let before = snapshot(&name).await;
-    let e = open(&lsps2_config(&name)).await.err().unwrap();
-    assert_eq!(code_of(&e), "STORAGE_CORRUPT");
-    assert_eq!(snapshot(&name).await, before);
+    refused_untouched(&name).await;
 
     // Put back, it opens with the same address.
     let store = Store::open(&name).await.unwrap();
