@@ -6,6 +6,9 @@
   websockify on ws://127.0.0.1:18812: two in-page LDK peer managers talk BOLT8 through it
 - HTTP on http://127.0.0.1:18803 with CORS: fetch-layer endpoints and a canned Esplora
   under /esplora built from mainnet block 80000
+- a silent TCP listener on 127.0.0.1:18804: it accepts every connection and never answers, so a
+  websocket upgrade to it hangs and the client's connect timeout fires (on loopback: tests never
+  dial a private-range or public address)
 
 The websockify processes are started by run_browser_tests.sh; this script runs the TCP and
 HTTP servers until killed.
@@ -19,7 +22,7 @@ import sys
 import threading
 import time
 
-ECHO_TCP, PAIR_TCP, HTTP_PORT = 18801, 18802, 18803
+ECHO_TCP, PAIR_TCP, HTTP_PORT, SILENT_TCP = 18801, 18802, 18803, 18804
 ECHO_WS, PAIR_WS = 18811, 18812
 
 BLOCK_80000 = bytes.fromhex(
@@ -191,7 +194,17 @@ def pair_server():
         threading.Thread(target=pipe, args=(b, a), daemon=True).start()
 
 
+def silent_server():
+    srv = listen(SILENT_TCP)
+    held = []  # keep the sockets open (and unanswered) until the client gives up
+    while True:
+        conn, _ = srv.accept()
+        held.append(conn)
+        del held[:-64]
+
+
 def main():
+    threading.Thread(target=silent_server, daemon=True).start()
     threading.Thread(target=echo_server, daemon=True).start()
     threading.Thread(target=pair_server, daemon=True).start()
     http_server = ThreadingHttp(("127.0.0.1", HTTP_PORT), Http)
