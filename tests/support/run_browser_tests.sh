@@ -5,11 +5,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-python3 tests/support/test_servers.py & servers=$!
+servers_log=$(mktemp)
+python3 -u tests/support/test_servers.py >"$servers_log" 2>&1 & servers=$!
 websockify 127.0.0.1:18811 127.0.0.1:18801 >/dev/null 2>&1 & ws_echo=$!
 websockify 127.0.0.1:18812 127.0.0.1:18802 >/dev/null 2>&1 & ws_pair=$!
 trap 'kill $servers $ws_echo $ws_pair 2>/dev/null || true' EXIT
-sleep 1
+# Wait until every listener accepts (a condition, not a guess of how long they take). The Python
+# servers say so on stdout once all their sockets are bound (a probe must not touch the pair
+# relay: it would pair the probe with a test's connection); websockify is probed by a plain TCP
+# connect, which it drops without dialing its target.
+for _ in $(seq 1 100); do
+  grep -q "test servers ready" "$servers_log" 2>/dev/null && break
+  kill -0 $servers 2>/dev/null || { cat "$servers_log"; echo "test servers exited"; exit 1; }
+  sleep 0.1
+done
+grep -q "test servers ready" "$servers_log" || { echo "test servers not ready"; exit 1; }
+for port in 18811 18812; do
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue 2
+    sleep 0.1
+  done
+  echo "websockify does not listen on 127.0.0.1:$port"; exit 1
+done
 
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--test store --test net)

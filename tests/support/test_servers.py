@@ -174,15 +174,13 @@ def listen(port):
     return s
 
 
-def echo_server():
-    srv = listen(ECHO_TCP)
+def echo_server(srv):
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=pipe, args=(conn, conn), daemon=True).start()
 
 
-def pair_server():
-    srv = listen(PAIR_TCP)
+def pair_server(srv):
     waiting = None
     while True:
         conn, _ = srv.accept()
@@ -194,8 +192,7 @@ def pair_server():
         threading.Thread(target=pipe, args=(b, a), daemon=True).start()
 
 
-def silent_server():
-    srv = listen(SILENT_TCP)
+def silent_server(srv):
     held = []  # keep the sockets open (and unanswered) until the client gives up
     while True:
         conn, _ = srv.accept()
@@ -204,9 +201,11 @@ def silent_server():
 
 
 def main():
-    threading.Thread(target=silent_server, daemon=True).start()
-    threading.Thread(target=echo_server, daemon=True).start()
-    threading.Thread(target=pair_server, daemon=True).start()
+    # Every socket is bound and listening before "ready" is printed (run_browser_tests.sh waits
+    # for that line).
+    threading.Thread(target=silent_server, args=(listen(SILENT_TCP),), daemon=True).start()
+    threading.Thread(target=echo_server, args=(listen(ECHO_TCP),), daemon=True).start()
+    threading.Thread(target=pair_server, args=(listen(PAIR_TCP),), daemon=True).start()
     http_server = ThreadingHttp(("127.0.0.1", HTTP_PORT), Http)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
     print("test servers ready", flush=True)
