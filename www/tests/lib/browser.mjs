@@ -49,7 +49,21 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: `${RESULTS_DIR}${name}.png`, fullPage: true });
 }
 
-/** Polls `fn` until it returns a truthy value (returned) or `timeoutMs` passes (throws `what`). */
+/**
+ * An error that ends a wait at once: the awaited thing can no longer happen (the receive failed,
+ * the wallet stopped, the payment was refused). Any other error thrown by a wait's `fn` is read
+ * as "not yet" (an element still loading) and retried until the timeout.
+ */
+export function fatal(message) {
+  const e = new Error(message);
+  e.fatal = true;
+  return e;
+}
+
+/**
+ * Polls `fn` until it returns a truthy value (returned) or `timeoutMs` passes (throws `what`).
+ * An error marked by `fatal()` (or a tabnode Error whose `fatal` is true) is rethrown at once.
+ */
 export async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 250) {
   const end = Date.now() + timeoutMs;
   let last;
@@ -59,6 +73,7 @@ export async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 250) {
       if (v) return v;
       last = v;
     } catch (e) {
+      if (e?.fatal === true) throw e;
       last = e;
     }
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);

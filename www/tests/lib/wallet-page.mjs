@@ -1,6 +1,6 @@
 // Drives the demo wallet page the way a person does: by roles, labels and visible names.
 // Shared by the smoke test (stand-in package) and the end-to-end test (real package + devnet).
-import { waitFor } from "./browser.mjs";
+import { fatal, waitFor } from "./browser.mjs";
 
 export async function openApp(page, wwwUrl, controlUrl) {
   const u = new URL(wwwUrl);
@@ -90,7 +90,7 @@ export async function waitClaimed(page, timeoutMs = 120_000) {
     async () => {
       const state = await progress.getAttribute("data-state");
       if (state === "failed" || state === "expired") {
-        throw new Error(`receive ${state}: ${await page.locator(".headline").textContent()}`);
+        throw fatal(`receive ${state}: ${await page.locator(".headline").textContent()}`);
       }
       return state === "claimed";
     },
@@ -130,7 +130,7 @@ export async function pay(page, invoice, timeoutMs = 120_000) {
     "the payment to be sent",
     async () => {
       const alert = page.getByRole("alert");
-      if (await alert.isVisible()) throw new Error(`payment failed: ${await alert.textContent()}`);
+      if (await alert.isVisible()) throw fatal(`payment failed: ${await alert.textContent()}`);
       return sent.isVisible();
     },
     timeoutMs,
