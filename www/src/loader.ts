@@ -50,7 +50,7 @@ export async function loadTabnode(): Promise<LoadResult> {
 export function loadFailureText(f: LoadFailure): string {
   switch (f.kind) {
     case "missing":
-      return "The tabnode package has not been built, so the wallet cannot start. Build it with `wasm-pack build --release --target web --out-dir pkg --out-name tabnode` in the repository root, then reload.";
+      return "The tabnode package has not been built, so the wallet cannot start. Build it with `./dev pkg` (wasm-pack build --profile wasm-release --target web) in the repository root, then reload.";
     case "import":
       return "The wallet's code could not be downloaded. Check your connection and reload the page.";
     case "init":

@@ -11,7 +11,7 @@ set -euo pipefail
 WWW=$(cd "$(dirname "$0")/.." && pwd)
 PKG=$(cd "$WWW/.." && realpath -m "${TABNODE_PKG:-pkg}")
 [ -f "$PKG/package.json" ] && [ -f "$PKG/tabnode_bg.wasm" ] || {
-  echo "npm-consumer: no built package at $PKG (run wasm-pack build --release --target web --out-dir pkg --out-name tabnode)" >&2
+  echo "npm-consumer: no built package at $PKG (run ./dev pkg in the repository root: wasm-pack build --profile wasm-release --target web)" >&2
   exit 1
 }
 # The same Vite and TypeScript as www/, so the check is reproducible.
