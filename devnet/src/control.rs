@@ -199,13 +199,25 @@ async fn open_channel(
 #[derive(Deserialize)]
 struct HideMempool {
     hidden: bool,
+    /// How long the mempool stays hidden at most (default [`HIDE_MEMPOOL_DEFAULT_SECS`]).
+    max_secs: Option<u64>,
 }
 
+/// The longest a hidden mempool stays hidden when the caller names no `max_secs`: a test that
+/// dies before showing it again leaves the next tests a working chain source.
+const HIDE_MEMPOOL_DEFAULT_SECS: u64 = 180;
+
 /// A lagging chain source: while hidden, Esplora's transaction lookups do not see the mempool
-/// (e.g. a JIT channel's funding transaction before it confirms).
+/// (e.g. a JIT channel's funding transaction before it confirms). It shows again by itself after
+/// `max_secs`.
 async fn hide_mempool(State(devnet): State<Arc<Devnet>>, Json(req): Json<HideMempool>) -> ApiResult {
-    devnet.chain.set_mempool_hidden(req.hidden);
-    Ok(Json(json!({ "hidden": req.hidden })))
+    let max_secs = req.max_secs.unwrap_or(HIDE_MEMPOOL_DEFAULT_SECS);
+    if req.hidden && max_secs == 0 {
+        return Err(ApiError::bad("bad_max_secs", "max_secs must be at least 1"));
+    }
+    let hide_for = req.hidden.then(|| std::time::Duration::from_secs(max_secs));
+    devnet.chain.set_mempool_hidden(hide_for);
+    Ok(Json(json!({ "hidden": req.hidden, "max_secs": req.hidden.then_some(max_secs) })))
 }
 
 async fn set_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Fault>) -> ApiResult {

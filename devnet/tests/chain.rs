@@ -613,3 +613,23 @@ async fn esplora_endpoints_through_esplora_client() {
     );
     let _ = Arc::strong_count(&chain);
 }
+
+/// The hide-mempool fault ends by itself: a test that dies before showing the mempool again
+/// cannot leave the chain source lagging for the tests after it.
+#[test]
+fn hidden_mempool_shows_again_by_itself() {
+    let chain = KernelChain::new().expect("kernel chain");
+    assert!(!chain.mempool_hidden());
+    chain.set_mempool_hidden(Some(std::time::Duration::from_millis(200)));
+    assert!(chain.mempool_hidden());
+    let started = Instant::now();
+    while chain.mempool_hidden() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "still hidden");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    chain.set_mempool_hidden(Some(std::time::Duration::from_secs(3600)));
+    assert!(chain.mempool_hidden());
+    chain.set_mempool_hidden(None);
+    assert!(!chain.mempool_hidden(), "shown again at once");
+}

@@ -2,9 +2,9 @@
 //! libbitcoinkernel ([`Judge`]) and only then indexed and served; transactions wait in the
 //! [`Mempool`] with their scripts checked by the kernel.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::{Block, BlockHash, Network, Script, ScriptBuf, Transaction, Txid, Weight};
 use tokio::sync::broadcast;
@@ -41,7 +41,16 @@ pub struct KernelChain {
     tips: broadcast::Sender<u32>,
     /// A fault of the chain source (control API): the Esplora API answers "not found" for
     /// transactions that are only in the mempool, like an Esplora that lags behind the network.
-    mempool_hidden: AtomicBool,
+    /// Held as the unix time in milliseconds until which it lasts (0: shown), so a test that
+    /// fails before showing the mempool again cannot leave it hidden for the tests after it.
+    mempool_hidden_until_ms: AtomicU64,
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 fn now_secs() -> u32 {
@@ -73,19 +82,23 @@ impl KernelChain {
                 extra_nonce: 0,
             }),
             tips,
-            mempool_hidden: AtomicBool::new(false),
+            mempool_hidden_until_ms: AtomicU64::new(0),
         }))
     }
 
-    /// Hides (or shows again) unconfirmed transactions from the Esplora API's transaction
-    /// lookups. The chain itself, its mempool and in-process users are unaffected.
-    pub fn set_mempool_hidden(&self, hidden: bool) {
-        self.mempool_hidden.store(hidden, Ordering::SeqCst);
+    /// Hides unconfirmed transactions from the Esplora API's transaction lookups for at most
+    /// `for_at_most` (shown again by itself then), or shows them again at once with `None`. The
+    /// chain itself, its mempool and in-process users are unaffected.
+    pub fn set_mempool_hidden(&self, for_at_most: Option<Duration>) {
+        let until = for_at_most.map_or(0, |d| {
+            now_millis().saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        });
+        self.mempool_hidden_until_ms.store(until, Ordering::SeqCst);
     }
 
-    /// Whether the Esplora API hides unconfirmed transactions ([`Self::set_mempool_hidden`]).
+    /// Whether the Esplora API hides unconfirmed transactions now ([`Self::set_mempool_hidden`]).
     pub fn mempool_hidden(&self) -> bool {
-        self.mempool_hidden.load(Ordering::SeqCst)
+        now_millis() < self.mempool_hidden_until_ms.load(Ordering::SeqCst)
     }
 
     /// The state lock. A panic while it was held leaves it poisoned; the state is still
