@@ -270,6 +270,16 @@ pub enum Error {
         /// The least the wallet accepts.
         expected_msat: u64,
     },
+    /// A variable-amount LSPS2 payment arrived for a size outside the bought terms'
+    /// `[min_payment_size_msat, max_payment_size_msat]`, or its fee would not stay below it.
+    PaymentOutOfRange {
+        /// What the payer sent (arrived plus skimmed).
+        sent_msat: u64,
+        /// The smallest size the terms allow.
+        min_msat: u64,
+        /// The largest size the terms allow.
+        max_msat: u64,
+    },
     /// A msat computation overflowed u64.
     AmountOverflow,
     /// An amount given by the caller is not a whole number of msat in JS's exact integer range
@@ -334,6 +344,7 @@ impl Error {
             Error::SkimTooHigh { .. } => "SKIM_TOO_HIGH",
             Error::UnexpectedSkim { .. } => "UNEXPECTED_SKIM",
             Error::Underpaid { .. } => "UNDERPAID",
+            Error::PaymentOutOfRange { .. } => "PAYMENT_OUT_OF_RANGE",
             Error::AmountOverflow => "AMOUNT_OVERFLOW",
             Error::InvalidAmount { .. } => "INVALID_AMOUNT",
             Error::PaymentFailed { .. } => "PAYMENT_FAILED",
@@ -435,6 +446,15 @@ impl fmt::Display for Error {
                 "Received {} msat, less than the {} msat owed",
                 received_msat, expected_msat
             ),
+            Error::PaymentOutOfRange {
+                sent_msat,
+                min_msat,
+                max_msat,
+            } => write!(
+                f,
+                "A payment of {} msat is outside the LSP's terms ({} to {} msat)",
+                sent_msat, min_msat, max_msat
+            ),
             Error::AmountOverflow => f.write_str("An amount computation overflowed"),
             Error::InvalidAmount { reason } => write!(f, "Invalid amount: {}", reason),
             Error::PaymentFailed { reason } => write!(f, "Payment failed: {}", reason),
@@ -496,6 +516,11 @@ mod tests {
             Error::Underpaid {
                 received_msat: 1,
                 expected_msat: 2,
+            },
+            Error::PaymentOutOfRange {
+                sent_msat: 1,
+                min_msat: 2,
+                max_msat: 3,
             },
             Error::AmountOverflow,
             Error::InvalidAmount {

@@ -33,6 +33,10 @@ pub const AUTH_HEADER: &str = "x-auth-token";
 /// quoted fee and what the payer really pays on top of the inner amount.
 pub const AMOUNT_TOLERANCE_MSAT: u64 = 999;
 
+/// The skim a REST-flow LSP may take on arrival beyond what the wrapped invoice left unclaimed:
+/// 1 sat of msat rounding ([`check_htlc_arrival`]). Anything more takes the fee twice.
+pub const SKIM_ROUNDING_TOLERANCE_MSAT: u64 = 1_000;
+
 /// The wrapped invoice may expire at most this many seconds after the inner one. An LSP that
 /// copies the inner expiry but stamps its own (slightly later) creation time would otherwise be
 /// refused; LDK keeps accepting its own inbound payments 2 hours past their expiry, so a payment
@@ -410,12 +414,42 @@ pub struct FlowTerms {
     pub wrapped_invoice: String,
 }
 
-/// The check before claiming a REST-flow JIT payment. The LSP normally pays the inner invoice
-/// exactly; some servers deliver `inner − skim` and flag the skim (TLV 65537). A skim is
-/// accepted only up to the agreed fee, and only while the agreed fee plus the skim stays within
-/// `caps` (relative to the wrapped amount); else [`Error::SkimTooHigh`]. What arrived plus the
-/// skim must cover the inner amount; else [`Error::Underpaid`]. Any error means: fail the HTLCs
-/// back now.
+impl FlowTerms {
+    /// The wrapped invoice's amount, when the stored invoice parses and carries one (every
+    /// accepted wrapped invoice does: [`check_wrapped_invoice`]).
+    pub fn wrapped_amount_msat(&self) -> Option<u64> {
+        Bolt11Invoice::from_str(&self.wrapped_invoice)
+            .ok()?
+            .amount_milli_satoshis()
+    }
+
+    /// What the payer paid on top of `inner + fee` (the wrapped invoice's rounding, at most
+    /// [`AMOUNT_TOLERANCE_MSAT`]), normally 0. The LSP may keep it: it is the only skim the REST
+    /// flow allows besides the rounding tolerance.
+    pub fn unclaimed_msat(&self) -> u64 {
+        let agreed = self.inner_amount_msat.saturating_add(self.fee_msat);
+        self.wrapped_amount_msat()
+            .map_or(0, |w| w.saturating_sub(agreed))
+    }
+
+    /// The fee the LSP took on a payment that delivered `received_msat` to the wallet: what the
+    /// payer paid (the wrapped amount) minus what arrived; the agreed fee plus `skimmed_msat` when
+    /// the wrapped invoice cannot be read.
+    pub fn fee_taken_msat(&self, received_msat: u64, skimmed_msat: u64) -> u64 {
+        match self.wrapped_amount_msat() {
+            Some(w) => w.saturating_sub(received_msat),
+            None => self.fee_msat.saturating_add(skimmed_msat),
+        }
+    }
+}
+
+/// The check before claiming a REST-flow JIT payment. The wrapped invoice already charged the fee
+/// (the payer paid `inner + fee`), so the LSP must deliver the inner amount in full: a skim
+/// (TLV 65537) would take the fee a second time. Allowed is at most what the wrapped invoice left
+/// unclaimed ([`FlowTerms::unclaimed_msat`], normally 0) plus [`SKIM_ROUNDING_TOLERANCE_MSAT`],
+/// and never more than `caps` leave beside the agreed fee; else [`Error::SkimTooHigh`]. What
+/// arrived plus the skim must cover the inner amount; else [`Error::Underpaid`]. Any error means:
+/// fail the HTLCs back now.
 pub fn check_htlc_arrival(
     terms: &FlowTerms,
     caps: &FeeCaps,
@@ -426,10 +460,13 @@ pub fn check_htlc_arrival(
         .inner_amount_msat
         .checked_add(terms.fee_msat)
         .ok_or(Error::AmountOverflow)?;
-    let allowed_msat = terms.fee_msat.min(
-        caps.max_fee_for(wrapped_msat)
-            .saturating_sub(terms.fee_msat),
-    );
+    let allowed_msat = terms
+        .unclaimed_msat()
+        .saturating_add(SKIM_ROUNDING_TOLERANCE_MSAT)
+        .min(
+            caps.max_fee_for(wrapped_msat)
+                .saturating_sub(terms.fee_msat),
+        );
     if skimmed_fee_msat > allowed_msat {
         return Err(Error::SkimTooHigh {
             skimmed_msat: skimmed_fee_msat,
@@ -939,56 +976,106 @@ mod tests {
         assert!(!e.to_string().contains("script"));
     }
 
-    #[test]
-    fn arrival_exact_or_small_skim() {
-        let t = FlowTerms {
+    fn arrival_terms(wrapped_msat: Option<u64>) -> FlowTerms {
+        let wrapped_invoice = wrapped_msat.map_or(String::new(), |msat| {
+            let mut w = Inv::new();
+            w.signer = LSP;
+            w.amount_msat = Some(msat);
+            w.build().to_string()
+        });
+        FlowTerms {
             fee_id: "x".into(),
             fee_msat: 2_000_000,
             inner_amount_msat: 98_000_000,
-            wrapped_invoice: String::new(),
-        };
+            wrapped_invoice,
+        }
+    }
+
+    /// The wrapped invoice carried the fee: the LSP delivers the inner amount in full, a skim of
+    /// more than the 1 sat rounding tolerance (plus what the wrapped invoice left unclaimed) is
+    /// the fee taken twice.
+    #[test]
+    fn arrival_refuses_the_fee_taken_twice() {
         let caps = FeeCaps::UNLIMITED;
-        assert_eq!(check_htlc_arrival(&t, &caps, 98_000_000, 0), Ok(()));
-        assert_eq!(check_htlc_arrival(&t, &caps, 98_000_001, 0), Ok(()));
-        assert_eq!(check_htlc_arrival(&t, &caps, 97_000_000, 1_000_000), Ok(()));
-        assert_eq!(check_htlc_arrival(&t, &caps, 96_000_000, 2_000_000), Ok(()));
+        for t in [arrival_terms(Some(100_000_000)), arrival_terms(None)] {
+            assert_eq!(t.unclaimed_msat(), 0);
+            assert_eq!(check_htlc_arrival(&t, &caps, 98_000_000, 0), Ok(()));
+            assert_eq!(check_htlc_arrival(&t, &caps, 98_000_001, 0), Ok(()));
+            assert_eq!(check_htlc_arrival(&t, &caps, 97_999_000, 1_000), Ok(()));
+            // the double charge the old rule let through: a skim of the whole fee, or of half
+            for (amount, skim) in [
+                (96_000_000, 2_000_000),
+                (97_000_000, 1_000_000),
+                (97_998_999, 1_001),
+            ] {
+                assert_eq!(
+                    check_htlc_arrival(&t, &caps, amount, skim),
+                    Err(Error::SkimTooHigh {
+                        skimmed_msat: skim,
+                        allowed_msat: 1_000
+                    }),
+                    "skim {skim}"
+                );
+            }
+            assert_eq!(
+                check_htlc_arrival(&t, &caps, 97_999_999, 0),
+                Err(Error::Underpaid {
+                    received_msat: 97_999_999,
+                    expected_msat: 98_000_000
+                })
+            );
+            assert_eq!(
+                check_htlc_arrival(&t, &caps, 97_998_999, 1_000),
+                Err(Error::Underpaid {
+                    received_msat: 97_998_999,
+                    expected_msat: 97_999_000
+                })
+            );
+            assert_eq!(
+                check_htlc_arrival(&t, &caps, u64::MAX, 1),
+                Err(Error::AmountOverflow)
+            );
+        }
+    }
+
+    /// A wrapped invoice rounded up by the LSP (within the 1 sat tolerance) leaves that much
+    /// unclaimed: the LSP may keep it as a skim, no more.
+    #[test]
+    fn arrival_allows_what_the_wrapped_invoice_left_unclaimed() {
+        let t = arrival_terms(Some(100_000_600));
+        assert_eq!(t.unclaimed_msat(), 600);
+        let caps = FeeCaps::UNLIMITED;
+        assert_eq!(check_htlc_arrival(&t, &caps, 97_998_400, 1_600), Ok(()));
         assert_eq!(
-            check_htlc_arrival(&t, &caps, 95_999_999, 2_000_001),
+            check_htlc_arrival(&t, &caps, 97_998_399, 1_601),
             Err(Error::SkimTooHigh {
-                skimmed_msat: 2_000_001,
-                allowed_msat: 2_000_000
+                skimmed_msat: 1_601,
+                allowed_msat: 1_600
             })
         );
-        assert_eq!(
-            check_htlc_arrival(&t, &caps, 97_999_999, 0),
-            Err(Error::Underpaid {
-                received_msat: 97_999_999,
-                expected_msat: 98_000_000
-            })
-        );
-        assert_eq!(
-            check_htlc_arrival(&t, &caps, 96_999_999, 1_000_000),
-            Err(Error::Underpaid {
-                received_msat: 96_999_999,
-                expected_msat: 97_000_000
-            })
-        );
-        // caps bound fee + skim: 2.5 % of 100k sat = 2500 sat, 2000 already taken
+        // caps still bound the agreed fee plus the skim: 2 % of 100k sat is exactly the fee
         let caps = FeeCaps {
             max_fee_msat: None,
-            max_fee_ppm: Some(25_000),
+            max_fee_ppm: Some(20_000),
         };
-        assert_eq!(check_htlc_arrival(&t, &caps, 97_500_000, 500_000), Ok(()));
         assert_eq!(
-            check_htlc_arrival(&t, &caps, 97_499_999, 500_001),
+            check_htlc_arrival(&t, &caps, 97_999_999, 1),
             Err(Error::SkimTooHigh {
-                skimmed_msat: 500_001,
-                allowed_msat: 500_000
+                skimmed_msat: 1,
+                allowed_msat: 0
             })
         );
-        assert_eq!(
-            check_htlc_arrival(&t, &caps, u64::MAX, 1),
-            Err(Error::AmountOverflow)
-        );
+    }
+
+    /// The fee recorded for a REST-flow receive is what the payer paid minus what arrived.
+    #[test]
+    fn fee_taken_is_wrapped_minus_received() {
+        let t = arrival_terms(Some(100_000_000));
+        assert_eq!(t.fee_taken_msat(98_000_000, 0), 2_000_000);
+        assert_eq!(t.fee_taken_msat(97_999_000, 1_000), 2_001_000);
+        let t = arrival_terms(Some(100_000_600));
+        assert_eq!(t.fee_taken_msat(98_000_000, 0), 2_000_600);
+        let unreadable = arrival_terms(None);
+        assert_eq!(unreadable.fee_taken_msat(97_999_000, 1_000), 2_001_000);
     }
 }

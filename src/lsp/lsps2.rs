@@ -489,7 +489,9 @@ pub fn check_jit_invoice(
 /// - fixed: `skim ≤ opening_fee(size)` else [`Error::SkimTooHigh`], and
 ///   `amount ≥ size − opening_fee(size)` else [`Error::Underpaid`];
 /// - variable: the fee is computed on what the payer sent, `amount + skim` (ldk-node computed it
-///   on `amount` and failed good payments); `skim ≤ min(opening_fee(amount + skim), caps' limit
+///   on `amount` and failed good payments); that size must lie in the terms'
+///   `[min_payment_size_msat, max_payment_size_msat]` with the fee below it, else
+///   [`Error::PaymentOutOfRange`]; `skim ≤ min(opening_fee(amount + skim), caps' limit
 ///   for amount + skim)` else [`Error::SkimTooHigh`]. Overflow is [`Error::AmountOverflow`] /
 ///   [`OfferFault::Overflow`].
 pub fn check_htlc_arrival(
@@ -522,8 +524,21 @@ pub fn check_htlc_arrival(
             let sent = amount_msat
                 .checked_add(skimmed_fee_msat)
                 .ok_or(Error::AmountOverflow)?;
-            let fee = opening_fee(sent, &terms.opening_fee_params)
-                .ok_or(Error::InvalidLsps2Offer(OfferFault::Overflow))?;
+            let params = &terms.opening_fee_params;
+            let fee =
+                opening_fee(sent, params).ok_or(Error::InvalidLsps2Offer(OfferFault::Overflow))?;
+            // The size the payer chose must be one the terms cover, and the fee on it below it
+            // (bLIP-52): the menu was checked for the range, the arrival is checked against it.
+            if sent < params.min_payment_size_msat
+                || sent > params.max_payment_size_msat
+                || fee >= sent
+            {
+                return Err(Error::PaymentOutOfRange {
+                    sent_msat: sent,
+                    min_msat: params.min_payment_size_msat,
+                    max_msat: params.max_payment_size_msat,
+                });
+            }
             let allowed = fee.min(caps.max_fee_for(sent));
             if skimmed_fee_msat > allowed {
                 return Err(Error::SkimTooHigh {
@@ -1123,6 +1138,45 @@ pub(crate) mod tests {
                 received_msat: 97_999_999,
                 expected_msat: 98_000_000
             })
+        );
+    }
+
+    /// A variable-amount arrival must be a size the bought terms cover (std_params: 1 000 sat
+    /// to 10 000 000 sat), with the fee below it.
+    #[test]
+    fn arrival_variable_size_within_the_terms() {
+        let t = terms(AmountMode::Variable);
+        let caps = FeeCaps::UNLIMITED;
+        let out_of_range = |sent_msat| {
+            Err(Error::PaymentOutOfRange {
+                sent_msat,
+                min_msat: 1_000_000,
+                max_msat: 10_000_000_000,
+            })
+        };
+        // the largest size: fee 0.5 % = 50 000 sat
+        assert_eq!(
+            check_htlc_arrival(&t, &caps, 9_950_000_000, 50_000_000),
+            Ok(())
+        );
+        assert_eq!(
+            check_htlc_arrival(&t, &caps, 9_950_000_001, 50_000_000),
+            out_of_range(10_000_000_001)
+        );
+        // under the smallest size
+        assert_eq!(
+            check_htlc_arrival(&t, &caps, 999_999, 0),
+            out_of_range(999_999)
+        );
+        // in range, but the 2 000 sat minimum fee is not below a 1 500 sat payment
+        assert_eq!(
+            check_htlc_arrival(&t, &caps, 0, 1_500_000),
+            out_of_range(1_500_000)
+        );
+        assert_eq!(
+            check_htlc_arrival(&t, &caps, 1, 2_000_000),
+            Ok(()),
+            "fee 2 000 000 msat below 2 000 001 msat sent"
         );
     }
 

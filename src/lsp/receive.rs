@@ -635,18 +635,14 @@ impl JitReceiver {
         ) else {
             return;
         };
-        // The fee the LSP took: flow = what the payer paid on top (recorded at receive) + any
-        // skim; LSPS2 = the skim.
+        // The node wrote the fee with the success when the records were loaded; a claim replayed
+        // before they were (the early queue) gets it here.
         let hash_hex = hash_key(&hash.0);
         let node = node.clone();
-        let terms = step.record.terms.clone();
+        let fee = fee_taken_msat(&step.record.terms, amount_msat, skim);
         wasm_bindgen_futures::spawn_local(async move {
             let Some(mut p) = node.payments.get(Direction::Inbound, &hash_hex) else {
                 return;
-            };
-            let fee = match terms {
-                JitProtocol::Flow(t) => p.fee_msat.unwrap_or(t.fee_msat).saturating_add(skim),
-                JitProtocol::Lsps2(_) => skim,
             };
             if p.fee_msat != Some(fee) || p.amount_msat != Some(amount_msat) {
                 p.fee_msat = Some(fee);
@@ -657,6 +653,16 @@ impl JitReceiver {
                 }
             }
         });
+    }
+}
+
+/// The fee the LSP took on a claimed JIT payment, exact to the msat: REST flow = what the payer
+/// paid (the wrapped invoice) minus what arrived ([`crate::lsp::flow::FlowTerms::fee_taken_msat`]); LSPS2 = what
+/// the LSP skimmed from the HTLCs (the payer paid `amount + skim`), in both amount modes.
+fn fee_taken_msat(terms: &JitProtocol, amount_msat: u64, skimmed_msat: u64) -> u64 {
+    match terms {
+        JitProtocol::Flow(t) => t.fee_taken_msat(amount_msat, skimmed_msat),
+        JitProtocol::Lsps2(_) => skimmed_msat,
     }
 }
 
@@ -841,6 +847,16 @@ impl JitHook for JitReceiver {
             return;
         }
         self.channel_closed(&node, user_channel_id);
+    }
+
+    fn fee_taken_msat(
+        &self,
+        payment_hash: &PaymentHash,
+        amount_msat: u64,
+        skimmed_msat: u64,
+    ) -> Option<u64> {
+        let record = self.store()?.get(&payment_hash.0)?;
+        Some(fee_taken_msat(&record.terms, amount_msat, skimmed_msat))
     }
 
     fn on_payment_claimed(&self, payment_hash: PaymentHash, amount_msat: u64, skimmed_msat: u64) {

@@ -65,6 +65,20 @@ pub trait JitHook {
     /// A channel closed.
     fn on_channel_closed(&self, _user_channel_id: u128) {}
 
+    /// The fee the LSP took on a claimed payment this hook owns (`amount_msat` received,
+    /// `skimmed_msat` withheld over all its HTLCs), exact to the msat; `None` when it is not a
+    /// known JIT receive (or the records are not loaded yet: [`Self::on_payment_claimed`] then
+    /// records it). The node writes it with the payment's success, so the history and the
+    /// `payment_received` event carry it.
+    fn fee_taken_msat(
+        &self,
+        _payment_hash: &PaymentHash,
+        _amount_msat: u64,
+        _skimmed_msat: u64,
+    ) -> Option<u64> {
+        None
+    }
+
     /// A payment was claimed (the node already recorded it): `amount_msat` received,
     /// `skimmed_msat` withheld by the previous hop over all its HTLCs.
     fn on_payment_claimed(

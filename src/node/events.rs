@@ -188,9 +188,18 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                     failure: None,
                     expires_at: None,
                 });
+            let skimmed = htlcs.iter().fold(0u64, |sum, h| {
+                sum.saturating_add(h.counterparty_skimmed_fee_msat)
+            });
+            let hook = node.jit_hook.borrow().clone();
+            // The LSP's fee is written with the success itself (not in a later update), so the
+            // history and the payment_received event carry it from the first.
+            let fee_msat = hook
+                .as_deref()
+                .and_then(|h| h.fee_taken_msat(&payment_hash, amount_msat, skimmed));
             let update = PaymentUpdate::Succeeded {
                 amount_msat: Some(amount_msat),
-                fee_msat: None,
+                fee_msat,
                 preimage: preimage.unwrap_or_default(),
             };
             if record.apply(update, now).unwrap_or(false) {
@@ -202,10 +211,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                 });
                 node.bus.emit(WalletEvent::PaymentReceived(record));
             }
-            if let Some(hook) = node.jit_hook.borrow().clone() {
-                let skimmed = htlcs.iter().fold(0u64, |sum, h| {
-                    sum.saturating_add(h.counterparty_skimmed_fee_msat)
-                });
+            if let Some(hook) = hook {
                 hook.on_payment_claimed(payment_hash, amount_msat, skimmed);
             }
         }
