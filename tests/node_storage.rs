@@ -265,3 +265,53 @@ async fn restore_from_a_mnemonic_and_refuse_a_different_one() {
         "restored {id} from its phrase in two storages; a different phrase refused"
     ));
 }
+
+/// Rewrites the format version in wallet `name`'s marker (object store "meta", key "wallet":
+/// 8 bytes of magic, then the version as a big-endian u32) with raw IndexedDB, as a newer
+/// tabnode would have left it.
+async fn stamp_marker_version(name: &str, version: u32) {
+    let f = js_sys::Function::new_with_args(
+        "name, version",
+        "return new Promise((resolve, reject) => {
+           const open = indexedDB.open(name);
+           open.onerror = () => reject(open.error);
+           open.onsuccess = () => {
+             const db = open.result;
+             const tx = db.transaction('meta', 'readwrite');
+             const store = tx.objectStore('meta');
+             const get = store.get('wallet');
+             get.onsuccess = () => {
+               const bytes = new Uint8Array(get.result);
+               new DataView(bytes.buffer).setUint32(8, version, false);
+               store.put(bytes, 'wallet');
+             };
+             tx.oncomplete = () => { db.close(); resolve(); };
+             tx.onerror = () => { db.close(); reject(tx.error); };
+           };
+         })",
+    );
+    let p = f
+        .call2(&JsValue::NULL, &name.into(), &JsValue::from(version))
+        .unwrap();
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(p))
+        .await
+        .expect("marker stamped");
+}
+
+/// A storage format newer than this build is refused before anything is read as ours or
+/// written; back at this build's format the same data opens.
+#[wasm_bindgen_test]
+async fn a_storage_format_newer_than_this_build_is_refused_untouched() {
+    let name = fresh_name("newer-format");
+    let w = open(&lsps2_config(&name)).await.unwrap();
+    let node_id = w.node_id();
+    w.stop().await;
+
+    stamp_marker_version(&name, tabnode::store::STORE_FORMAT_VERSION + 1).await;
+    refused_untouched(&name).await;
+    stamp_marker_version(&name, tabnode::store::STORE_FORMAT_VERSION).await;
+    let w = open(&lsps2_config(&name)).await.unwrap();
+    assert_eq!(w.node_id(), node_id, "the same wallet");
+    w.stop().await;
+    say("a newer storage format: STORAGE_CORRUPT, data untouched; reopens at this format");
+}

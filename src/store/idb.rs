@@ -95,11 +95,15 @@ impl Store {
             let Ok(db) = request.result().and_then(|r| r.dyn_into::<IdbDatabase>()) else {
                 return;
             };
-            // A throw here aborts the version-change transaction, and open fails below.
+            // A failed creation aborts the version-change transaction, so the open fails below
+            // (with the abort) instead of handing out a database without its object stores.
             let names = db.object_store_names();
             for store in [KV, META] {
-                if !names.contains(store) {
-                    let _ = db.create_object_store(store);
+                if !names.contains(store) && db.create_object_store(store).is_err() {
+                    if let Some(tx) = request.transaction() {
+                        let _ = tx.abort();
+                    }
+                    return;
                 }
             }
         });

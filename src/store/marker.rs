@@ -40,8 +40,17 @@ impl WalletMarker {
         version.copy_from_slice(&bytes[8..12]);
         let mut created = [0u8; 8];
         created.copy_from_slice(&bytes[12..20]);
+        let format_version = u32::from_be_bytes(version);
+        // A layout this build does not know (written by a newer tabnode, or version 0) must not
+        // be read as if it were ours, nor written to: the caller refuses to open.
+        if format_version == 0 || format_version > STORE_FORMAT_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "the wallet's storage format {format_version} is not one this build reads \
+                 (1 to {STORE_FORMAT_VERSION}): a newer tabnode wrote it"
+            )));
+        }
         Ok(WalletMarker {
-            format_version: u32::from_be_bytes(version),
+            format_version,
             created_at_millis: u64::from_be_bytes(created),
         })
     }
@@ -78,6 +87,19 @@ mod tests {
             WalletMarker::decode(&bytes).unwrap_err().code(),
             "store_corrupt"
         );
+    }
+
+    #[test]
+    fn refuses_a_format_newer_than_this_build() {
+        for version in [0, STORE_FORMAT_VERSION + 1, u32::MAX] {
+            let bytes = WalletMarker {
+                format_version: version,
+                created_at_millis: 5,
+            }
+            .encode();
+            let e = WalletMarker::decode(&bytes).unwrap_err();
+            assert_eq!(e.code(), "store_corrupt", "format {version}");
+        }
         assert!(WalletMarker::decode(&[]).is_err());
     }
 }
