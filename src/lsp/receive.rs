@@ -297,29 +297,32 @@ impl JitReceiver {
         node.check_running()?;
 
         let hash_hex = hash_key(&prepared.record.payment_hash);
-        store.put(prepared.record.clone()).await?;
+        // A storage failure is fatal for the node (never a receive the wallet cannot check).
+        if let Err(e) = store.put(prepared.record.clone()).await {
+            node.fail_fatally(Error::StorageFailed);
+            return Err(e);
+        }
         let now_ms = time::now_millis();
         let fee_known = match &prepared.record.terms {
             JitProtocol::Flow(_) => Some(prepared.fee_msat),
             JitProtocol::Lsps2(_) => prepared.record.agreed_fee_msat(),
         };
-        node.payments
-            .put(PaymentRecord {
-                payment_hash: hash_hex.clone(),
-                direction: Direction::Inbound,
-                status: PaymentStatus::Pending,
-                amount_msat: prepared.received_msat,
-                fee_msat: fee_known,
-                preimage: None,
-                invoice: Some(prepared.payer_invoice.clone()),
-                description: Some(args.description.clone()),
-                created_at: now_ms,
-                updated_at: now_ms,
-                via_jit: Some(prepared.via),
-                failure: None,
-                expires_at: Some(prepared.expires_at_ms),
-            })
-            .await?;
+        node.put_payment(PaymentRecord {
+            payment_hash: hash_hex.clone(),
+            direction: Direction::Inbound,
+            status: PaymentStatus::Pending,
+            amount_msat: prepared.received_msat,
+            fee_msat: fee_known,
+            preimage: None,
+            invoice: Some(prepared.payer_invoice.clone()),
+            description: Some(args.description.clone()),
+            created_at: now_ms,
+            updated_at: now_ms,
+            via_jit: Some(prepared.via),
+            failure: None,
+            expires_at: Some(prepared.expires_at_ms),
+        })
+        .await?;
         node.log(
             Level::Info,
             &format!(
