@@ -502,9 +502,12 @@ async fn lsps2_receive_survives_reload() {
 async fn held_payment_is_claimed_after_a_restart() {
     let name = unique_name("jit-held");
     // At most 150 s: if this test dies before showing it again, the devnet does.
-    control_post("/chain/hide-mempool", json!({"hidden": true, "max_secs": 150}))
-        .await
-        .expect("hide the mempool");
+    control_post(
+        "/chain/hide-mempool",
+        json!({"hidden": true, "max_secs": 150}),
+    )
+    .await
+    .expect("hide the mempool");
     let config = |n: String| {
         move |v: &mut Value| {
             v["storageName"] = json!(n);
@@ -550,9 +553,17 @@ async fn held_payment_is_claimed_after_a_restart() {
         );
         time::sleep(Duration::from_millis(200)).await;
     }
-    // Let the wallet decide it (LDK decodes HTLCs no sooner than 2 s after the node started,
-    // then every ~50 ms; the record is written), then stop while it waits for the funding tx.
-    time::sleep(Duration::from_secs(6)).await;
+    // The wallet decides it (LDK decodes HTLCs no sooner than 2 s after the node started),
+    // writes the record and says it holds the payment for the funding check: stop then.
+    let deadline = time::now_millis() + 60_000;
+    while !w.states(&hash).iter().any(|s| s == "awaiting_funding") {
+        assert!(
+            time::now_millis() < deadline,
+            "no awaiting_funding: {:?}",
+            w.states(&hash)
+        );
+        time::sleep(Duration::from_millis(100)).await;
+    }
     let p = w.payment(&hash).await.expect("a payment record");
     assert_eq!(
         p["status"], "pending",

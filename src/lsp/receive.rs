@@ -715,15 +715,38 @@ async fn finish_claim(
     let wait_funding = node.config.trust_minimized
         && matches!(&record.terms, JitProtocol::Lsps2(t) if !t.client_trusts_lsp);
     if wait_funding {
-        if let Err(e) = wait_for_funding(node, record).await {
-            node.log(
-                Level::Warn,
-                &format!("JIT {}: funding not seen: {e}", hash_key(&hash)),
-            );
-            claiming.borrow_mut().remove(&hash);
-            fail_back(node, &PaymentHash(hash), e);
-            return;
+        // The user is told why the payment is not in yet: the wallet holds it until the LSP's
+        // funding transaction is seen (the record with the skim and secret is durable by now).
+        node.bus.emit(WalletEvent::ReceiveState {
+            payment_hash: hash_key(&hash),
+            state: "awaiting_funding",
+            error: None,
+        });
+        match wait_for_funding(node, record).await {
+            Ok(()) => {}
+            // The wallet stops (or its storage failed) during the wait: the HTLC stays held
+            // (LDK keeps it, the record has the skim and secret) and the next open resumes the
+            // claim (`ReloadAction::ResumeClaim`). Failing it back here would give the payment up
+            // for a reason that is not the LSP's.
+            Err(Error::Stopped | Error::StorageFailed) => {
+                claiming.borrow_mut().remove(&hash);
+                return;
+            }
+            Err(e) => {
+                node.log(
+                    Level::Warn,
+                    &format!("JIT {}: funding not seen: {e}", hash_key(&hash)),
+                );
+                claiming.borrow_mut().remove(&hash);
+                fail_back(node, &PaymentHash(hash), e);
+                return;
+            }
         }
+    }
+    // Nothing acts after stop(): a claim decided while the wallet stopped waits for the next open.
+    if node.check_running().is_err() {
+        claiming.borrow_mut().remove(&hash);
+        return;
     }
     node.log(
         Level::Info,

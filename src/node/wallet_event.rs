@@ -101,7 +101,7 @@ pub fn closure_reason_name(reason: &ClosureReason) -> &'static str {
 #[derive(Clone, Debug, PartialEq)]
 pub enum WalletEvent {
     /// A receive moved on (`state`: invoice_ready, payment_arriving, channel_opening,
-    /// channel_ready, claimed, failed, expired).
+    /// channel_ready, awaiting_funding, claimed, failed, expired).
     ReceiveState {
         /// Hex payment hash.
         payment_hash: String,

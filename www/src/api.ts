@@ -90,6 +90,7 @@ export type ReceiveState =
   | "payment_arriving"
   | "channel_opening"
   | "channel_ready"
+  | "awaiting_funding"
   | "claimed"
   | "failed"
   | "expired";

@@ -28,6 +28,7 @@ const LABELS: Record<ReceiveState, string> = {
   payment_arriving: "Payment arriving",
   channel_opening: "Opening a channel",
   channel_ready: "Channel ready",
+  awaiting_funding: "Checking the channel's funding",
   claimed: "Received",
   failed: "Failed",
   expired: "Expired",
@@ -38,9 +39,10 @@ const ORDER: Record<ReceiveState, number> = {
   payment_arriving: 1,
   channel_opening: 2,
   channel_ready: 3,
-  claimed: 4,
-  failed: 5,
-  expired: 5,
+  awaiting_funding: 4,
+  claimed: 5,
+  failed: 6,
+  expired: 6,
 };
 
 /** The steps shown for a receive made with `protocol` (no channel steps for a direct receive). */
@@ -90,6 +92,8 @@ function headline(state: ReceiveState, protocol: ReceiveResult["protocol"], fail
       return "The LSP is opening a channel to you…";
     case "channel_ready":
       return "Channel open; receiving the payment…";
+    case "awaiting_funding":
+      return "The payment is here; checking the LSP's funding transaction on chain before accepting it. Keep this tab open…";
     case "claimed":
       return "Payment received.";
     case "expired":

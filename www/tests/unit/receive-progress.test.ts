@@ -27,6 +27,16 @@ test("follows the states in order and finishes on claimed", () => {
   assert.ok(done.steps.every((s) => s.status === "done"));
 });
 
+test("a payment held for the funding check says so and keeps the tab open", () => {
+  const p = progressOf(R, [ev("channel_opening"), ev("channel_ready"), ev("awaiting_funding")]);
+  assert.equal(p.state, "awaiting_funding");
+  assert.equal(p.finished, false);
+  assert.match(p.headline, /funding transaction.*Keep this tab open/);
+  assert.deepEqual(p.steps.map((s) => s.status), ["done", "done", "done", "done", "todo"]);
+  assert.equal(progressOf(R, [ev("awaiting_funding"), ev("channel_ready")]).state, "awaiting_funding", "never backwards");
+  assert.equal(progressOf(R, [ev("awaiting_funding"), ev("claimed")]).state, "claimed");
+});
+
 test("ignores other payments and never moves backwards", () => {
   const p = progressOf(R, [ev("channel_ready"), { paymentHash: "bb", state: "failed" }, ev("payment_arriving")]);
   assert.equal(p.state, "channel_ready");
