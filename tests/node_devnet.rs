@@ -115,6 +115,48 @@ async fn wait_connected(ev: &Events, lsp: &str) {
     .await;
 }
 
+/// The LSP opens a `capacity_sat` channel that no receive asked for: the wallet accepts it but
+/// does not trust it at zero confirmations (receive_rules::decide_channel_offer). It is listed,
+/// not ready, until its funding confirms; then `channel_opened` comes. Returns that event.
+async fn unsolicited_lsp_channel(
+    w: &JsWallet,
+    ev: &Events,
+    capacity_sat: u64,
+) -> serde_json::Value {
+    control(
+        "/open-channel",
+        json!({"from": "lsps2", "node_id": w.node_id(), "capacity_sat": capacity_sat, "push_msat": 0}),
+    )
+    .await;
+    let deadline = time::now_millis() + 60_000;
+    let pending = loop {
+        let channels = w.ok("channels", &[]).await;
+        if let Some(c) = channels.as_array().and_then(|a| a.first()).cloned() {
+            break c;
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "the LSP's channel never showed"
+        );
+        time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        pending["isReady"], false,
+        "not trusted at zero conf: {pending}"
+    );
+    assert!(
+        ev.all().iter().all(|(k, _)| k != "channel_opened"),
+        "no channel_opened before it confirms"
+    );
+    say(&format!(
+        "unsolicited channel listed, not ready at 0 conf: {pending}"
+    ));
+    control("/mine", json!({"count": 6})).await;
+    w.ok("sync", &[]).await;
+    ev.wait_for("channel_opened", Duration::from_secs(60), |_| true)
+        .await
+}
+
 #[wasm_bindgen_test]
 async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
     let e = endpoints();
@@ -132,15 +174,8 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
         time::now_millis() - started
     ));
 
-    // 2. The LSP opens a 1 000 000 sat channel; the wallet accepts it at zero confirmations.
-    control(
-        "/open-channel",
-        json!({"from": "lsps2", "node_id": node_id, "capacity_sat": 1_000_000, "push_msat": 0}),
-    )
-    .await;
-    let opened = ev
-        .wait_for("channel_opened", Duration::from_secs(60), |_| true)
-        .await;
+    // 2. The LSP opens a 1 000 000 sat channel no receive asked for: usable once confirmed.
+    let opened = unsolicited_lsp_channel(&w, &ev, 1_000_000).await;
     assert_eq!(opened["capacitySat"], 1_000_000);
     assert_eq!(opened["counterpartyNodeId"], lsp.as_str());
     assert_eq!(opened["isReady"], true);
@@ -295,17 +330,8 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
     let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
     let (w, ev) = open_ok(&lsps2_config(&fresh_name("sweep"))).await;
     wait_connected(&ev, &lsp).await;
-    control(
-        "/open-channel",
-        json!({"from": "lsps2", "node_id": w.node_id(), "capacity_sat": 500_000, "push_msat": 0}),
-    )
-    .await;
-    let opened = ev
-        .wait_for("channel_opened", Duration::from_secs(60), |_| true)
-        .await;
+    let opened = unsolicited_lsp_channel(&w, &ev, 500_000).await;
     let channel_id = opened["channelId"].as_str().unwrap().to_string();
-    control("/mine", json!({"count": 6})).await;
-    w.ok("sync", &[]).await;
     receive_from_payer(&w, &ev, 120_000_000).await;
 
     // An invoice nobody pays: pending now, expired (failed) after its 60 s.

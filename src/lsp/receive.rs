@@ -44,10 +44,10 @@ use crate::lsp::jit::{
 use crate::lsp::jit_store::{hash_key, JitStore};
 use crate::lsp::lsps2_client::Lsps2Client;
 use crate::lsp::receive_rules::{
-    channel_event_targets, check_funding_output, event_state, fail_reason_error, fail_reason_name,
-    is_pending, receive_caps,
+    channel_event_targets, check_funding_output, decide_channel_offer, event_state,
+    fail_reason_error, fail_reason_name, is_pending, receive_caps,
 };
-use crate::node::claim::{decide, ClaimDecision, Claimable, JitHook};
+use crate::node::claim::{decide, ChannelOffer, ClaimDecision, Claimable, JitHook};
 use crate::node::running::Node;
 use crate::node::WalletEvent;
 use crate::payment::bolt11::Receipt;
@@ -873,6 +873,25 @@ impl JitHook for JitReceiver {
             return;
         }
         self.channel_closed(&node, user_channel_id);
+    }
+
+    fn channel_offer(
+        &self,
+        counterparty: &PublicKey,
+        is_announced: bool,
+        funding_sat: u64,
+    ) -> Option<ChannelOffer> {
+        let node = self.node.upgrade()?;
+        let store = self.store()?;
+        let lsp = node.lsp.node_id.get();
+        Some(decide_channel_offer(
+            &store.all(),
+            lsp.as_ref(),
+            counterparty,
+            is_announced,
+            funding_sat,
+            time::now_secs(),
+        ))
     }
 
     fn fee_taken_msat(

@@ -92,6 +92,77 @@ pub fn channel_event_targets(
         .unwrap_or_default()
 }
 
+/// What the wallet answers a peer that asks to open a channel to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelOffer {
+    /// Accept as a trusted zero-conf channel: it is the LSP's answer to a JIT receive.
+    AcceptZeroConf,
+    /// Accept as an ordinary channel, usable only once its funding transaction has the
+    /// confirmations the wallet asks for: the LSP opened it without a receive asking.
+    AcceptConfirmed,
+    /// Refuse (the peer is told); the reason is logged.
+    Refuse(&'static str),
+}
+
+/// What a JIT receive expects to be delivered over its channel, when the terms say: the inner
+/// amount (REST flow) or the payment size minus the fee (LSPS2 fixed amount); `None` for an LSPS2
+/// variable amount, where the payer chooses.
+fn expected_delivery_msat(record: &JitRecord) -> Option<u64> {
+    use crate::lsp::jit::JitProtocol;
+    use crate::lsp::lsps2::AmountMode;
+    match &record.terms {
+        JitProtocol::Flow(t) => Some(t.inner_amount_msat),
+        JitProtocol::Lsps2(t) => match t.mode {
+            AmountMode::Fixed {
+                payment_size_msat,
+                opening_fee_msat,
+            } => Some(payment_size_msat.saturating_sub(opening_fee_msat)),
+            AmountMode::Variable => None,
+        },
+    }
+}
+
+/// The rule for an inbound channel (docs/node.md, "Whom the wallet trusts"). Zero-conf trust is
+/// bound to intent: a channel is accepted, as zero-conf, only
+/// - from the wallet's LSP (`lsp`; any other peer is refused),
+/// - unannounced (the wallet never routes for others),
+/// - while one of that LSP's JIT receives waits for a channel ([`awaits_channel`]), and large
+///   enough to deliver what a waiting receive expects (`funding_sat` × 1000 ≥ the smallest known
+///   expected delivery among them).
+///
+/// Any other channel from the LSP (unsolicited, or too small for the receive) is not trusted: it
+/// is accepted as an ordinary channel ([`ChannelOffer::AcceptConfirmed`]), so the LSP cannot push
+/// the wallet's receives into an unconfirmed channel it could still double-spend. Channels from
+/// any other peer, and announced ones, are refused.
+pub fn decide_channel_offer(
+    records: &[JitRecord],
+    lsp: Option<&PublicKey>,
+    counterparty: &PublicKey,
+    is_announced: bool,
+    funding_sat: u64,
+    now_secs: u64,
+) -> ChannelOffer {
+    if lsp != Some(counterparty) {
+        return ChannelOffer::Refuse("only the wallet's LSP may open a channel to it");
+    }
+    if is_announced {
+        return ChannelOffer::Refuse("only unannounced channels are accepted");
+    }
+    let waiting: Vec<&JitRecord> = records
+        .iter()
+        .filter(|r| r.lsp_node_id == *counterparty && awaits_channel(r, now_secs))
+        .collect();
+    let funding_msat = funding_sat.saturating_mul(1000);
+    let smallest = waiting
+        .iter()
+        .filter_map(|r| expected_delivery_msat(r))
+        .min();
+    if waiting.is_empty() || smallest.is_some_and(|need| funding_msat < need) {
+        return ChannelOffer::AcceptConfirmed;
+    }
+    ChannelOffer::AcceptZeroConf
+}
+
 /// Whether a receive is still in flight (the tab must stay open): not terminal, and either
 /// started (a channel or payment is under way) or its invoice still payable.
 pub fn is_pending(record: &JitRecord, now_secs: u64) -> bool {
@@ -211,6 +282,55 @@ mod tests {
         );
         r.state = state;
         r
+    }
+
+    #[test]
+    fn channel_offers_bound_to_a_waiting_receive() {
+        let lsp = pubkey(2);
+        let now = 1_700_000_000;
+        let waiting = record(JitState::InvoiceReady);
+        let ok = |records: &[JitRecord], funding| {
+            decide_channel_offer(records, Some(&lsp), &lsp, false, funding, now)
+        };
+        // 99 999 000 msat to deliver: 100 000 sat carries it, 99 998 sat does not
+        assert_eq!(
+            ok(&[waiting.clone()], 100_000),
+            ChannelOffer::AcceptZeroConf
+        );
+        assert_eq!(
+            ok(&[waiting.clone()], 99_998),
+            ChannelOffer::AcceptConfirmed
+        );
+        // unsolicited: nothing waits (none stored, or only finished / expired receives)
+        assert_eq!(ok(&[], 1_000_000), ChannelOffer::AcceptConfirmed);
+        assert_eq!(
+            ok(&[record(JitState::Claimed)], 1_000_000),
+            ChannelOffer::AcceptConfirmed
+        );
+        let mut expired = waiting.clone();
+        expired.invoice_expires_at = now - EXPIRY_GRACE_SECS - 1;
+        assert_eq!(ok(&[expired], 1_000_000), ChannelOffer::AcceptConfirmed);
+        // a receive already under way takes the LSP's (re)open
+        assert_eq!(
+            ok(&[record(JitState::ChannelOpening)], 100_000),
+            ChannelOffer::AcceptZeroConf
+        );
+        // another peer, or announced, or no LSP known yet: refused whatever waits
+        let other = pubkey(3);
+        for (l, from, announced) in [
+            (Some(&lsp), &other, false),
+            (Some(&lsp), &lsp, true),
+            (None, &lsp, false),
+        ] {
+            assert!(matches!(
+                decide_channel_offer(&[waiting.clone()], l, from, announced, 1_000_000, now),
+                ChannelOffer::Refuse(_)
+            ));
+        }
+        // a waiting receive of another LSP does not make this one's channel solicited
+        let mut elsewhere = waiting;
+        elsewhere.lsp_node_id = other;
+        assert_eq!(ok(&[elsewhere], 1_000_000), ChannelOffer::AcceptConfirmed);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use bitcoin::secp256k1::PublicKey;
 use lightning::types::payment::{PaymentHash, PaymentPreimage, PaymentSecret};
 
 use crate::error::Error;
+pub use crate::lsp::receive_rules::ChannelOffer;
 
 /// What the wallet knows about an arriving, claimable payment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +56,18 @@ pub enum ClaimDecision {
 pub trait JitHook {
     /// Decides on a payment this hook owns, or returns `None`.
     fn on_claimable(&self, claimable: &Claimable) -> Option<ClaimDecision>;
+
+    /// Whether to accept a channel `counterparty` asks to open
+    /// ([`crate::lsp::receive_rules::decide_channel_offer`]); `None` while the hook's records are
+    /// not loaded (the node then refuses: no zero-conf trust without a receive that asked).
+    fn channel_offer(
+        &self,
+        _counterparty: &PublicKey,
+        _is_announced: bool,
+        _funding_sat: u64,
+    ) -> Option<ChannelOffer> {
+        None
+    }
 
     /// The node accepted an inbound channel from `counterparty` (the LSP).
     fn on_channel_accepted(&self, _counterparty: PublicKey, _user_channel_id: u128) {}

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use lightning::events::{Event, PaymentPurpose, ReplayEvent};
 use lightning::util::logger::Level;
 
-use super::claim::{decide, ClaimDecision, Claimable};
+use super::claim::{decide, ChannelOffer, ClaimDecision, Claimable};
 use super::ldk_config::lsp_channel_overrides;
 use super::running::{Node, PaySuccess};
 use super::wallet_event::closure_reason_name;
@@ -40,41 +40,66 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             is_announced,
             ..
         } => {
-            let from_lsp = node.lsp.node_id.get() == Some(counterparty_node_id);
-            if from_lsp && !is_announced {
-                let user_channel_id = u128::from_le_bytes(node_random16(&node));
-                match node
-                    .channel_manager
-                    .accept_inbound_channel_from_trusted_peer_0conf(
-                        &temporary_channel_id,
-                        &counterparty_node_id,
-                        user_channel_id,
-                        Some(lsp_channel_overrides()),
-                    ) {
-                    Ok(()) => {
-                        node.log(
-                            Level::Info,
-                            &format!("accepted a {funding_satoshis} sat channel from the LSP"),
-                        );
-                        if let Some(hook) = node.jit_hook.borrow().clone() {
-                            hook.on_channel_accepted(counterparty_node_id, user_channel_id);
-                        }
-                    }
-                    Err(e) => node.log(
-                        Level::Error,
-                        &format!("accepting the LSP's channel failed: {e:?}"),
-                    ),
-                }
-            } else {
+            // Zero-conf trust is bound to a JIT receive that asked for this channel
+            // (receive_rules::decide_channel_offer); another LSP channel must confirm first, any
+            // other peer's is refused.
+            let hook = node.jit_hook.borrow().clone();
+            let offer = hook
+                .as_deref()
+                .and_then(|h| {
+                    h.channel_offer(&counterparty_node_id, is_announced, funding_satoshis)
+                })
+                .unwrap_or(ChannelOffer::Refuse(
+                    "the wallet's receives are not loaded yet",
+                ));
+            if let ChannelOffer::Refuse(why) = offer {
                 node.log(
                     Level::Warn,
-                    &format!("refused a channel from {counterparty_node_id} (announced: {is_announced}): only private channels from the LSP are accepted"),
+                    &format!("refused a {funding_satoshis} sat channel from {counterparty_node_id} (announced: {is_announced}): {why}"),
                 );
                 let _ = node.channel_manager.force_close_broadcasting_latest_txn(
                     &temporary_channel_id,
                     &counterparty_node_id,
                     "channel refused".to_string(),
                 );
+            } else {
+                let user_channel_id = u128::from_le_bytes(node_random16(&node));
+                let zero_conf = offer == ChannelOffer::AcceptZeroConf;
+                let accepted = if zero_conf {
+                    node.channel_manager
+                        .accept_inbound_channel_from_trusted_peer_0conf(
+                            &temporary_channel_id,
+                            &counterparty_node_id,
+                            user_channel_id,
+                            Some(lsp_channel_overrides()),
+                        )
+                } else {
+                    node.channel_manager.accept_inbound_channel(
+                        &temporary_channel_id,
+                        &counterparty_node_id,
+                        user_channel_id,
+                        Some(lsp_channel_overrides()),
+                    )
+                };
+                match accepted {
+                    Ok(()) if zero_conf => {
+                        node.log(
+                            Level::Info,
+                            &format!("accepted a {funding_satoshis} sat zero-conf channel from the LSP for a JIT receive"),
+                        );
+                        if let Some(hook) = hook.clone() {
+                            hook.on_channel_accepted(counterparty_node_id, user_channel_id);
+                        }
+                    }
+                    Ok(()) => node.log(
+                        Level::Info,
+                        &format!("accepted a {funding_satoshis} sat channel from the LSP that no receive asked for: usable once confirmed"),
+                    ),
+                    Err(e) => node.log(
+                        Level::Error,
+                        &format!("accepting the LSP's channel failed: {e:?}"),
+                    ),
+                }
             }
         }
 
