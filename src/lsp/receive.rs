@@ -51,7 +51,7 @@ use crate::node::claim::{decide, ChannelOffer, ClaimDecision, Claimable, JitHook
 use crate::node::running::Node;
 use crate::node::WalletEvent;
 use crate::payment::bolt11::Receipt;
-use crate::payment::invoice::{inbound_capacity_msat, HintChannel};
+use crate::payment::invoice::{can_receive_directly, HintChannel};
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
 use crate::time;
 
@@ -70,7 +70,8 @@ pub const FUNDING_WAIT_LIMIT: Duration = Duration::from_secs(1800);
 /// of a new channel (the route hint needs them) before failing with `NO_INBOUND_CAPACITY`.
 pub const DIRECT_HINT_WAIT: Duration = Duration::from_secs(10);
 
-/// Whether the wallet's ready channels can take `amount_msat` (any amount when `None`).
+/// Whether one of the wallet's ready channels can take `amount_msat` alone (any amount when
+/// `None`); else the receive buys a channel.
 fn has_inbound_for(node: &Node, amount_msat: Option<u64>) -> bool {
     let channels: Vec<HintChannel> = node
         .channel_manager
@@ -78,11 +79,7 @@ fn has_inbound_for(node: &Node, amount_msat: Option<u64>) -> bool {
         .iter()
         .map(HintChannel::from_details)
         .collect();
-    let capacity = inbound_capacity_msat(&channels);
-    match amount_msat {
-        Some(a) => capacity >= a,
-        None => capacity > 0,
-    }
+    can_receive_directly(&channels, amount_msat)
 }
 
 /// What a JIT client prepared for one receive: the invoice for the payer and the record to store.

@@ -23,9 +23,7 @@ use lightning::sign::{EntropySource, NodeSigner, Recipient};
 use lightning::util::logger::Level;
 use lightning_invoice::Bolt11Invoice;
 
-use super::invoice::{
-    build_raw_invoice, inbound_capacity_msat, route_hints, HintChannel, InvoiceSpec,
-};
+use super::invoice::{build_raw_invoice, route_hints, HintChannel, InvoiceSpec};
 use super::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
 use crate::error::Error;
 use crate::js_args::ReceiveArgs;
@@ -81,13 +79,9 @@ impl Node {
             .iter()
             .map(HintChannel::from_details)
             .collect();
-        let capacity = inbound_capacity_msat(&channels);
+        // Only channels that can carry the payment alone are hinted; none: no direct invoice.
         let hints = route_hints(&channels, args.amount_msat);
-        let enough = match args.amount_msat {
-            Some(a) => capacity >= a,
-            None => capacity > 0,
-        };
-        if !enough || hints.is_empty() {
+        if hints.is_empty() {
             return Err(Error::NoInboundCapacity);
         }
         let now_ms = time::now_millis();

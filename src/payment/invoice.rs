@@ -108,10 +108,56 @@ pub struct HintChannel {
     pub htlc_minimum_msat: Option<u64>,
     /// Largest HTLC we accept.
     pub htlc_maximum_msat: Option<u64>,
-    /// What the peer can still send us.
+    /// What the peer can still send us (LDK's estimate: its balance above the reserve we ask of
+    /// it, less what is in flight).
     pub inbound_capacity_msat: u64,
+    /// The commitment transaction's feerate, which the peer (the channel's funder) pays.
+    pub commit_feerate_sat_per_kw: Option<u32>,
     /// Whether the channel is ready (`channel_ready` exchanged).
     pub is_ready: bool,
+}
+
+/// Weight of an anchor-output commitment transaction with no HTLC (BOLT3), and what each HTLC
+/// output adds.
+const COMMITMENT_WEIGHT: u64 = 1124;
+const HTLC_OUTPUT_WEIGHT: u64 = 172;
+/// The two anchor outputs a funder pays for, in sat.
+const ANCHORS_SAT: u64 = 2 * 330;
+/// A funder keeps twice the feerate in reserve for a fee spike (BOLT2's fee spike buffer).
+const FEE_SPIKE_MULTIPLE: u64 = 2;
+/// The feerate assumed when the channel does not say (a high one: the margin errs on the safe side).
+const ASSUMED_FEERATE_SAT_PER_KW: u32 = 2_500;
+
+impl HintChannel {
+    /// What one payment over this channel can carry, for certain: the inbound capacity less what
+    /// the peer, as funder, must keep to pay the commitment fee with one more HTLC (fee spike
+    /// buffer, two HTLC outputs' room) and the anchors, and at most the largest HTLC we accept.
+    /// LDK's `inbound_capacity_msat` does not take the funder's fee into account, so a payer
+    /// routing exactly that much fails.
+    pub fn receivable_msat(&self) -> u64 {
+        let feerate = u64::from(
+            self.commit_feerate_sat_per_kw
+                .unwrap_or(ASSUMED_FEERATE_SAT_PER_KW),
+        );
+        let fee_sat = feerate
+            .saturating_mul(FEE_SPIKE_MULTIPLE)
+            .saturating_mul(COMMITMENT_WEIGHT + 2 * HTLC_OUTPUT_WEIGHT)
+            / 1000;
+        let margin_msat = fee_sat.saturating_add(ANCHORS_SAT).saturating_mul(1000);
+        let receivable = self.inbound_capacity_msat.saturating_sub(margin_msat);
+        self.htlc_maximum_msat
+            .map_or(receivable, |max| receivable.min(max))
+    }
+
+    /// Whether one payment of `amount_msat` (any amount when `None`) fits this ready channel.
+    fn carries(&self, amount_msat: Option<u64>) -> bool {
+        let receivable = self.receivable_msat();
+        self.is_ready
+            && match amount_msat {
+                Some(a) => receivable >= a && self.htlc_minimum_msat.is_none_or(|min| a >= min),
+                None => receivable > 0,
+            }
+    }
 }
 
 impl HintChannel {
@@ -132,33 +178,20 @@ impl HintChannel {
             htlc_minimum_msat: c.inbound_htlc_minimum_msat,
             htlc_maximum_msat: c.inbound_htlc_maximum_msat,
             inbound_capacity_msat: c.inbound_capacity_msat,
+            commit_feerate_sat_per_kw: c.feerate_sat_per_1000_weight,
             is_ready: c.is_channel_ready,
         }
     }
 }
 
-/// One single-hop route hint per usable channel. With an amount, channels that can take it
-/// alone are preferred: if any can, only those are hinted.
+/// One single-hop route hint per channel that can carry the payment alone
+/// ([`HintChannel::receivable_msat`]): a payer that cannot split, or whose parts the LSP cannot
+/// spread, must find one channel that takes it all. Empty when none can: the wallet must then buy
+/// a channel (JIT) rather than hand out an invoice no payer can route.
 pub fn route_hints(channels: &[HintChannel], amount_msat: Option<u64>) -> Vec<RouteHint> {
-    let usable: Vec<&HintChannel> = channels
+    channels
         .iter()
-        .filter(|c| c.is_ready && c.inbound_scid.is_some() && c.forwarding.is_some())
-        .collect();
-    let big_enough: Vec<&HintChannel> = match amount_msat {
-        Some(a) => usable
-            .iter()
-            .copied()
-            .filter(|c| c.inbound_capacity_msat >= a)
-            .collect(),
-        None => Vec::new(),
-    };
-    let chosen = if big_enough.is_empty() {
-        usable
-    } else {
-        big_enough
-    };
-    chosen
-        .into_iter()
+        .filter(|c| c.carries(amount_msat))
         .filter_map(|c| {
             let (fees, cltv_expiry_delta) = c.forwarding?;
             Some(RouteHint(vec![RouteHintHop {
@@ -173,12 +206,11 @@ pub fn route_hints(channels: &[HintChannel], amount_msat: Option<u64>) -> Vec<Ro
         .collect()
 }
 
-/// The inbound capacity the wallet has now: the sum over ready channels.
-pub fn inbound_capacity_msat(channels: &[HintChannel]) -> u64 {
-    channels
-        .iter()
-        .filter(|c| c.is_ready)
-        .fold(0u64, |sum, c| sum.saturating_add(c.inbound_capacity_msat))
+/// Whether some ready channel can carry a payment of `amount_msat` alone (any amount: some
+/// inbound at all), whether or not its forwarding parameters (needed for the hint) arrived yet.
+/// The sum over channels is not what a payer can pay.
+pub fn can_receive_directly(channels: &[HintChannel], amount_msat: Option<u64>) -> bool {
+    channels.iter().any(|c| c.carries(amount_msat))
 }
 
 #[cfg(test)]
@@ -203,33 +235,66 @@ mod tests {
                 72,
             )),
             htlc_minimum_msat: Some(1),
-            htlc_maximum_msat: Some(inbound),
-            inbound_capacity_msat: inbound,
+            htlc_maximum_msat: None,
+            inbound_capacity_msat: inbound + 1_402_000,
+            commit_feerate_sat_per_kw: Some(253),
             is_ready: true,
         }
     }
 
+    /// The held-out sequence's state: two JIT channels with ~48 000 sat of inbound each. 50 000
+    /// sat is more than either can take: no direct invoice (the sum is not routable); 40 000 sat
+    /// fits one, and only that one is hinted.
     #[test]
-    fn hints_prefer_channels_that_fit() {
+    fn direct_only_when_one_channel_carries_the_payment() {
+        let chans = vec![channel(48_000_000, 1), channel(48_500_000, 2)];
+        assert!(!can_receive_directly(&chans, Some(50_000_000)));
+        assert!(route_hints(&chans, Some(50_000_000)).is_empty());
+        assert!(can_receive_directly(&chans, Some(40_000_000)));
+        assert_eq!(route_hints(&chans, Some(40_000_000)).len(), 2);
         let chans = vec![channel(5_000_000, 1), channel(50_000_000, 2)];
         let hints = route_hints(&chans, Some(10_000_000));
         assert_eq!(hints.len(), 1);
         assert_eq!(hints[0].0[0].short_channel_id, 2);
         assert_eq!(hints[0].0[0].cltv_expiry_delta, 72);
         assert_eq!(route_hints(&chans, None).len(), 2);
-        assert_eq!(
-            route_hints(&chans, Some(99_000_000)).len(),
-            2,
-            "none fits: hint all"
-        );
         let mut not_ready = channel(50_000_000, 3);
         not_ready.is_ready = false;
         let mut no_fwd = channel(50_000_000, 4);
         no_fwd.forwarding = None;
-        assert!(route_hints(&[not_ready.clone(), no_fwd], None).is_empty());
+        assert!(route_hints(&[not_ready.clone(), no_fwd.clone()], None).is_empty());
+        assert!(!can_receive_directly(&[not_ready], Some(1)));
+        assert!(
+            can_receive_directly(&[no_fwd], Some(1)),
+            "the hint waits for forwarding"
+        );
+    }
+
+    /// The funder's commitment fee and anchors come off LDK's inbound capacity, and no payment is
+    /// larger than the largest HTLC accepted.
+    #[test]
+    fn receivable_keeps_the_funders_fee_margin() {
+        let mut c = channel(0, 1);
+        c.inbound_capacity_msat = 48_000_000;
+        c.commit_feerate_sat_per_kw = Some(253);
+        // 253 × 2 × (1124 + 344) / 1000 = 742 sat, + 660 sat of anchors
+        assert_eq!(c.receivable_msat(), 48_000_000 - 1_402_000);
+        assert!(!can_receive_directly(&[c.clone()], Some(47_000_000)));
+        assert!(can_receive_directly(&[c.clone()], Some(46_598_000)));
+        c.htlc_maximum_msat = Some(10_000_000);
+        assert_eq!(c.receivable_msat(), 10_000_000);
+        c.commit_feerate_sat_per_kw = None;
+        c.inbound_capacity_msat = 1_000_000;
         assert_eq!(
-            inbound_capacity_msat(&[not_ready, channel(7, 5), channel(8, 6)]),
-            15
+            c.receivable_msat(),
+            0,
+            "a high assumed feerate takes it all"
+        );
+        c.inbound_capacity_msat = 100_000_000;
+        c.htlc_minimum_msat = Some(5_000);
+        assert!(
+            !can_receive_directly(&[c], Some(4_999)),
+            "below the HTLC minimum"
         );
     }
 
