@@ -51,7 +51,7 @@ use crate::node::claim::{decide, ChannelOffer, ClaimDecision, Claimable, JitHook
 use crate::node::running::Node;
 use crate::node::WalletEvent;
 use crate::payment::bolt11::Receipt;
-use crate::payment::invoice::{can_receive_directly, HintChannel};
+use crate::payment::invoice::can_receive_directly;
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
 use crate::time;
 
@@ -73,12 +73,7 @@ pub const DIRECT_HINT_WAIT: Duration = Duration::from_secs(10);
 /// Whether one of the wallet's ready channels can take `amount_msat` alone (any amount when
 /// `None`); else the receive buys a channel.
 fn has_inbound_for(node: &Node, amount_msat: Option<u64>) -> bool {
-    let channels: Vec<HintChannel> = node
-        .channel_manager
-        .list_channels()
-        .iter()
-        .map(HintChannel::from_details)
-        .collect();
+    let channels = node.lsp_hint_channels();
     can_receive_directly(&channels, amount_msat)
 }
 

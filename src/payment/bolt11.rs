@@ -70,15 +70,22 @@ fn hex32(bytes: &[u8; 32]) -> String {
 }
 
 impl Node {
+    /// The channels a direct receive can use: those with the configured LSP, the one peer the
+    /// wallet connects to (a channel with an LSP the wallet no longer uses cannot carry a payment).
+    pub(crate) fn lsp_hint_channels(&self) -> Vec<HintChannel> {
+        let lsp = self.lsp.node_id.get();
+        self.channel_manager
+            .list_channels()
+            .iter()
+            .filter(|c| Some(c.counterparty.node_id) == lsp)
+            .map(HintChannel::from_details)
+            .collect()
+    }
+
     /// Issues an invoice payable over the wallet's existing inbound capacity.
     pub async fn receive_direct(&self, args: &ReceiveArgs) -> Result<Receipt, Error> {
         self.check_running()?;
-        let channels: Vec<HintChannel> = self
-            .channel_manager
-            .list_channels()
-            .iter()
-            .map(HintChannel::from_details)
-            .collect();
+        let channels = self.lsp_hint_channels();
         // Only channels that can carry the payment alone are hinted; none: no direct invoice.
         let hints = route_hints(&channels, args.amount_msat);
         if hints.is_empty() {
