@@ -219,9 +219,12 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             let hook = node.jit_hook.borrow().clone();
             // The LSP's fee is written with the success itself (not in a later update), so the
             // history and the payment_received event carry it from the first.
+            // Not a JIT receive: nothing was taken but what was skimmed (a skim there is refused
+            // before claiming, so 0).
             let fee_msat = hook
                 .as_deref()
-                .and_then(|h| h.fee_taken_msat(&payment_hash, amount_msat, skimmed));
+                .and_then(|h| h.fee_taken_msat(&payment_hash, amount_msat, skimmed))
+                .or(Some(skimmed));
             let update = PaymentUpdate::Succeeded {
                 amount_msat: Some(amount_msat),
                 fee_msat,

@@ -137,7 +137,8 @@ impl Node {
             direction: Direction::Inbound,
             status: PaymentStatus::Pending,
             amount_msat: args.amount_msat,
-            fee_msat: None,
+            // Over the wallet's own channels: no LSP fee.
+            fee_msat: Some(0),
             preimage: None,
             invoice: Some(invoice.to_string()),
             description: Some(args.description.clone()),
