@@ -26,6 +26,8 @@ const PAIR_WS: &str = "ws://127.0.0.1:18812/pair";
 const HTTP: &str = "http://127.0.0.1:18803";
 /// Accepts TCP and never answers the websocket upgrade (tests/support/test_servers.py).
 const SILENT_WS: &str = "ws://127.0.0.1:18804/";
+/// Sends 6 MiB at once and reads nothing (tests/support/test_servers.py).
+const FLOOD_WS: &str = "ws://127.0.0.1:18815/";
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Reads frames until `len` bytes arrived (the proxy may split or merge frames).
@@ -258,6 +260,65 @@ async fn http_layer() {
         matches!(err.code(), "http_invalid_request" | "http_network"),
         "{err}"
     );
+}
+
+/// No response body larger than the client's limit is held: a Content-Length over it is refused
+/// before the body is read, and a chunked body (no length) is counted as it streams and aborted
+/// past the limit. Under the limit, the whole body arrives.
+#[wasm_bindgen_test]
+async fn http_body_limit() {
+    let http = HttpClient::new(TIMEOUT).with_max_body_bytes(100_000);
+    for path in ["big", "big-chunked"] {
+        let body = http
+            .get_bytes(&format!("{HTTP}/{path}/100000"))
+            .await
+            .unwrap_or_else(|e| panic!("{path} at the limit: {e}"));
+        assert_eq!(body.len(), 100_000, "{path}");
+        let err = http
+            .get_bytes(&format!("{HTTP}/{path}/100001"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, HttpError::BodyTooLarge { limit: 100_000 }, "{path}");
+        assert_eq!(err.code(), "http_body_too_large");
+    }
+    // A body far past the default limit streams in chunks and is cut off there.
+    let started = time::now_millis();
+    let err = HttpClient::new(Duration::from_secs(30))
+        .get_bytes(&format!("{HTTP}/big-chunked/{}", 64 * 1024 * 1024))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        HttpError::BodyTooLarge {
+            limit: tabnode::net::limits::DEFAULT_MAX_BODY_BYTES
+        }
+    );
+    say_ms("64 MiB chunked body refused at the default limit", started);
+}
+
+/// A peer that sends far more than the wallet reads (6 MiB at once, none of it read) makes the
+/// wallet close the socket at its inbound queue limit, with the code, rather than buffer it all.
+#[wasm_bindgen_test]
+async fn websocket_flood_closes_at_the_queue_limit() {
+    let conn = WsConnection::connect(FLOOD_WS, TIMEOUT).await.expect("open");
+    let deadline = time::now_millis() + 20_000;
+    while conn.close_reason().is_none() {
+        assert!(time::now_millis() < deadline, "never closed");
+        time::sleep(Duration::from_millis(50)).await;
+    }
+    let why = conn.close_reason().unwrap();
+    assert_eq!(
+        why,
+        WsError::QueueFull {
+            limit: tabnode::net::limits::MAX_INBOUND_QUEUE_BYTES
+        }
+    );
+    assert_eq!(why.code(), "ws_queue_full");
+    assert!(conn.try_recv().is_none(), "the queue was dropped");
+}
+
+fn say_ms(what: &str, started: u64) {
+    web_sys::console::log_1(&format!("{what} after {} ms", time::now_millis() - started).into());
 }
 
 const BLOCK_80000: &str = "000000000043a8c0fd1d6f726790caa2a406010d19efd2780db27bdbbd93baf6";

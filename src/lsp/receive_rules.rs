@@ -31,14 +31,16 @@ pub fn receive_caps(
 /// the browser refused to build) is [`Error::LspUnreachable`]; a non-2xx status is
 /// [`Error::LspRejected`] with the reason [`map_error_response`] reads from status and body
 /// (the body's text never reaches the error); a 2xx answer that is not the expected JSON or
-/// text is [`Error::LspBadResponse`] naming `what`.
+/// text, or a body larger than the client reads, is [`Error::LspBadResponse`] naming `what`.
 pub fn map_http_error(e: &HttpError, what: &'static str) -> Error {
     match e {
         HttpError::Network(_) | HttpError::Timeout { .. } | HttpError::InvalidRequest(_) => {
             Error::LspUnreachable
         }
         HttpError::Status { status, body } => Error::LspRejected(map_error_response(*status, body)),
-        HttpError::BodyNotText | HttpError::Json(_) => Error::LspBadResponse { what },
+        HttpError::BodyNotText | HttpError::Json(_) | HttpError::BodyTooLarge { .. } => {
+            Error::LspBadResponse { what }
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 //! Guarantees: a call resolves within its timeout (the `AbortController` also aborts a body
 //! still downloading); a non-2xx status is an error carrying the status and the start of the
 //! body; the browser's opaque network failures (DNS, refused, CORS) are
-//! [`HttpError::Network`].
+//! [`HttpError::Network`]; no body larger than the client's limit
+//! ([`DEFAULT_MAX_BODY_BYTES`] unless set) is held in memory: a `Content-Length` over it, or a
+//! body that streams past it, aborts the request with [`HttpError::BodyTooLarge`].
 
 use core::cell::Cell;
 use core::time::Duration;
@@ -15,8 +17,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestInit, Response};
+use web_sys::{
+    AbortController, Headers, ReadableStreamDefaultReader, Request, RequestInit, Response,
+};
 
+use super::limits::{declared_length_over, ByteBudget, DEFAULT_MAX_BODY_BYTES};
 use super::HttpError;
 use crate::browser::{self, RustTimer};
 
@@ -57,6 +62,7 @@ impl HttpResponse {
 pub struct HttpClient {
     timeout: Duration,
     headers: Vec<(String, String)>,
+    max_body_bytes: usize,
 }
 
 impl HttpClient {
@@ -65,7 +71,14 @@ impl HttpClient {
         HttpClient {
             timeout,
             headers: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
+    }
+
+    /// Sets the largest response body read (default [`DEFAULT_MAX_BODY_BYTES`]).
+    pub fn with_max_body_bytes(mut self, limit: usize) -> HttpClient {
+        self.max_body_bytes = limit;
+        self
     }
 
     /// Adds a header sent with every request (e.g. an `x-auth-token`).
@@ -121,6 +134,7 @@ impl HttpClient {
         let timed_out = Rc::new(Cell::new(false));
         let _timer = {
             let timed_out = timed_out.clone();
+            let controller = controller.clone();
             RustTimer::new(millis, move || {
                 timed_out.set(true);
                 controller.abort();
@@ -139,10 +153,38 @@ impl HttpClient {
             .map_err(failed)?
             .dyn_into()
             .map_err(|_| HttpError::Network("fetch did not give a Response".into()))?;
-        let buffer = JsFuture::from(response.array_buffer().map_err(failed)?)
-            .await
-            .map_err(failed)?;
-        let body = Uint8Array::new(&buffer).to_vec();
+        let limit = self.max_body_bytes;
+        let too_large = || {
+            controller.abort();
+            HttpError::BodyTooLarge { limit }
+        };
+        let declared = response.headers().get("content-length").ok().flatten();
+        if declared_length_over(declared.as_deref(), limit) {
+            return Err(too_large());
+        }
+        // The body is read chunk by chunk and counted, so a missing or lying Content-Length
+        // cannot make the wallet hold more than `limit`.
+        let mut body = Vec::new();
+        if let Some(stream) = response.body() {
+            let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+            let mut budget = ByteBudget::new(limit);
+            loop {
+                let chunk = JsFuture::from(reader.read()).await.map_err(failed)?;
+                let done = js_sys::Reflect::get(&chunk, &"done".into())
+                    .map(|d| d.is_truthy())
+                    .unwrap_or(true);
+                if done {
+                    break;
+                }
+                let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(failed)?;
+                let bytes: Uint8Array = value.unchecked_into();
+                if budget.take(bytes.length() as usize).is_err() {
+                    let _ = reader.cancel();
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&bytes.to_vec());
+            }
+        }
         let status = response.status();
         if (200..300).contains(&status) {
             Ok(HttpResponse { status, body })

@@ -21,6 +21,9 @@ pub enum HttpError {
     BodyNotText,
     /// A 2xx body was not the expected JSON.
     Json(String),
+    /// The response body is larger than the client reads (declared by `Content-Length`, or
+    /// counted as it streamed in); the request was aborted.
+    BodyTooLarge { limit: usize },
 }
 
 impl HttpError {
@@ -33,6 +36,7 @@ impl HttpError {
             HttpError::Status { .. } => "http_status",
             HttpError::BodyNotText => "http_body_not_text",
             HttpError::Json(_) => "http_json",
+            HttpError::BodyTooLarge { .. } => "http_body_too_large",
         }
     }
 
@@ -67,6 +71,9 @@ impl fmt::Display for HttpError {
             HttpError::Status { status, body } => write!(f, "HTTP {status}: {body}"),
             HttpError::BodyNotText => write!(f, "the response body is not UTF-8 text"),
             HttpError::Json(m) => write!(f, "unexpected JSON: {m}"),
+            HttpError::BodyTooLarge { limit } => {
+                write!(f, "the response body is larger than {limit} bytes")
+            }
         }
     }
 }

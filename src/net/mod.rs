@@ -3,6 +3,7 @@
 //! transports are wasm32 only.
 
 mod http_error;
+pub mod limits;
 mod ws_error;
 
 pub use http_error::{HttpError, MAX_ERROR_BODY};

@@ -2,8 +2,10 @@
 //! URL is the caller's).
 //!
 //! Guarantees: inbound binary frames are queued in arrival order and never dropped while
-//! the connection lives (the browser offers no way to pause reading, so the queue is
-//! unbounded); a text frame closes the connection ([`WsError::UnexpectedText`]); `send`
+//! the connection lives; the browser offers no way to pause reading, so the queue is bounded by
+//! [`MAX_INBOUND_QUEUE_BYTES`] of unread bytes, past which the connection is closed
+//! ([`WsError::QueueFull`], the queue dropped); a text frame closes the connection
+//! ([`WsError::UnexpectedText`]); `send`
 //! hands the whole frame to the browser or fails, and [`WsConnection::has_send_capacity`]
 //! / [`WsConnection::send_capacity`] give backpressure on `bufferedAmount`. The socket is
 //! closed when the last handle is dropped.
@@ -20,6 +22,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
+use super::limits::{ByteBudget, MAX_INBOUND_QUEUE_BYTES};
 use super::WsError;
 use crate::browser;
 use crate::time;
@@ -32,9 +35,10 @@ pub const SEND_BUFFER_HIGH_WATER: u32 = 128 * 1024;
 /// browsers fire no event when the send buffer drains.
 pub const SEND_CAPACITY_POLL: Duration = Duration::from_millis(10);
 
-#[derive(Default)]
 struct Shared {
     inbound: VecDeque<Vec<u8>>,
+    /// Unread inbound bytes against [`MAX_INBOUND_QUEUE_BYTES`].
+    queued: ByteBudget,
     opened: bool,
     /// Close code and reason once the `close` event fired.
     closed: Option<(u16, String)>,
@@ -43,7 +47,27 @@ struct Shared {
     wakers: Vec<Waker>,
 }
 
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            inbound: VecDeque::new(),
+            queued: ByteBudget::new(MAX_INBOUND_QUEUE_BYTES),
+            opened: false,
+            closed: None,
+            error: None,
+            wakers: Vec::new(),
+        }
+    }
+}
+
 impl Shared {
+    /// The next queued frame, its bytes released from the budget.
+    fn pop(&mut self) -> Option<Vec<u8>> {
+        let frame = self.inbound.pop_front()?;
+        self.queued.release(frame.len());
+        Some(frame)
+    }
+
     fn register(&mut self, waker: &Waker) {
         if !self.wakers.iter().any(|w| w.will_wake(waker)) {
             self.wakers.push(waker.clone());
@@ -101,7 +125,19 @@ impl WsConnection {
                 let data = event.data();
                 let mut s = shared.borrow_mut();
                 if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-                    s.inbound.push_back(Uint8Array::new(buffer).to_vec());
+                    if s.error.is_some() {
+                        // Closing after a protocol error: nothing more is kept.
+                    } else if let Err(over) = s.queued.take(buffer.byte_length() as usize) {
+                        s.error = Some(WsError::QueueFull { limit: over.limit });
+                        s.inbound.clear();
+                        if let Some(ws) =
+                            event.target().and_then(|t| t.dyn_into::<WebSocket>().ok())
+                        {
+                            let _ = ws.close_with_code_and_reason(1008, "inbound queue full");
+                        }
+                    } else {
+                        s.inbound.push_back(Uint8Array::new(buffer).to_vec());
+                    }
                 } else if s.error.is_none() {
                     s.error = Some(WsError::UnexpectedText);
                     if let Some(ws) = event.target().and_then(|t| t.dyn_into::<WebSocket>().ok()) {
@@ -214,13 +250,13 @@ impl WsConnection {
 
     /// The next queued inbound frame, if any, without waiting.
     pub fn try_recv(&self) -> Option<Vec<u8>> {
-        self.inner.shared.borrow_mut().inbound.pop_front()
+        self.inner.shared.borrow_mut().pop()
     }
 
     /// Polls for the next inbound frame (see [`recv`](Self::recv)).
     pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
         let mut s = self.inner.shared.borrow_mut();
-        if let Some(frame) = s.inbound.pop_front() {
+        if let Some(frame) = s.pop() {
             return Poll::Ready(Some(frame));
         }
         if s.closed.is_some() {

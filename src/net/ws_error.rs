@@ -19,6 +19,9 @@ pub enum WsError {
     /// The peer sent a text frame; BOLT8 over the proxy is binary only. The connection
     /// was closed.
     UnexpectedText,
+    /// The peer sent more than [`crate::net::limits::MAX_INBOUND_QUEUE_BYTES`] that were not read
+    /// yet (a flood); the connection was closed and its queue dropped.
+    QueueFull { limit: usize },
 }
 
 impl WsError {
@@ -31,6 +34,7 @@ impl WsError {
             WsError::Closed { .. } => "ws_closed",
             WsError::SendFailed(_) => "ws_send_failed",
             WsError::UnexpectedText => "ws_unexpected_text",
+            WsError::QueueFull { .. } => "ws_queue_full",
         }
     }
 }
@@ -51,6 +55,10 @@ impl fmt::Display for WsError {
             WsError::UnexpectedText => {
                 write!(f, "the peer sent a text frame on a binary connection")
             }
+            WsError::QueueFull { limit } => write!(
+                f,
+                "the peer sent more than {limit} bytes not yet read: connection closed"
+            ),
         }
     }
 }

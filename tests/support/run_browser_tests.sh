@@ -9,7 +9,8 @@ servers_log=$(mktemp)
 python3 -u tests/support/test_servers.py >"$servers_log" 2>&1 & servers=$!
 websockify 127.0.0.1:18811 127.0.0.1:18801 >/dev/null 2>&1 & ws_echo=$!
 websockify 127.0.0.1:18812 127.0.0.1:18802 >/dev/null 2>&1 & ws_pair=$!
-trap 'kill $servers $ws_echo $ws_pair 2>/dev/null || true' EXIT
+websockify 127.0.0.1:18815 127.0.0.1:18805 >/dev/null 2>&1 & ws_flood=$!
+trap 'kill $servers $ws_echo $ws_pair $ws_flood 2>/dev/null || true' EXIT
 # Wait until every listener accepts (a condition, not a guess of how long they take). The Python
 # servers say so on stdout once all their sockets are bound (a probe must not touch the pair
 # relay: it would pair the probe with a test's connection); websockify is probed by a plain TCP
@@ -20,7 +21,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 grep -q "test servers ready" "$servers_log" || { echo "test servers not ready"; exit 1; }
-for port in 18811 18812; do
+for port in 18811 18812 18815; do
   for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue 2
     sleep 0.1

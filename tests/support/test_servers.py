@@ -6,6 +6,8 @@
   websockify on ws://127.0.0.1:18812: two in-page LDK peer managers talk BOLT8 through it
 - HTTP on http://127.0.0.1:18803 with CORS: fetch-layer endpoints and a canned Esplora
   under /esplora built from mainnet block 80000
+- a TCP flood on 127.0.0.1:18805 (6 MiB to every connection, nothing read), behind websockify
+  on ws://127.0.0.1:18815: a peer past the wallet's inbound queue limit
 - a silent TCP listener on 127.0.0.1:18804: it accepts every connection and never answers, so a
   websocket upgrade to it hangs and the client's connect timeout fires (on loopback: tests never
   dial a private-range or public address)
@@ -22,7 +24,7 @@ import sys
 import threading
 import time
 
-ECHO_TCP, PAIR_TCP, HTTP_PORT, SILENT_TCP = 18801, 18802, 18803, 18804
+ECHO_TCP, PAIR_TCP, HTTP_PORT, SILENT_TCP, FLOOD_TCP = 18801, 18802, 18803, 18804, 18805
 ECHO_WS, PAIR_WS = 18811, 18812
 
 BLOCK_80000 = bytes.fromhex(
@@ -104,7 +106,31 @@ class Http(http.server.BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"x-test": self.headers.get("x-test")}), "application/json")
         if p.startswith("/esplora/"):
             return self.esplora(p[len("/esplora"):])
+        if p.startswith("/big/"):
+            # /big/<bytes>: a body of that size with its Content-Length
+            return self.reply(200, b"x" * int(p[len("/big/"):]), "application/octet-stream")
+        if p.startswith("/big-chunked/"):
+            # /big-chunked/<bytes>: the same, chunked, with no Content-Length
+            return self.chunked(int(p[len("/big-chunked/"):]))
         return self.reply(404, "no such test endpoint")
+
+    def chunked(self, n):
+        self.send_response(200)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        chunk = b"z" * 16384
+        sent = 0
+        try:
+            while sent < n:
+                part = chunk[: min(len(chunk), n - sent)]
+                self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+                sent += len(part)
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client gave up (as it should past its limit)
 
     def esplora(self, p):
         routes = {
@@ -200,12 +226,35 @@ def silent_server(srv):
         del held[:-64]
 
 
+FLOOD_BYTES = 6 * 1024 * 1024
+
+
+def flood_server(srv):
+    """Sends FLOOD_BYTES at once to every connection, reading nothing: a peer that floods."""
+    while True:
+        conn, _ = srv.accept()
+
+        def flood(c):
+            try:
+                block = b"\x00" * 65536
+                for _ in range(FLOOD_BYTES // len(block)):
+                    c.sendall(block)
+            except OSError:
+                pass
+            finally:
+                time.sleep(5)
+                c.close()
+
+        threading.Thread(target=flood, args=(conn,), daemon=True).start()
+
+
 def main():
     # Every socket is bound and listening before "ready" is printed (run_browser_tests.sh waits
     # for that line).
     threading.Thread(target=silent_server, args=(listen(SILENT_TCP),), daemon=True).start()
     threading.Thread(target=echo_server, args=(listen(ECHO_TCP),), daemon=True).start()
     threading.Thread(target=pair_server, args=(listen(PAIR_TCP),), daemon=True).start()
+    threading.Thread(target=flood_server, args=(listen(FLOOD_TCP),), daemon=True).start()
     http_server = ThreadingHttp(("127.0.0.1", HTTP_PORT), Http)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
     print("test servers ready", flush=True)
