@@ -70,14 +70,30 @@ pub struct Wallet {
     jit: Rc<JitReceiver>,
 }
 
+/// A JS argument as JSON. NaN and ±Infinity have no JSON form, and a plain conversion turns them
+/// into `null`, which would read as "absent" (a NaN fee cap switching the cap off, a NaN amount
+/// giving an any-amount invoice): they are kept as the strings "NaN" / "Infinity" /
+/// "-Infinity", which every numeric field refuses with its own code. `undefined` fields are
+/// absent; a value JSON cannot hold (a BigInt, a cycle) refuses the call.
 fn js_to_json(v: &JsValue) -> Result<Value, Error> {
     if v.is_undefined() || v.is_null() {
         return Ok(Value::Null);
     }
-    serde_wasm_bindgen::from_value(v.clone()).map_err(|_| Error::InvalidConfig {
+    thread_local! {
+        static KEEP_NON_FINITE: js_sys::Function = js_sys::Function::new_with_args(
+            "key, value",
+            "return (typeof value === 'number' && !Number.isFinite(value)) ? String(value) : value;",
+        );
+    }
+    let not_json = || Error::InvalidConfig {
         field: "argument",
         problem: "is not plain JSON data",
-    })
+    };
+    let text = KEEP_NON_FINITE
+        .with(|replacer| js_sys::JSON::stringify_with_replacer(v, replacer))
+        .map_err(|_| not_json())?;
+    let text = text.as_string().ok_or_else(not_json)?;
+    serde_json::from_str(&text).map_err(|_| not_json())
 }
 
 fn reject(e: Error) -> JsValue {

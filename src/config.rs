@@ -242,9 +242,11 @@ fn optional<T: DeserializeOwned>(
     problem: &'static str,
     default: Option<T>,
 ) -> Result<Option<T>, Error> {
+    // `null` is no value of any field: refused, never read as "none" (JSON.stringify turns NaN
+    // into null, and a cap must not switch off that way).
     match obj.get(field) {
         None => Ok(default),
-        Some(Value::Null) => Ok(None),
+        Some(Value::Null) => Err(invalid(field, problem)),
         Some(v) => serde_json::from_value(v.clone())
             .map(Some)
             .map_err(|_| invalid(field, problem)),
@@ -379,13 +381,13 @@ impl Config {
             max_fee_msat: optional(
                 obj,
                 "maxFeeMsat",
-                "must be a non-negative integer or null",
+                "must be an integer from 0 to 2^53 - 1 (2^53 - 1: no absolute cap)",
                 default_max_fee_msat(),
             )?,
             max_fee_ppm: optional(
                 obj,
                 "maxFeePpm",
-                "must be an integer from 0 to 1000000 or null",
+                "must be an integer from 0 to 1000000 (1000000: no proportional cap)",
                 default_max_fee_ppm(),
             )?,
             trust_minimized: optional(obj, "trustMinimized", "must be a boolean", Some(false))?
@@ -730,10 +732,12 @@ mod tests {
         assert_eq!(again, c);
     }
 
+    /// A cap is a number or absent (the default): `null` (what JSON.stringify makes of NaN) and
+    /// anything that is not a whole non-negative number are refused, never read as "no cap".
     #[test]
-    fn caps_null_disables_and_values_apply() {
+    fn caps_are_numbers_never_null() {
         let v = with(
-            with(base(), &["maxFeeMsat"], Value::Null),
+            with(base(), &["maxFeeMsat"], json!(9_007_199_254_740_991u64)),
             &["maxFeePpm"],
             json!(5000),
         );
@@ -741,10 +745,25 @@ mod tests {
         assert_eq!(
             c.fee_caps(),
             FeeCaps {
-                max_fee_msat: None,
+                max_fee_msat: Some(9_007_199_254_740_991),
                 max_fee_ppm: Some(5000)
             }
         );
+        for bad in [
+            Value::Null,
+            json!(1.5),
+            json!("NaN"),
+            json!("Infinity"),
+            json!(-1),
+        ] {
+            for field in ["maxFeeMsat", "maxFeePpm"] {
+                assert_eq!(
+                    err_field(with(base(), &[field], bad.clone())),
+                    field,
+                    "{bad}"
+                );
+            }
+        }
         assert_eq!(
             err_field(with(base(), &["maxFeePpm"], json!(1_000_001))),
             "maxFeePpm"
@@ -766,10 +785,9 @@ mod tests {
         assert!(c.trust_minimized);
         let again = Config::from_value(serde_json::to_value(&c).unwrap()).unwrap();
         assert!(again.trust_minimized);
-        assert!(
-            !Config::from_value(with(base(), &["trustMinimized"], Value::Null))
-                .unwrap()
-                .trust_minimized
+        assert_eq!(
+            err_field(with(base(), &["trustMinimized"], Value::Null)),
+            "trustMinimized"
         );
         assert_eq!(
             err_field(with(base(), &["trustMinimized"], json!("yes"))),

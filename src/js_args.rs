@@ -73,9 +73,11 @@ fn object<'a>(
     }
 }
 
+/// An optional amount field: absent (or `undefined` in JS) is `None`; anything present must be
+/// an amount (`null`, NaN, strings refused: a value that is not a number never means "none").
 fn optional_amount(m: &Map<String, Value>, key: &str) -> Result<Option<u64>, Error> {
     match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(v) => amount_from_json(v).map(Some),
     }
 }
@@ -128,7 +130,7 @@ impl ReceiveArgs {
             return Err(Error::InvalidAmount { reason: "zero" });
         }
         let max_fee_ppm = match m.get("maxFeePpm") {
-            None | Some(Value::Null) => None,
+            None => None,
             Some(v) => match v.as_u64() {
                 Some(p) if p <= 1_000_000 => Some(p as u32),
                 _ => {
@@ -140,7 +142,7 @@ impl ReceiveArgs {
             },
         };
         let expiry_secs = match m.get("expirySecs") {
-            None | Some(Value::Null) => DEFAULT_EXPIRY_SECS,
+            None => DEFAULT_EXPIRY_SECS,
             Some(v) => match v.as_u64() {
                 Some(s) if (60..=u64::from(MAX_EXPIRY_SECS)).contains(&s) => s as u32,
                 _ => {
@@ -190,7 +192,7 @@ pub fn parse_pay_options(v: &Value) -> Result<PayOptions, Error> {
         return Err(Error::InvalidAmount { reason: "zero" });
     }
     match m.get("timeoutSecs") {
-        None | Some(Value::Null) => {}
+        None => {}
         Some(v) => match v.as_u64() {
             Some(s) if (1..=u64::from(MAX_PAY_TIMEOUT_SECS)).contains(&s) => {
                 opts.timeout_secs = s as u32
@@ -259,13 +261,52 @@ mod tests {
         assert_eq!(r.expiry_secs, DEFAULT_EXPIRY_SECS);
         assert_eq!(r.max_fee_ppm, None);
         let r = ReceiveArgs::parse(
-            &json!({"description": "", "expirySecs": 600, "maxFeePpm": 5000, "maxFeeMsat": null}),
+            &json!({"description": "", "expirySecs": 600, "maxFeePpm": 5000, "maxFeeMsat": 7}),
         )
         .unwrap();
         assert_eq!(
             (r.amount_msat, r.expiry_secs, r.max_fee_ppm, r.max_fee_msat),
-            (None, 600, Some(5000), None)
+            (None, 600, Some(5000), Some(7))
         );
+        // What a JS NaN / Infinity arrives as (api.rs keeps them as strings), null, and every
+        // other non-amount: refused with the field's code, never read as "absent".
+        for bad in [
+            json!(null),
+            json!("NaN"),
+            json!("Infinity"),
+            json!("-Infinity"),
+            json!(-1),
+            json!(1.5),
+            json!(9_007_199_254_740_992u64),
+            json!("100"),
+        ] {
+            for field in ["amountMsat", "maxFeeMsat"] {
+                let mut req = json!({"description": "x"});
+                req[field] = bad.clone();
+                assert_eq!(
+                    ReceiveArgs::parse(&req).unwrap_err().code(),
+                    "INVALID_AMOUNT",
+                    "{field}: {bad}"
+                );
+            }
+            for field in ["maxFeePpm", "expirySecs"] {
+                let mut req = json!({"description": "x"});
+                req[field] = bad.clone();
+                assert_eq!(
+                    ReceiveArgs::parse(&req).unwrap_err().code(),
+                    "INVALID_CONFIG",
+                    "{field}: {bad}"
+                );
+            }
+            assert!(
+                parse_pay_options(&json!({"amountMsat": bad.clone()})).is_err(),
+                "{bad}"
+            );
+            assert!(
+                parse_pay_options(&json!({"timeoutSecs": bad.clone()})).is_err(),
+                "{bad}"
+            );
+        }
         assert_eq!(
             ReceiveArgs::parse(&json!({"amountMsat": 1.5, "description": "x"}))
                 .unwrap_err()
