@@ -1,4 +1,9 @@
-//! The devnet's control API (HTTP JSON, CORS open) for tests and the demo wallet.
+//! The devnet's control API (HTTP JSON) for tests and the demo wallet.
+//!
+//! Only pages on loopback may call it ([`crate::origin`]): a request whose `Origin` (or `Host`)
+//! is not loopback is answered 403 `{error: "origin_refused"}` before any handler runs, so it has
+//! no effect (CORS alone would only hide the answer of a simple POST, not stop it); CORS answers
+//! name only the caller's own loopback origin.
 //!
 //! | call | body | answer |
 //! | --- | --- | --- |
@@ -16,8 +21,9 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,7 +31,7 @@ use bitcoin::secp256k1::PublicKey;
 use ldk_node::lightning::ln::msgs::SocketAddress;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_http::cors::CorsLayer;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 use crate::lsp_flow::Fault;
 use crate::network::Devnet;
@@ -63,8 +69,36 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/open-channel", post(open_channel))
         .route("/flow/fault", post(set_fault))
         .route("/chain/hide-mempool", post(hide_mempool))
-        .layer(CorsLayer::very_permissive())
+        .layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::predicate(|origin, _| {
+                    origin.to_str().is_ok_and(crate::origin::origin_allowed)
+                }))
+                .allow_methods(AllowMethods::mirror_request())
+                .allow_headers(AllowHeaders::mirror_request()),
+        )
+        // Outermost: a foreign request (preflight included) is refused before anything runs.
+        .layer(middleware::from_fn(refuse_foreign_origin))
         .with_state(devnet)
+}
+
+/// Answers 403 `origin_refused` to a request the origin rule ([`crate::origin`]) refuses; passes
+/// the others on.
+async fn refuse_foreign_origin(req: Request, next: Next) -> Response {
+    let allowed = {
+        // A header that is not text is a refusal (NUL is no loopback host).
+        let text = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+        crate::origin::request_allowed(text(header::ORIGIN), text(header::HOST))
+    };
+    if !allowed {
+        return ApiError(
+            StatusCode::FORBIDDEN,
+            "origin_refused",
+            "the control API serves only pages on loopback".into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 fn node_status(node: &RunningNode) -> Value {

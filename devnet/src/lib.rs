@@ -13,5 +13,6 @@ pub mod lsp_flow;
 pub mod lsp_lsps2;
 pub mod network;
 pub mod nodes;
+pub mod origin;
 pub mod payer;
 pub mod proxy;
