@@ -419,6 +419,17 @@ impl Config {
     /// tokens 1..=1024 visible ASCII (they travel in headers), `maxFeePpm ≤ 1 000 000`, and the
     /// mnemonic a valid BIP39 English phrase ([`Error::InvalidMnemonic`]).
     pub fn validate(&self) -> Result<(), Error> {
+        // JS numbers are exact only up to 2^53 - 1: a larger cap is not the number the caller
+        // wrote.
+        if self
+            .max_fee_msat
+            .is_some_and(|m| m > crate::js_args::MAX_SAFE_INTEGER)
+        {
+            return Err(invalid(
+                "maxFeeMsat",
+                "must be an integer from 0 to 2^53 - 1 (2^53 - 1: no absolute cap)",
+            ));
+        }
         check_url(
             "esploraUrl",
             &self.esplora_url,
@@ -755,6 +766,7 @@ mod tests {
             json!("NaN"),
             json!("Infinity"),
             json!(-1),
+            json!(9_007_199_254_740_992u64),
         ] {
             for field in ["maxFeeMsat", "maxFeePpm"] {
                 assert_eq!(
