@@ -181,3 +181,182 @@ async fn bridge_to_websocket(ws_url: String) -> SocketAddr {
     });
     addr
 }
+
+/// Item 15 of issue 9: a page served from a foreign origin cannot drive the control API. The
+/// request is refused 403 before any handler runs (a simple POST is not stopped by CORS alone),
+/// so it has no effect; the loopback origins of the demo wallet and of wasm-pack's test page work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn control_api_refuses_foreign_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let devnet = Devnet::start(DevnetConfig::new(dir.path().join("devnet"), Ports::any()))
+        .await
+        .unwrap();
+    let control = devnet.endpoints.control_url.clone();
+    let client = reqwest::Client::new();
+    let height = || async {
+        let s: Value = reqwest::get(format!("{control}/status")).await.unwrap().json().await.unwrap();
+        s["height"].as_u64().unwrap()
+    };
+    let fault = || async {
+        let s: Value = reqwest::get(format!("{control}/status")).await.unwrap().json().await.unwrap();
+        s["flow_lsp"]["fault"].clone()
+    };
+    let before = height().await;
+    let fault_before = fault().await;
+    let post_from = |path: &str, origin: &str, body: Value| {
+        client.post(format!("{control}{path}")).header("Origin", origin).json(&body).send()
+    };
+
+    for origin in ["http://evil.example", "null", "http://127.0.0.1.evil.example:4173"] {
+        // A simple (form-like) POST a foreign page could send without a preflight.
+        let resp = client
+            .post(format!("{control}/mine"))
+            .header("Origin", origin)
+            .header("content-type", "text/plain")
+            .body(r#"{"count": 5}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 403, "{origin}");
+        assert!(resp.headers().get("access-control-allow-origin").is_none());
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "origin_refused");
+        let resp = post_from("/flow/fault", origin, json!({"mode": "open_late", "delay_secs": 9})).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 403, "{origin}");
+        let resp = post_from("/invoice", origin, json!({"amount_msat": 1000})).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 403, "{origin}");
+        // A preflight from it is refused too.
+        let resp = client
+            .request(reqwest::Method::OPTIONS, format!("{control}/pay"))
+            .header("Origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 403);
+    }
+    // A page whose own DNS name was rebound to 127.0.0.1 (same-origin GET, no Origin) is refused
+    // by its Host.
+    let resp = client.get(format!("{control}/status")).header("Host", "rebound.evil.example").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(height().await, before, "the refused /mine mined nothing");
+    assert_eq!(fault().await, fault_before, "the refused /flow/fault changed nothing");
+
+    // The demo wallet's origins and wasm-pack's (a run-time port on 127.0.0.1) work, with CORS
+    // naming the caller.
+    for origin in ["http://127.0.0.1:4173", "http://localhost:4173", "http://127.0.0.1:38211"] {
+        let resp = post_from("/mine", origin, json!({"count": 1})).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{origin}");
+        assert_eq!(resp.headers()["access-control-allow-origin"], origin);
+        let resp = client
+            .request(reqwest::Method::OPTIONS, format!("{control}/pay"))
+            .header("Origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "preflight from {origin}");
+        assert_eq!(resp.headers()["access-control-allow-origin"], origin);
+    }
+    assert_eq!(height().await, before + 3);
+    devnet.stop().await;
+}
+
+/// An echo TCP server on loopback; its address.
+async fn echo_server() -> SocketAddr {
+    let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = echo.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = echo.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The HTTP status a refused websocket upgrade was answered with.
+fn refused_status(e: tokio_tungstenite::tungstenite::Error) -> u16 {
+    match e {
+        tokio_tungstenite::tungstenite::Error::Http(resp) => resp.status().as_u16(),
+        other => panic!("not an HTTP refusal: {other:?}"),
+    }
+}
+
+/// Item 15 of issue 9, the proxy: a foreign Origin's upgrade is refused (403) before any TCP
+/// connection; past `max_connections` an upgrade is answered 503 (and served again once one
+/// closes); a connection quiet for `idle_timeout` is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_guards() {
+    use devnet::proxy::{self, AllowList, ProxyLimits};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use std::time::{Duration, Instant};
+
+    let echo = echo_server().await;
+    let allow = AllowList::default();
+    allow.allow(echo);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let idle_timeout = Duration::from_millis(1500);
+    tokio::spawn(proxy::serve_with(listener, allow, ProxyLimits { max_connections: 2, idle_timeout }));
+    let url = format!("ws://127.0.0.1:{port}{}", proxy::path_for(match echo {
+        SocketAddr::V4(a) => a,
+        _ => unreachable!(),
+    }));
+    let from = |origin: &str| {
+        let mut req = url.clone().into_client_request().unwrap();
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        req
+    };
+
+    // Foreign origins refused; the wallet's origin served (and the bytes echo).
+    for origin in ["http://evil.example", "null", "http://localhost.evil.example:4173"] {
+        let e = tokio_tungstenite::connect_async(from(origin)).await.unwrap_err();
+        assert_eq!(refused_status(e), 403, "{origin}");
+    }
+    let (mut a, _) = tokio_tungstenite::connect_async(from("http://127.0.0.1:4173")).await.unwrap();
+    a.send(Message::Binary(b"ping".to_vec().into())).await.unwrap();
+    assert_eq!(a.next().await.unwrap().unwrap(), Message::Binary(b"ping".to_vec().into()));
+
+    // Two connections at most.
+    let (b, _) = tokio_tungstenite::connect_async(from("http://localhost:4173")).await.unwrap();
+    let e = tokio_tungstenite::connect_async(url.clone()).await.unwrap_err();
+    assert_eq!(refused_status(e), 503, "a third connection is over the limit");
+    drop(b);
+    // The slot is freed when the proxy sees the close (a condition, polled).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut c = loop {
+        match tokio_tungstenite::connect_async(url.clone()).await {
+            Ok((c, _)) => break c,
+            Err(e) => {
+                assert_eq!(refused_status(e), 503);
+                assert!(Instant::now() < deadline, "the freed slot was not reused");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            },
+        }
+    };
+
+    // Idle: `c` says nothing and is closed by the proxy once `idle_timeout` has passed.
+    let quiet_since = Instant::now();
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match c.next().await {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "an idle connection was not closed");
+    let waited = quiet_since.elapsed();
+    assert!(waited >= idle_timeout - Duration::from_millis(100), "closed after {waited:?}, before the idle timeout");
+    drop(a);
+}
