@@ -125,6 +125,14 @@ impl ReceiveArgs {
                 })
             }
         };
+        // Checked here, before any LSP is asked for a fee or a channel (BOLT11's limit; the
+        // invoice builder checks it again).
+        if description.len() > crate::payment::invoice::MAX_DESCRIPTION_LEN {
+            return Err(Error::InvalidConfig {
+                field: "description",
+                problem: "must be at most 639 bytes",
+            });
+        }
         let amount_msat = optional_amount(m, "amountMsat")?;
         if amount_msat == Some(0) {
             return Err(Error::InvalidAmount { reason: "zero" });
@@ -325,6 +333,7 @@ mod tests {
             json!({"description": "x", "extra": 1}),
             json!({"description": "x", "expirySecs": 10}),
             json!({"description": "x", "maxFeePpm": 1_000_001}),
+            json!({"description": "é".repeat(320)}),
             json!(null),
             json!("x"),
         ] {
