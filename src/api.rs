@@ -96,6 +96,15 @@ fn js_to_json(v: &JsValue) -> Result<Value, Error> {
     serde_json::from_str(&text).map_err(|_| not_json())
 }
 
+/// A JS argument that must be a string; anything else (a number, `null`, `undefined`, an
+/// object) is refused with `INVALID_ARGUMENT` naming it.
+fn string_arg(v: &JsValue, argument: &'static str) -> Result<String, Error> {
+    v.as_string().ok_or(Error::InvalidArgument {
+        argument,
+        problem: "must be a string",
+    })
+}
+
 fn reject(e: Error) -> JsValue {
     to_js_error(&e)
 }
@@ -132,9 +141,14 @@ impl Wallet {
 
     /// Whether a wallet exists in the storage `storageName`.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn exists(#[wasm_bindgen(js_name = storageName)] storage_name: String) -> Promise {
+    pub fn exists(
+        #[wasm_bindgen(js_name = storageName, unchecked_param_type = "string")]
+        storage_name: JsValue,
+    ) -> Promise {
+        let name = string_arg(&storage_name, "storageName");
         future_to_promise(async move {
-            node::wallet_exists(&storage_name)
+            let name = name.map_err(reject)?;
+            node::wallet_exists(&name)
                 .await
                 .map(JsValue::from_bool)
                 .map_err(reject)
@@ -173,7 +187,10 @@ impl Wallet {
     #[wasm_bindgen(unchecked_return_type = "Promise<Channel[]>")]
     pub fn channels(&self) -> Promise {
         let node = self.node.clone();
-        promise(async move { Ok(serde_json::to_value(node.channels()).expect("serializable")) })
+        promise(async move {
+            node.check_running()?;
+            Ok(serde_json::to_value(node.channels()).expect("serializable"))
+        })
     }
 
     /// The payment history, newest first.
@@ -181,6 +198,7 @@ impl Wallet {
     pub fn payments(&self) -> Promise {
         let node = self.node.clone();
         promise(async move {
+            node.check_running()?;
             Ok(Value::Array(
                 node.payments.all().iter().map(|p| p.to_js_json()).collect(),
             ))
@@ -213,15 +231,17 @@ impl Wallet {
     #[wasm_bindgen(unchecked_return_type = "Promise<PayResult>")]
     pub fn pay(
         &self,
-        invoice: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] invoice: JsValue,
         #[wasm_bindgen(
             unchecked_optional_param_type = "{ amountMsat?: number; timeoutSecs?: number }"
         )]
         opts: JsValue,
     ) -> Promise {
         let node = self.node.clone();
+        let invoice = string_arg(&invoice, "invoice");
         let parsed = js_to_json(&opts).and_then(|v| parse_pay_options(&v));
         promise(async move {
+            let invoice = invoice?;
             let opts = parsed?;
             let timeout = core::time::Duration::from_secs(u64::from(opts.timeout_secs));
             let r = node.pay(&invoice, opts.amount_msat, timeout).await?;
@@ -238,19 +258,25 @@ impl Wallet {
     #[wasm_bindgen(js_name = onchainAddress, unchecked_return_type = "Promise<string>")]
     pub fn onchain_address(&self) -> Promise {
         let node = self.node.clone();
-        promise(async move { Ok(Value::String(node.onchain_address().await?)) })
+        promise(async move {
+            node.check_running()?;
+            Ok(Value::String(node.onchain_address().await?))
+        })
     }
 
     /// Closes a channel (cooperatively unless `opts.force`).
     #[wasm_bindgen(js_name = closeChannel, unchecked_return_type = "Promise<void>")]
     pub fn close_channel(
         &self,
-        #[wasm_bindgen(js_name = channelId)] channel_id: String,
+        #[wasm_bindgen(js_name = channelId, unchecked_param_type = "string")] channel_id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "{ force?: boolean }")] opts: JsValue,
     ) -> Promise {
         let node = self.node.clone();
+        let channel_id = string_arg(&channel_id, "channelId");
         let parsed = js_to_json(&opts).and_then(|v| parse_close_options(&v));
         promise(async move {
+            let channel_id = channel_id?;
+            node.check_running()?;
             node.close_channel(&channel_id, parsed?)?;
             Ok(Value::Null)
         })
@@ -261,6 +287,7 @@ impl Wallet {
     pub fn sync(&self) -> Promise {
         let node = self.node.clone();
         promise(async move {
+            node.check_running()?;
             node.sync_now(true).await?;
             Ok(Value::Null)
         })

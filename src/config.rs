@@ -444,13 +444,7 @@ impl Config {
             self.network,
             "must be a ws(s) URL",
         )?;
-        let name_ok = !self.storage_name.is_empty()
-            && self.storage_name.len() <= 64
-            && self
-                .storage_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !name_ok {
+        if !storage_name_ok(&self.storage_name) {
             return Err(invalid(
                 "storageName",
                 "must be 1 to 64 characters of A-Z a-z 0-9 . _ -",
@@ -681,6 +675,15 @@ impl DevnetEndpoints {
             )
         })
     }
+}
+
+/// Whether `name` is a valid `storageName`: 1 to 64 characters of `[A-Za-z0-9._-]`.
+pub fn storage_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 #[cfg(test)]

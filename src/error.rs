@@ -319,6 +319,9 @@ pub enum Error {
     },
     /// The node is stopped.
     Stopped,
+    /// Another context took this wallet's instance lock (`steal: true`) or the browser
+    /// released it: the node stopped before its next write.
+    LockLost,
 }
 
 impl Error {
@@ -356,6 +359,7 @@ impl Error {
             Error::ChannelFailed { .. } => "CHANNEL_FAILED",
             Error::InvalidStateTransition { .. } => "INVALID_STATE_TRANSITION",
             Error::Stopped => "STOPPED",
+            Error::LockLost => "LOCK_LOST",
         }
     }
 
@@ -372,7 +376,10 @@ impl Error {
 
     /// True when the node must stop rather than carry on (storage can no longer be trusted).
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Error::StorageFailed | Error::StorageCorrupt { .. })
+        matches!(
+            self,
+            Error::StorageFailed | Error::StorageCorrupt { .. } | Error::LockLost
+        )
     }
 }
 
@@ -470,6 +477,9 @@ impl fmt::Display for Error {
                 write!(f, "A JIT receive in state {} cannot take {}", from, trigger)
             }
             Error::Stopped => f.write_str("The wallet is stopped"),
+            Error::LockLost => {
+                f.write_str("Another tab or worker took this wallet's lock; the wallet stopped")
+            }
         }
     }
 }
@@ -538,6 +548,7 @@ mod tests {
                 trigger: "channel_ready",
             },
             Error::Stopped,
+            Error::LockLost,
         ]
     }
 

@@ -116,9 +116,23 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     Ok(b)
 }
 
-/// Whether a wallet was ever created in the database `storage_name` (opens it, reads the
-/// marker, closes it; takes no lock).
+/// Whether a wallet was ever created in the database `storage_name`. An invalid name is
+/// refused (`INVALID_ARGUMENT`); a database that does not exist is `false` without being
+/// created (`indexedDB.databases()` is asked first); an existing one is opened, its marker read,
+/// and closed. Takes no lock.
 pub async fn wallet_exists(storage_name: &str) -> Result<bool, Error> {
+    if !crate::config::storage_name_ok(storage_name) {
+        return Err(Error::InvalidArgument {
+            argument: "storageName",
+            problem: "must be 1 to 64 characters of A-Z a-z 0-9 . _ -",
+        });
+    }
+    if !Store::database_exists(storage_name)
+        .await
+        .map_err(store_failed)?
+    {
+        return Ok(false);
+    }
     let store = Store::open(storage_name).await.map_err(store_failed)?;
     let marker = store.wallet_marker().await;
     store.close();
@@ -627,6 +641,18 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
             node.fail_fatally(Error::StorageFailed);
         }
     }));
+
+    // A lost lock closes the store at once (no later write is issued) and stops the node.
+    if let Some(lock) = node.lock.borrow().as_ref() {
+        let weak = Rc::downgrade(&node);
+        let store = node.store.clone();
+        lock.on_lost(move || {
+            store.close();
+            if let Some(node) = weak.upgrade() {
+                node.fail_fatally(Error::LockLost);
+            }
+        });
+    }
 
     super::background::start(&node);
     node.log(

@@ -150,6 +150,31 @@ impl Store {
         })
     }
 
+    /// Whether the database `name` exists in this origin, asked with `indexedDB.databases()`:
+    /// unlike [`Store::open`] this creates nothing. `Unavailable` when there is no IndexedDB
+    /// (or no `databases()`) here.
+    pub async fn database_exists(name: &str) -> Result<bool, StoreError> {
+        let factory = browser::indexed_db().map_err(StoreError::Unavailable)?;
+        let databases = js_sys::Reflect::get(&factory, &JsValue::from_str("databases"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .ok_or_else(|| StoreError::Unavailable("indexedDB.databases() is missing".into()))?;
+        let promise = databases
+            .call0(&factory)
+            .map_err(|e| thrown(&e))?
+            .dyn_into::<js_sys::Promise>()
+            .map_err(|_| StoreError::Unavailable("indexedDB.databases() is no promise".into()))?;
+        let list = wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .map_err(|e| thrown(&e))?;
+        Ok(Array::from(&list).iter().any(|info| {
+            js_sys::Reflect::get(&info, &JsValue::from_str("name"))
+                .ok()
+                .and_then(|n| n.as_string())
+                .is_some_and(|n| n == name)
+        }))
+    }
+
     /// Deletes the database `name`. Open connections of this crate (in any tab) close
     /// themselves when asked; the future resolves once the database is gone.
     pub async fn delete(name: &str) -> Result<(), StoreError> {

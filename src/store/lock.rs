@@ -20,7 +20,11 @@ pub struct InstanceLock {
     resolve: Option<Function>,
     request: Option<JsFuture>,
     lost: Rc<Cell<bool>>,
+    on_lost: LostHook,
 }
+
+/// What to run, once, when the browser takes the lock away.
+type LostHook = Rc<RefCell<Option<Box<dyn FnOnce()>>>>;
 
 /// Takes the exclusive lock `name` if nobody in this origin holds it
 /// (`navigator.locks.request(name, { ifAvailable: true }, cb)`), else fails at once with
@@ -59,8 +63,10 @@ pub async fn acquire_instance_lock(name: &str) -> Result<InstanceLock, StoreErro
         .map_err(|e| StoreError::LocksUnavailable(browser::describe_js_error(&e)))?;
 
     let lost = Rc::new(Cell::new(false));
+    let on_lost: LostHook = Rc::new(RefCell::new(None));
     let on_reject = {
         let lost = lost.clone();
+        let on_lost = on_lost.clone();
         Closure::<dyn FnMut(JsValue)>::new(move |error: JsValue| {
             // Before the grant: the request failed. After: the lock was taken from us
             // (`steal: true` elsewhere) or the context is going away.
@@ -71,6 +77,10 @@ pub async fn acquire_instance_lock(name: &str) -> Result<InstanceLock, StoreErro
                 ))),
             ) {
                 lost.set(true);
+                let hook = on_lost.borrow_mut().take();
+                if let Some(hook) = hook {
+                    hook();
+                }
             }
         })
         .into_js_value()
@@ -85,6 +95,7 @@ pub async fn acquire_instance_lock(name: &str) -> Result<InstanceLock, StoreErro
             resolve: Some(resolve),
             request: Some(request),
             lost,
+            on_lost,
         }),
         Ok(Ok(None)) => Err(StoreError::AlreadyRunning),
         Ok(Err(e)) => Err(e),
@@ -104,6 +115,17 @@ impl InstanceLock {
     /// `steal: true`); the node must then stop writing.
     pub fn is_held(&self) -> bool {
         self.resolve.is_some() && !self.lost.get()
+    }
+
+    /// Runs `hook` once, synchronously from the lock manager's rejection, when the browser
+    /// takes the lock away (at once if it already has). The node uses it to close its store
+    /// before any later write can be issued. Replaces an earlier hook.
+    pub fn on_lost(&self, hook: impl FnOnce() + 'static) {
+        if self.lost.get() {
+            hook();
+        } else {
+            *self.on_lost.borrow_mut() = Some(Box::new(hook));
+        }
     }
 
     /// Releases the lock and waits until the lock manager has let it go, so that an

@@ -86,11 +86,13 @@ pub async fn open(config: &Value) -> Result<JsWallet, JsValue> {
 
 /// `Wallet.exists(storageName)`.
 pub async fn exists(storage_name: &str) -> bool {
-    JsFuture::from(tabnode::api::Wallet::exists(storage_name.to_string()))
-        .await
-        .unwrap()
-        .as_bool()
-        .unwrap()
+    JsFuture::from(tabnode::api::Wallet::exists(JsValue::from_str(
+        storage_name,
+    )))
+    .await
+    .unwrap()
+    .as_bool()
+    .unwrap()
 }
 
 /// A JS `Wallet` instance, used through its JS methods.

@@ -3,7 +3,7 @@
 # receive's (tests/jit_receive.rs) in headless
 # Chromium against a fresh devnet. The devnet's endpoints JSON reaches the tests at compile time
 # in DEVNET_ENDPOINTS (read with option_env!). Extra arguments go to `wasm-pack test`
-# (default: --test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers).
+# (default: --test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers --test api_input).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,6 +24,6 @@ echo "devnet up, log in $dir/devnet.log"
 export DEVNET_ENDPOINTS="$(cat "$dir/endpoints.json")"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-900}"
 args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(--test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers)
+[ ${#args[@]} -gt 0 ] || args=(--test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers --test api_input --test node_lifecycle)
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
   wasm-pack test --headless --chrome --mode no-install "${args[@]}"
