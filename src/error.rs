@@ -322,6 +322,14 @@ pub enum Error {
     /// Another context took this wallet's instance lock (`steal: true`) or the browser
     /// released it: the node stopped before its next write.
     LockLost,
+    /// A JS argument other than a config field or an amount has the wrong type or value (a
+    /// non-string where a string is expected, a bad storage name, a bad number).
+    InvalidArgument {
+        /// The argument's name (camelCase, as JS passes it).
+        argument: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
 }
 
 impl Error {
@@ -360,6 +368,7 @@ impl Error {
             Error::InvalidStateTransition { .. } => "INVALID_STATE_TRANSITION",
             Error::Stopped => "STOPPED",
             Error::LockLost => "LOCK_LOST",
+            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
         }
     }
 
@@ -480,6 +489,9 @@ impl fmt::Display for Error {
             Error::LockLost => {
                 f.write_str("Another tab or worker took this wallet's lock; the wallet stopped")
             }
+            Error::InvalidArgument { argument, problem } => {
+                write!(f, "Invalid argument: {}: {}", argument, problem)
+            }
         }
     }
 }
@@ -549,6 +561,10 @@ mod tests {
             },
             Error::Stopped,
             Error::LockLost,
+            Error::InvalidArgument {
+                argument: "invoice",
+                problem: "must be a string",
+            },
         ]
     }
 

@@ -654,18 +654,6 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
         });
     }
 
-    // A lost lock closes the store at once (no later write is issued) and stops the node.
-    if let Some(lock) = node.lock.borrow().as_ref() {
-        let weak = Rc::downgrade(&node);
-        let store = node.store.clone();
-        lock.on_lost(move || {
-            store.close();
-            if let Some(node) = weak.upgrade() {
-                node.fail_fatally(Error::LockLost);
-            }
-        });
-    }
-
     super::background::start(&node);
     node.log(
         Level::Info,
