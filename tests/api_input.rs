@@ -93,6 +93,11 @@ async fn non_strings_and_stopped_wallets_are_refused_with_codes() {
         .expect_err("receive");
     assert_eq!(code_of(&e), "STOPPED", "receive() after stop()");
     let e = w
+        .call_async("pay", &[JsValue::from_str("lnbcrt1")])
+        .await
+        .expect_err("pay");
+    assert_eq!(code_of(&e), "STOPPED", "pay() after stop()");
+    let e = w
         .call_async("closeChannel", &[JsValue::from_str("00")])
         .await
         .expect_err("closeChannel");
