@@ -669,9 +669,12 @@ mod tests {
     }
 
     #[test]
-    fn only_storage_errors_are_fatal() {
+    fn only_storage_and_lock_errors_are_fatal() {
         for e in all() {
-            let fatal = matches!(e, Error::StorageFailed | Error::StorageCorrupt { .. });
+            let fatal = matches!(
+                e,
+                Error::StorageFailed | Error::StorageCorrupt { .. } | Error::LockLost
+            );
             assert_eq!(e.is_fatal(), fatal, "{:?}", e);
         }
     }
