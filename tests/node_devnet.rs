@@ -123,11 +123,14 @@ async fn unsolicited_lsp_channel(
     ev: &Events,
     capacity_sat: u64,
 ) -> serde_json::Value {
-    control(
+    // Answers once the funding transaction is in the mempool, so the blocks mined below
+    // confirm it.
+    let opened = control(
         "/open-channel",
         json!({"from": "lsps2", "node_id": w.node_id(), "capacity_sat": capacity_sat, "push_msat": 0}),
     )
     .await;
+    let funding_txid = opened["funding_txid"].as_str().expect("a funding txid").to_string();
     let deadline = time::now_millis() + 60_000;
     let pending = loop {
         let channels = w.ok("channels", &[]).await;
@@ -153,8 +156,11 @@ async fn unsolicited_lsp_channel(
     ));
     control("/mine", json!({"count": 6})).await;
     w.ok("sync", &[]).await;
-    ev.wait_for("channel_opened", Duration::from_secs(60), |_| true)
-        .await
+    let ready = ev
+        .wait_for("channel_opened", Duration::from_secs(60), |_| true)
+        .await;
+    assert_eq!(ready["fundingTxid"], funding_txid.as_str(), "{ready}");
+    ready
 }
 
 #[wasm_bindgen_test]

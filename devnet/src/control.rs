@@ -12,7 +12,7 @@
 //! | `POST /mine` | `{count?}` (default 1) | `{hashes, height}` |
 //! | `POST /pay` | `{invoice, amount_msat?}` | the payer's `PayResult` (preimage, fee, elapsed) |
 //! | `POST /invoice` | `{amount_msat, description?}` | `{invoice}`: the payer's, for a wallet to pay |
-//! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?}` | `{ok}` |
+//! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?}` | `{ok, funding_txid}` once the funding tx is in the mempool |
 //! | `POST /flow/fault` | a `Fault` (`{"mode": "overcharge_fee", "extra_msat": 1000}`) | `{fault}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //!
@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bitcoin::secp256k1::PublicKey;
+use bitcoin::Txid;
 use ldk_node::lightning::ln::msgs::SocketAddress;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -202,7 +203,7 @@ async fn open_channel(
 ) -> ApiResult {
     let node_id = PublicKey::from_str(&req.node_id)
         .map_err(|e| ApiError::bad("bad_node_id", e))?;
-    match req.from.as_str() {
+    let funding: Box<dyn Fn() -> Option<Option<Txid>> + Send> = match req.from.as_str() {
         "lsps2" => {
             let lsp = devnet.lsps2.node.clone();
             if !lsp.list_peers().iter().any(|p| p.node_id == node_id && p.is_connected) {
@@ -212,22 +213,58 @@ async fn open_channel(
             // the address is never used.
             let unused = SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: 9 };
             let (capacity, push) = (req.capacity_sat, req.push_msat);
-            tokio::task::spawn_blocking(move || {
-                lsp.open_channel(node_id, unused, capacity, push, None)
+            let opener = lsp.clone();
+            let user_channel_id = tokio::task::spawn_blocking(move || {
+                opener.open_channel(node_id, unused, capacity, push, None)
             })
             .await
             .map_err(ApiError::internal)?
             .map_err(|e| ApiError::bad("open_failed", format!("{e:?}")))?;
+            Box::new(move || {
+                lsp.list_channels()
+                    .into_iter()
+                    .find(|c| c.user_channel_id == user_channel_id)
+                    .map(|c| c.funding_txo.map(|o| o.txid))
+            })
         },
         "flow" => {
-            devnet
+            let user_channel_id = devnet
                 .flow
                 .open_channel(node_id, req.capacity_sat, req.push_msat.unwrap_or(0), false)
                 .map_err(|e| ApiError::bad("open_failed", format!("{e:#}")))?;
+            let flow = devnet.flow.clone();
+            Box::new(move || flow.funding_txid(user_channel_id))
         },
         other => return Err(ApiError::bad("bad_from", format!("unknown LSP {other:?}"))),
+    };
+    let txid = funding_broadcast(&devnet, funding).await?;
+    Ok(Json(json!({ "ok": true, "funding_txid": txid.to_string() })))
+}
+
+/// How long [`open_channel`] waits for the peer to accept and the funding to be broadcast.
+const FUNDING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits until the opener knows the funding txid and the transaction is in the mempool, so a
+/// `/mine` that follows confirms it (mining before the opener's asynchronous broadcast would
+/// leave it unconfirmed: a race a test cannot see).
+async fn funding_broadcast(
+    devnet: &Devnet, funding: Box<dyn Fn() -> Option<Option<Txid>> + Send>,
+) -> Result<Txid, ApiError> {
+    let deadline = tokio::time::Instant::now() + FUNDING_WAIT;
+    loop {
+        match funding() {
+            None => return Err(ApiError::bad("open_refused", "the peer did not take the channel")),
+            Some(Some(txid)) if devnet.chain.mempool_txids().contains(&txid) => return Ok(txid),
+            Some(_) => {},
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(ApiError::bad(
+                "funding_not_broadcast",
+                format!("no funding transaction in the mempool within {FUNDING_WAIT:?}"),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    Ok(Json(json!({ "ok": true })))
 }
 
 #[derive(Deserialize)]

@@ -405,6 +405,17 @@ impl FlowLsp {
         Ok(user_channel_id)
     }
 
+    /// The funding txid of the channel opened as `user_channel_id`: `Some(None)` while it is
+    /// still being negotiated, `None` once no such channel exists (the peer refused it).
+    pub fn funding_txid(&self, user_channel_id: u128) -> Option<Option<bitcoin::Txid>> {
+        self.ldk
+            .channel_manager
+            .list_channels()
+            .into_iter()
+            .find(|c| c.user_channel_id == user_channel_id)
+            .map(|c| c.funding_txo.map(|o| o.txid))
+    }
+
     /// A snapshot of identity, channels, funds and JIT records.
     pub fn status(&self) -> FlowLspStatus {
         let (spendable, total) = self.wallet.balance(self.chain.as_ref());
