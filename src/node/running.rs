@@ -1,12 +1,13 @@
 //! A running wallet node: its parts and the operations that are not payments.
 //!
 //! Guarantees:
-//! - one `Node` per storage name at a time (it holds the instance Web Lock until
-//!   [`Node::stop`] returns);
+//! - one `Node` per storage name and one per seed (node id) at a time in the origin (it holds
+//!   both instance Web Locks until [`Node::stop`] returns);
 //! - after a storage failure the node stops itself and reports a fatal `error` event; no
 //!   further write is issued (see [`super::kv`]);
-//! - [`Node::stop`] waits for the background processor's final channel-manager write before
-//!   releasing the lock, so a reopen in the same page sees the latest state.
+//! - [`Node::stop`] waits for the background processor's final channel-manager write, and for
+//!   every write issued to settle, before releasing the locks: a reopen (here or in another
+//!   tab) sees the latest state and never runs beside a pending write.
 
 use core::cell::{Cell, RefCell};
 use core::time::Duration;
@@ -40,7 +41,7 @@ use crate::keys::WalletSecret;
 use crate::onchain::wallet::OnchainWallet;
 use crate::payment::store::PaymentStore;
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
-use crate::store::{InstanceLock, Store};
+use crate::store::{InstanceLock, Store, StoreError};
 use crate::time;
 
 /// How often the chain is synced while the page runs.
@@ -114,7 +115,7 @@ pub struct Node {
     pub(crate) last_synced_height: Cell<Option<u32>>,
     pub(crate) pay_waiters: RefCell<HashMap<PaymentId, oneshot::Sender<PayOutcome>>>,
     pub(crate) jit_hook: RefCell<Option<Rc<dyn JitHook>>>,
-    pub(crate) lock: RefCell<Option<InstanceLock>>,
+    pub(crate) locks: RefCell<Vec<InstanceLock>>,
     pub(crate) tasks: RefCell<Vec<oneshot::Receiver<()>>>,
     pub(crate) page_listeners: RefCell<Vec<super::peers::PageListener>>,
     pub(crate) stopped: Cell<bool>,
@@ -365,8 +366,9 @@ impl Node {
     }
 
     /// Stops the node: background tasks end (the channel manager is written one last time),
-    /// peers are disconnected, page listeners removed, then the lock is released and the
-    /// store closed. Idempotent.
+    /// peers are disconnected, page listeners removed, the store closed once every write
+    /// issued has settled, and only then the instance locks are released, so a second
+    /// instance can never start while a write of this one is pending. Idempotent.
     pub async fn stop(&self) {
         if self.stopped.replace(true) {
             return;
@@ -375,16 +377,31 @@ impl Node {
         self.peer_manager.disconnect_all_peers();
         self.resolve_waiters(Error::Stopped);
         let tasks: Vec<_> = self.tasks.borrow_mut().drain(..).collect();
-        for task in tasks {
-            // The background processor's final write can take a moment; do not hang forever.
-            let _ = time::timeout(Duration::from_secs(20), task).await;
+        for mut task in tasks {
+            // The background processor's final write can take a moment. A task that is slow
+            // is waited for all the same: giving up here would let the locks go with its
+            // write in flight. Say so, though.
+            while time::timeout(STOP_WARN_AFTER, &mut task).await.is_err() {
+                self.log(
+                    Level::Warn,
+                    "stop: a background task is still finishing its writes",
+                );
+            }
         }
         self.page_listeners.borrow_mut().clear();
-        let lock = self.lock.borrow_mut().take();
-        if let Some(lock) = lock {
+        match self.store.close_after_writes().await {
+            Ok(()) => {}
+            // Already closed (a lost lock or a storage failure): nothing more can be issued.
+            Err(StoreError::Closed) => {}
+            Err(e) => self.log(Level::Error, &format!("stop: last writes failed: {e}")),
+        }
+        let locks: Vec<_> = self.locks.borrow_mut().drain(..).collect();
+        for lock in locks {
             lock.release().await;
         }
-        self.store.close();
         self.log(Level::Info, "stopped");
     }
 }
+
+/// How long [`Node::stop`] waits for a background task before logging that it still waits.
+const STOP_WARN_AFTER: Duration = Duration::from_secs(20);

@@ -197,6 +197,19 @@ impl Store {
         self.conn.db.close();
     }
 
+    /// Closes the connection once every write issued before this call has settled: issues an
+    /// empty read-write transaction over both object stores (IndexedDB starts it only after
+    /// every earlier overlapping read-write transaction has finished), closes the connection at
+    /// once (later writes fail with [`StoreError::Closed`]) and resolves when that barrier
+    /// completes. The node awaits it before giving up its instance lock, so no write of this
+    /// instance is still pending when another one may start. `Err(Closed)` if the connection was
+    /// already closed (then nothing of this instance can still be issued).
+    pub fn close_after_writes(&self) -> StoreFuture<()> {
+        let (_tx, completion) = try_issue!(self.begin(&[KV, META], true));
+        self.close();
+        StoreFuture::waiting(completion, |outcome| outcome)
+    }
+
     /// Whether the connection is closed (by [`close`](Store::close), another context, or
     /// the browser).
     pub fn is_closed(&self) -> bool {
