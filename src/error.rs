@@ -215,7 +215,8 @@ pub enum Error {
         /// What was looked up.
         what: &'static str,
     },
-    /// Another tab or worker already runs this wallet.
+    /// Another tab or worker already runs this wallet: the same storage name, or the same seed
+    /// under another storage name (one node per seed).
     AlreadyRunning,
     /// Something is for another network than the wallet's.
     NetworkMismatch {
@@ -412,7 +413,7 @@ impl fmt::Display for Error {
             Error::AlreadyExists { what } => write!(f, "{} already exists", what),
             Error::NotFound { what } => write!(f, "{} not found", what),
             Error::AlreadyRunning => {
-                f.write_str("This wallet is already open in another tab or window")
+                f.write_str("This wallet (this storage name or this seed) is already open in another tab, window or storage name")
             }
             Error::NetworkMismatch { expected, found } => write!(
                 f,

@@ -132,6 +132,42 @@ async fn a_second_open_of_a_running_wallet_is_already_running() {
     say("second open refused with ALREADY_RUNNING while the first ran");
 }
 
+/// One node per seed: the same phrase restored under a second storage name while the first
+/// runs is refused before anything is written (Web Locks are origin-wide, so a second tab is
+/// refused the same way), and opens once the first has stopped.
+#[wasm_bindgen_test]
+async fn the_same_seed_under_a_second_name_is_already_running() {
+    let first = fresh_name("seed-a");
+    let second = fresh_name("seed-b");
+    let w = open(&lsps2_config(&first)).await.unwrap();
+    let phrase = w.call("mnemonic", &[]).unwrap().as_string().unwrap();
+    let mut restore = lsps2_config(&second);
+    restore["mnemonic"] = json!(phrase);
+    let e = open(&restore)
+        .await
+        .err()
+        .expect("a second node on the same seed must not start");
+    assert_eq!(code_of(&e), "ALREADY_RUNNING", "{}", err_message(&e));
+    assert!(
+        !exists(&second).await,
+        "nothing written under the second name"
+    );
+    // The refused open gave its storage-name lock back: a different seed opens there.
+    let other = open(&lsps2_config(&second)).await.unwrap();
+    assert_ne!(other.node_id(), w.node_id());
+    other.stop().await;
+    w.stop().await;
+    let third = fresh_name("seed-c");
+    let mut restore = lsps2_config(&third);
+    restore["mnemonic"] = json!(phrase);
+    let again = open(&restore).await.unwrap_or_else(|e| {
+        panic!("after stop: {} {}", code_of(&e), err_message(&e))
+    });
+    assert_eq!(again.node_id(), w.node_id());
+    again.stop().await;
+    say("same seed under a second name refused with ALREADY_RUNNING; opens after stop");
+}
+
 /// Opens wallet `name` and expects STORAGE_CORRUPT with nothing in its storage changed.
 async fn refused_untouched(name: &str) -> JsValue {
     let before = snapshot(name).await;

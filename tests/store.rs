@@ -183,6 +183,43 @@ async fn last_issued_write_wins_whatever_the_await_order() {
     Store::delete(&name).await.unwrap();
 }
 
+/// What `stop()` relies on before it releases the instance lock: `close_after_writes`
+/// resolves only once every write issued before it has committed, and no write issued after
+/// it is accepted.
+#[wasm_bindgen_test]
+async fn close_after_writes_waits_for_every_write_issued_before() {
+    use futures::FutureExt;
+    let name = fresh_name("barrier");
+    let store = Store::open(&name).await.unwrap();
+    // Large writes, not awaited: their commits take a while (strict durability).
+    let pending: Vec<_> = (0u8..8)
+        .map(|i| store.write("big", "", &format!("k{i}"), &vec![i; 2 * 1024 * 1024]))
+        .collect();
+    let barrier = store.close_after_writes();
+    assert!(
+        matches!(
+            store.write("big", "", "late", b"x").await,
+            Err(StoreError::Closed)
+        ),
+        "a write after the barrier is refused"
+    );
+    barrier.await.expect("the barrier completes");
+    for (i, w) in pending.into_iter().enumerate() {
+        match w.now_or_never() {
+            Some(Ok(())) => {}
+            other => panic!("write {i} not committed when the barrier resolved: {other:?}"),
+        }
+    }
+    let reopened = Store::open(&name).await.unwrap();
+    for i in 0u8..8 {
+        let v = reopened.read("big", "", &format!("k{i}")).await.unwrap().unwrap();
+        assert_eq!((v.len(), v[0]), (2 * 1024 * 1024, i));
+    }
+    assert_eq!(reopened.read("big", "", "late").await.unwrap(), None);
+    reopened.close();
+    Store::delete(&name).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn reopened_database_keeps_everything() {
     let name = fresh_name("reopen");

@@ -3,7 +3,9 @@
 //!
 //! Guarantees:
 //! - a second open of the same storage name while one runs fails with `ALREADY_RUNNING`
-//!   before anything is read;
+//!   before anything is read; so does an open of the same seed under another storage name
+//!   (a second lock, named after the node id, is taken as soon as the seed is known and before
+//!   anything is written): two nodes on one seed would fight over the same channels;
 //! - an existing wallet (marker present) is only ever read: a missing or undecodable mnemonic,
 //!   on-chain wallet, channel manager, channel monitor or sweeper is `STORAGE_CORRUPT` (a fresh
 //!   on-chain wallet is never made over existing data either), and nothing is written
@@ -28,6 +30,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::BlockHash;
 use lightning::chain::chainmonitor::ChainMonitor as LdkChainMonitor;
 use lightning::chain::BestBlock;
@@ -100,6 +103,18 @@ pub fn lock_name(storage_name: &str) -> String {
     format!("tabnode-wallet:{storage_name}")
 }
 
+/// The Web Lock name guarding the node `node_id`, whatever storage name holds its seed.
+pub fn node_lock_name(node_id: &PublicKey) -> String {
+    format!("tabnode-node:{node_id}")
+}
+
+fn lock_error(e: StoreError) -> Error {
+    match e {
+        StoreError::AlreadyRunning => Error::AlreadyRunning,
+        _ => Error::StorageFailed,
+    }
+}
+
 fn store_failed(e: StoreError) -> Error {
     match e {
         StoreError::Corrupt(_) => Error::StorageCorrupt {
@@ -161,16 +176,13 @@ pub async fn open(config: Config) -> Result<Rc<Node>, Error> {
     // 1. One node per wallet.
     let lock = acquire_instance_lock(&lock_name(&config.storage_name))
         .await
-        .map_err(|e| match e {
-            StoreError::AlreadyRunning => Error::AlreadyRunning,
-            _ => Error::StorageFailed,
-        })?;
-    let slot = RefCell::new(Some(lock));
+        .map_err(lock_error)?;
+    let slot = RefCell::new(vec![lock]);
     match build(config, &slot).await {
         Ok(node) => Ok(node),
         Err(e) => {
-            let lock = slot.borrow_mut().take();
-            if let Some(lock) = lock {
+            let locks: Vec<_> = slot.borrow_mut().drain(..).collect();
+            for lock in locks {
                 lock.release().await;
             }
             Err(e)
@@ -178,7 +190,7 @@ pub async fn open(config: Config) -> Result<Rc<Node>, Error> {
     }
 }
 
-async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<Rc<Node>, Error> {
+async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<Node>, Error> {
     let network = config.network.to_bitcoin();
     let logger = Arc::new(NodeLogger::default());
 
@@ -271,6 +283,11 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
     let node_id = keys
         .get_node_id(Recipient::Node)
         .map_err(|_| Error::StorageFailed)?;
+    // One node per seed: nothing has been written yet.
+    let node_lock = acquire_instance_lock(&node_lock_name(&node_id))
+        .await
+        .map_err(lock_error)?;
+    locks.borrow_mut().push(node_lock);
     let fee_estimator = Arc::new(WalletFeeEstimator::new());
     let broadcaster = Arc::new(Broadcaster::new(
         esplora.clone(),
@@ -627,7 +644,7 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
         last_synced_height: Cell::new(None),
         pay_waiters: RefCell::new(HashMap::new()),
         jit_hook: RefCell::new(None),
-        lock: RefCell::new(lock.borrow_mut().take()),
+        locks: RefCell::new(locks.borrow_mut().drain(..).collect()),
         tasks: RefCell::new(Vec::new()),
         page_listeners: RefCell::new(Vec::new()),
         stopped: Cell::new(false),
@@ -643,7 +660,7 @@ async fn build(config: Config, lock: &RefCell<Option<InstanceLock>>) -> Result<R
     }));
 
     // A lost lock closes the store at once (no later write is issued) and stops the node.
-    if let Some(lock) = node.lock.borrow().as_ref() {
+    for lock in node.locks.borrow().iter() {
         let weak = Rc::downgrade(&node);
         let store = node.store.clone();
         lock.on_lost(move || {
