@@ -178,8 +178,17 @@ async fn faults_shape_the_wrapped_invoice() {
     let summary = lsp.jit_status(&inner.payment_hash().to_byte_array()).unwrap();
     assert_eq!(summary.fault, Fault::NeverOpen);
 
+    assert_eq!(lsp.info().pubkey, lsp.node_id().to_string());
+    lsp.set_fault(Fault::ImpostorIdentity).unwrap();
+    let info = lsp.info();
+    assert_ne!(info.pubkey, lsp.node_id().to_string());
+    assert_eq!(info.pubkey, super::fault::impostor_id(&lsp.node_id()).to_string());
+    let (_, w) = wrap(&lsp);
+    assert_eq!(w.get_payee_pub_key(), lsp.node_id(), "proposals are unaffected");
+
     lsp.set_fault(Fault::None).unwrap();
     assert_eq!(lsp.fault(), Fault::None);
+    assert_eq!(lsp.info().pubkey, lsp.node_id().to_string());
     // the record keeps the fault it was made under
     assert_eq!(lsp.jit_status(&inner.payment_hash().to_byte_array()).unwrap().fault, Fault::NeverOpen);
     lsp.stop();

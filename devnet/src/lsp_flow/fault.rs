@@ -28,6 +28,21 @@ pub enum Fault {
     NeverOpen,
     /// The payment is held `delay_secs` before the LSP starts opening the channel.
     OpenLate { delay_secs: u64 },
+    /// `GET /api/v1/info` names another node ([`impostor_id`]), with the same connection
+    /// methods: an LSP whose identity drifts. Proposals are unaffected.
+    ImpostorIdentity,
+}
+
+/// The node id [`Fault::ImpostorIdentity`] names instead of `real`: derived from it, so stable
+/// across calls, and a key the LSP does not hold (a handshake to it fails).
+pub fn impostor_id(real: &bitcoin::secp256k1::PublicKey) -> bitcoin::secp256k1::PublicKey {
+    use bitcoin::hashes::{sha256, Hash};
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    let mut data = b"tabnode devnet impostor".to_vec();
+    data.extend_from_slice(&real.serialize());
+    let secret = SecretKey::from_slice(&sha256::Hash::hash(&data).to_byte_array())
+        .expect("a hash is a valid key with overwhelming probability");
+    bitcoin::secp256k1::PublicKey::from_secret_key(&Secp256k1::new(), &secret)
 }
 
 impl Fault {
@@ -69,5 +84,15 @@ mod tests {
         assert!(Fault::WrongNetwork { network: Network::Testnet }.validate(Network::Regtest).is_ok());
         assert!(Fault::OverchargeFee { extra_msat: 0 }.validate(Network::Regtest).is_err());
         assert!(Fault::NeverOpen.validate(Network::Regtest).is_ok());
+    }
+
+    #[test]
+    fn the_impostor_is_stable_and_another_node() {
+        use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
+        let real = PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[7; 32]).unwrap());
+        assert_eq!(impostor_id(&real), impostor_id(&real));
+        assert_ne!(impostor_id(&real), real);
+        let f: Fault = serde_json::from_str(r#"{"mode":"impostor_identity"}"#).unwrap();
+        assert_eq!(f, Fault::ImpostorIdentity);
     }
 }

@@ -245,7 +245,11 @@ impl FlowLsp {
         } else {
             methods
         };
-        InfoResponse { pubkey: self.node_id().to_string(), connection_methods }
+        let pubkey = match self.fault() {
+            Fault::ImpostorIdentity => fault::impostor_id(&self.node_id()),
+            _ => self.node_id(),
+        };
+        InfoResponse { pubkey: pubkey.to_string(), connection_methods }
     }
 
     /// Sets the fault used for proposals made from now on (checked against the network).
