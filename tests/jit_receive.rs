@@ -454,6 +454,67 @@ async fn flow_identity_and_unreachable() {
     w.stop().await;
 }
 
+/// Trust on first use of the REST LSP's identity: with no pinned `nodeId`, the node id the
+/// first `/api/v1/info` names is stored with the wallet; a later `/info` naming another node
+/// (the devnet's `impostor_identity` fault) is refused with `LSP_IDENTITY_MISMATCH`, also after a
+/// restart, and never adopted: once the LSP names its own node again, receiving works again.
+#[wasm_bindgen_test]
+async fn flow_identity_is_trusted_on_first_use() {
+    let name = unique_name("jit-tofu");
+    let unpinned = |name: String| {
+        move |v: &mut Value| {
+            v["storageName"] = json!(name);
+            v["lsp"].as_object_mut().unwrap().remove("nodeId");
+        }
+    };
+    let req = || json!({"amountMsat": 30_000_000u64, "description": "tofu", "expirySecs": 600});
+    let w = open_wallet(LspProtocol::Flow, unpinned(name.clone())).await;
+    w.wait_connected(60).await;
+    w.receive(req()).await.expect("first use: the LSP's own id is trusted");
+
+    set_fault(json!({"mode": "impostor_identity"})).await;
+    let e = w.receive(req()).await.expect_err("another node named");
+    log(&format!("impostor: {e:?}"));
+    assert_eq!(e.0, "LSP_IDENTITY_MISMATCH");
+    w.stop().await;
+
+    // Reopened while the LSP still names the impostor: the stored id holds, the receive is
+    // refused and the page is told once by an `error` event (not fatal).
+    let w = open_wallet(LspProtocol::Flow, unpinned(name.clone())).await;
+    let (errors, _l) = collect(&w.wallet, "error");
+    let e = w.receive(req()).await.expect_err("still another node");
+    assert_eq!(e.0, "LSP_IDENTITY_MISMATCH");
+    let deadline = time::now_millis() + 30_000;
+    while errors.borrow().is_empty() && time::now_millis() < deadline {
+        time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = errors.borrow().clone();
+    let dialled = w.peers.borrow().iter().any(|p| p["connected"] == true);
+    set_fault(json!({"mode": "none"})).await;
+    log(&format!("error events: {seen:?}"));
+    assert!(
+        seen.iter()
+            .any(|d| d["code"] == "LSP_IDENTITY_MISMATCH" && d["fatal"] == false),
+        "{seen:?}"
+    );
+    assert!(!dialled, "the impostor is never dialled");
+
+    // The LSP names its own node again: the stored identity was never replaced.
+    let deadline = time::now_millis() + 60_000;
+    let r = loop {
+        match w.receive(req()).await {
+            Ok(r) => break r,
+            Err(e) if e.0 == "LSP_IDENTITY_MISMATCH" || e.0 == "LSP_UNREACHABLE" => {
+                assert!(time::now_millis() < deadline, "still refused: {e:?}");
+                time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("receive after the fault: {e:?}"),
+        }
+    };
+    assert!(r["invoice"].as_str().is_some());
+    w.stop().await;
+}
+
 /// The JIT record is written before the invoice is returned and loaded at open: a wallet stopped
 /// right after `receive` and reopened from its storage still accepts the LSP's skim on the
 /// payment (checked against the stored LSPS2 terms) and claims it.

@@ -45,7 +45,7 @@ pub const FLOW_HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 pub const FLOW_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The LSP's node id from `GET /api/v1/info`, checked against the config's pin and the node id
-/// the node already connects to.
+/// trusted on first use ([`super::identity`]); another node is `LSP_IDENTITY_MISMATCH`.
 pub async fn lsp_identity(
     node: &Node,
     http: &HttpClient,
@@ -57,11 +57,7 @@ pub async fn lsp_identity(
         .await
         .map_err(|e| map_http_error(&e, "info: not the expected JSON"))?;
     info.check_identity(pinned)?;
-    match node.lsp.node_id.get() {
-        Some(known) if known != info.pubkey => return Err(Error::LspIdentityMismatch),
-        Some(_) => {}
-        None => node.lsp.node_id.set(Some(info.pubkey)),
-    }
+    super::identity_store::check_offered(node, info.pubkey).await?;
     Ok(info.pubkey)
 }
 

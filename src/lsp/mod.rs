@@ -2,6 +2,7 @@
 //! (pure, tested natively), and (wasm32) the clients that drive them and the wallet's `receive`.
 
 pub mod flow;
+pub mod identity;
 pub mod jit;
 pub mod jit_invoice;
 pub mod lsps2;
@@ -10,6 +11,8 @@ pub mod receive_rules;
 
 #[cfg(target_arch = "wasm32")]
 pub mod flow_client;
+#[cfg(target_arch = "wasm32")]
+pub mod identity_store;
 #[cfg(target_arch = "wasm32")]
 pub mod jit_store;
 #[cfg(target_arch = "wasm32")]

@@ -603,13 +603,12 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
     ));
 
     let lsp = LspState::default();
-    if let LspConfig::Lsps2 { node_id, .. }
-    | LspConfig::Flow {
-        node_id: Some(node_id),
-        ..
-    } = &config.lsp
-    {
-        lsp.node_id.set(Some(*node_id));
+    match &config.lsp {
+        LspConfig::Lsps2 { node_id, .. } => lsp.node_id.set(Some(*node_id)),
+        LspConfig::Flow { url, node_id, .. } => {
+            lsp.node_id
+                .set(crate::lsp::identity_store::load(&store, url, *node_id).await?);
+        }
     }
 
     let node = Rc::new(Node {

@@ -118,7 +118,7 @@ async fn resolve(node: &Node) -> Result<(PublicKey, Vec<String>), Error> {
                 .await
                 .map_err(|_| Error::LspUnreachable)?;
             info.check_identity(node_id.as_ref())?;
-            node.lsp.node_id.set(Some(info.pubkey));
+            crate::lsp::identity_store::check_offered(node, info.pubkey).await?;
             let targets = flow_targets(&info, &node.config.proxy_url);
             if targets.is_empty() {
                 return Err(Error::LspBadResponse {
@@ -215,9 +215,13 @@ fn set_connected(node: &Node, lsp_id: PublicKey, connected: bool) {
     }
 }
 
-/// Keeps the LSP connected until shutdown.
+/// Keeps the LSP connected until shutdown. A REST LSP whose `/api/v1/info` names another node
+/// than the trusted one is never dialled; the page gets one `error` event
+/// (`LSP_IDENTITY_MISMATCH`) per streak of such failures, and the loop keeps checking with
+/// backoff (the LSP may correct itself; its identity is never adopted).
 pub async fn lsp_loop(node: Rc<Node>) {
     let mut attempt: u32 = 0;
+    let mut identity_reported = false;
     while !node.shutdown.is_triggered() {
         let started = time::now_millis();
         let outcome = {
@@ -229,10 +233,23 @@ pub async fn lsp_loop(node: Rc<Node>) {
         };
         match outcome {
             // A connection that lasted a while resets the backoff.
-            Ok(()) if time::now_millis().saturating_sub(started) > 60_000 => attempt = 0,
-            Ok(()) => attempt = attempt.saturating_add(1),
+            Ok(()) if time::now_millis().saturating_sub(started) > 60_000 => {
+                attempt = 0;
+                identity_reported = false;
+            }
+            Ok(()) => {
+                attempt = attempt.saturating_add(1);
+                identity_reported = false;
+            }
             Err(e) => {
                 node.log(Level::Info, &format!("LSP connection failed: {e}"));
+                if e == Error::LspIdentityMismatch && !identity_reported {
+                    identity_reported = true;
+                    node.log(Level::Error, "the LSP names another node than the trusted one");
+                    node.bus.emit(WalletEvent::Error(e));
+                } else if e != Error::LspIdentityMismatch {
+                    identity_reported = false;
+                }
                 attempt = attempt.saturating_add(1);
             }
         }

@@ -75,7 +75,8 @@ pub struct WalletBalance {
 /// The LSP the node keeps connected, once known.
 #[derive(Default)]
 pub struct LspState {
-    /// The LSP's node id (from the config, or from the flow LSP's `/api/v1/info`).
+    /// The LSP's node id, trusted for zero-conf channels: the config's, or for a REST LSP the
+    /// one stored on first use (see [`crate::lsp::identity`]); set only there.
     pub node_id: Cell<Option<PublicKey>>,
     /// Whether the peer manager has the LSP connected.
     pub connected: Cell<bool>,

@@ -11,7 +11,7 @@ const BY_CODE: Record<string, string> = {
   storage_corrupt: "The wallet's stored data is damaged. The wallet stopped to protect your funds.",
   already_exists: "A wallet is already stored under this name.",
   not_found: "That was not found.",
-  already_running: "This wallet is already open in another tab or window. Close it there, then reload.",
+  already_running: "This wallet (or the same recovery phrase under another name) is already open in another tab or window. Close it there, then reload.",
   network_mismatch: "That is for another Bitcoin network than this wallet's.",
   invalid_invoice: "That invoice cannot be used by this wallet.",
   invalid_amount: "Enter a whole amount within the allowed range.",
