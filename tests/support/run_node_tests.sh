@@ -10,6 +10,8 @@ cd "$(dirname "$0")/../.."
 DEVNET="${DEVNET:-${CARGO_TARGET_DIR:-target}/debug/devnet}"
 [ -x "$DEVNET" ] || { echo "no devnet binary at $DEVNET (cargo build -p devnet, or set DEVNET)"; exit 1; }
 dir=$(mktemp -d /tmp/tabnode-node-tests.XXXXXX)
+# LDK's peer and channel logs of both LSPs go to the devnet log; its tail is printed on failure.
+export RUST_LOG="${RUST_LOG:-devnet=debug,lsp_flow=debug,lsp_flow::ldk=debug,ldk=info}"
 "$DEVNET" --any-ports --endpoints "$dir/endpoints.json" --data-dir "$dir/data" >"$dir/devnet.log" 2>&1 &
 devnet=$!
 trap 'kill $devnet 2>/dev/null || true; wait $devnet 2>/dev/null || true' EXIT
@@ -26,4 +28,9 @@ export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-900}"
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers --test api_input --test node_lifecycle)
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
-  wasm-pack test --headless --chrome --mode no-install "${args[@]}"
+  wasm-pack test --headless --chrome --mode no-install "${args[@]}" || {
+    rc=$?
+    echo "--- the devnet log's last 200 lines ($dir/devnet.log) ---"
+    tail -n 200 "$dir/devnet.log" | cut -c1-400
+    exit $rc
+  }
