@@ -384,6 +384,18 @@ impl Error {
         }
     }
 
+    /// The node's error for a store failure while handling `what` (a record kind, e.g.
+    /// `"jit record"`): an undecodable record is `STORAGE_CORRUPT` naming it, a held instance
+    /// lock `ALREADY_RUNNING`, any other failure `STORAGE_FAILED`.
+    pub fn from_store(e: crate::store::StoreError, what: &'static str) -> Error {
+        use crate::store::StoreError;
+        match e {
+            StoreError::Corrupt(_) => Error::StorageCorrupt { what },
+            StoreError::AlreadyRunning => Error::AlreadyRunning,
+            _ => Error::StorageFailed,
+        }
+    }
+
     /// True when the node must stop rather than carry on (storage can no longer be trusted).
     pub fn is_fatal(&self) -> bool {
         matches!(
@@ -667,6 +679,22 @@ mod tests {
             LspRejection::ServerError
         );
         assert_eq!(LspRejection::from_lsps2_code(12345), LspRejection::Other);
+    }
+
+    #[test]
+    fn store_failures_map_to_one_code_each() {
+        use crate::store::StoreError;
+        assert_eq!(
+            Error::from_store(StoreError::Corrupt("x".into()), "jit record"),
+            Error::StorageCorrupt { what: "jit record" }
+        );
+        assert_eq!(
+            Error::from_store(StoreError::AlreadyRunning, "lock"),
+            Error::AlreadyRunning
+        );
+        for e in [StoreError::Closed, StoreError::QuotaExceeded("full".into())] {
+            assert_eq!(Error::from_store(e, "x"), Error::StorageFailed);
+        }
     }
 
     #[test]

@@ -9,13 +9,11 @@ use crate::error::Error;
 use crate::node::running::Node;
 use crate::store::{Store, StoreError};
 
+/// The record kind named by `STORAGE_CORRUPT`.
+const WHAT: &str = "lsp identity";
+
 fn storage_error(e: StoreError) -> Error {
-    match e {
-        StoreError::Corrupt(_) => Error::StorageCorrupt {
-            what: "lsp identity",
-        },
-        _ => Error::StorageFailed,
-    }
+    Error::from_store(e, WHAT)
 }
 
 /// The id trusted at start for the REST LSP at `url`: `pinned` if given (stored, awaited, when
@@ -32,15 +30,20 @@ pub async fn load(
         .await
         .map_err(storage_error)?
     {
-        Some(bytes) => Some(identity::decode_stored(&bytes).ok_or(Error::StorageCorrupt {
-            what: "lsp identity",
-        })?),
+        Some(bytes) => {
+            Some(identity::decode_stored(&bytes).ok_or(Error::StorageCorrupt { what: WHAT })?)
+        }
         None => None,
     };
     let (trusted, write) = identity::initial_trust(pinned, stored);
     if let (Some(id), true) = (trusted, write) {
         store
-            .write(LSP_IDENTITY_NAMESPACE, "", &key, &identity::encode_stored(&id))
+            .write(
+                LSP_IDENTITY_NAMESPACE,
+                "",
+                &key,
+                &identity::encode_stored(&id),
+            )
             .await
             .map_err(storage_error)?;
     }

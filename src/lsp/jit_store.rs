@@ -22,10 +22,7 @@ pub fn hash_key(hash: &[u8; 32]) -> String {
 }
 
 fn storage_error(e: StoreError) -> Error {
-    match e {
-        StoreError::Corrupt(_) => Error::StorageCorrupt { what: "jit record" },
-        _ => Error::StorageFailed,
-    }
+    Error::from_store(e, "jit record")
 }
 
 /// The JIT records, with an in-memory copy.

@@ -116,13 +116,7 @@ fn lock_error(e: StoreError) -> Error {
 }
 
 fn store_failed(e: StoreError) -> Error {
-    match e {
-        StoreError::Corrupt(_) => Error::StorageCorrupt {
-            what: "store record",
-        },
-        StoreError::AlreadyRunning => Error::AlreadyRunning,
-        _ => Error::StorageFailed,
-    }
+    Error::from_store(e, "store record")
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
@@ -151,23 +145,14 @@ pub async fn wallet_exists(storage_name: &str) -> Result<bool, Error> {
     let store = Store::open(storage_name).await.map_err(store_failed)?;
     let marker = store.wallet_marker().await;
     store.close();
-    match marker {
-        Ok(m) => Ok(m.is_some()),
-        Err(StoreError::Corrupt(_)) => Err(Error::StorageCorrupt {
-            what: "wallet marker",
-        }),
-        Err(e) => Err(store_failed(e)),
-    }
+    marker
+        .map(|m| m.is_some())
+        .map_err(|e| Error::from_store(e, "wallet marker"))
 }
 
 /// Reads `(primary, secondary, key)`; `Ok(None)` when absent.
 async fn read(store: &Store, p: &str, s: &str, k: &str) -> Result<Option<Vec<u8>>, Error> {
-    store.read(p, s, k).await.map_err(|e| match e {
-        StoreError::Corrupt(_) => Error::StorageCorrupt {
-            what: "store record",
-        },
-        _ => Error::StorageFailed,
-    })
+    store.read(p, s, k).await.map_err(store_failed)
 }
 
 /// Opens the wallet described by `config` and starts it. On failure the instance lock is
@@ -198,12 +183,10 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
     let store = Store::open(&config.storage_name)
         .await
         .map_err(store_failed)?;
-    let marker = store.wallet_marker().await.map_err(|e| match e {
-        StoreError::Corrupt(_) => Error::StorageCorrupt {
-            what: "wallet marker",
-        },
-        e => store_failed(e),
-    })?;
+    let marker = store
+        .wallet_marker()
+        .await
+        .map_err(|e| Error::from_store(e, "wallet marker"))?;
     let existing = marker.is_some();
 
     // 3. The secret.

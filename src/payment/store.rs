@@ -21,12 +21,7 @@ pub struct PaymentStore {
 }
 
 fn storage_error(e: StoreError) -> Error {
-    match e {
-        StoreError::Corrupt(_) => Error::StorageCorrupt {
-            what: "payment record",
-        },
-        _ => Error::StorageFailed,
-    }
+    Error::from_store(e, "payment record")
 }
 
 impl PaymentStore {
