@@ -231,25 +231,18 @@ pub async fn lsp_loop(node: Rc<Node>) {
                 Either::Right(_) => break,
             }
         };
+        let mismatch = outcome == Err(Error::LspIdentityMismatch);
+        if mismatch && !identity_reported {
+            node.log(Level::Error, "the LSP names another node than the trusted one");
+            node.bus.emit(WalletEvent::Error(Error::LspIdentityMismatch));
+        }
+        identity_reported = mismatch;
         match outcome {
             // A connection that lasted a while resets the backoff.
-            Ok(()) if time::now_millis().saturating_sub(started) > 60_000 => {
-                attempt = 0;
-                identity_reported = false;
-            }
-            Ok(()) => {
-                attempt = attempt.saturating_add(1);
-                identity_reported = false;
-            }
+            Ok(()) if time::now_millis().saturating_sub(started) > 60_000 => attempt = 0,
+            Ok(()) => attempt = attempt.saturating_add(1),
             Err(e) => {
                 node.log(Level::Info, &format!("LSP connection failed: {e}"));
-                if e == Error::LspIdentityMismatch && !identity_reported {
-                    identity_reported = true;
-                    node.log(Level::Error, "the LSP names another node than the trusted one");
-                    node.bus.emit(WalletEvent::Error(e));
-                } else if e != Error::LspIdentityMismatch {
-                    identity_reported = false;
-                }
                 attempt = attempt.saturating_add(1);
             }
         }
