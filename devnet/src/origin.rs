@@ -83,7 +83,7 @@ mod tests {
             "http://evil.example:4173",
             "http://127.0.0.1.evil.example",
             "http://localhost.evil.example:4173",
-            "http://10.0.0.1:4173",
+            "http://192.0.2.1:4173", // a non-loopback IP literal (RFC 5737 documentation range)
             "http://0.0.0.0:4173",
             "http://[::2]:4173",
             "file://",
