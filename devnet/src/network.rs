@@ -21,6 +21,9 @@ use crate::nodes::{seed_for, NodeSpec, RunningNode};
 use crate::payer;
 use crate::proxy::{self, AllowList};
 
+/// Capacity of the skim source's channel to the REST LSP, sat: above any test's JIT payment.
+const SKIM_SOURCE_CHANNEL_SAT: u64 = 5_000_000;
+
 /// Where the devnet listens. A port of 0 picks a free one (tests); the binary uses fixed defaults
 /// so the demo wallet's URLs stay the same between runs.
 #[derive(Clone, Debug)]
@@ -89,6 +92,9 @@ pub struct Devnet {
     pub lsps2: Arc<RunningNode>,
     pub payer: Arc<RunningNode>,
     pub flow: Arc<FlowLsp>,
+    /// A second raw-LDK node with a channel to the REST LSP, from which the LSP's `skim` fault
+    /// pays the client (lsp_flow/skim.rs). Nothing else uses it.
+    pub flow_skim_source: Arc<FlowLsp>,
     pub endpoints: Endpoints,
     /// Targets the websocket proxy may reach.
     pub proxy_allow: AllowList,
@@ -187,6 +193,16 @@ impl Devnet {
         .await
         .context("starting the REST LSP")?;
         tasks.push(serve_router(flow_http_listener, crate::lsp_flow::router(flow.clone()), "flow LSP"));
+        let flow_skim_source = FlowLsp::start(
+            FlowLspConfig {
+                seed: Some(seed_for("flow-skim-source")[..32].try_into().expect("32 bytes")),
+                listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..FlowLspConfig::default()
+            },
+            chain.clone() as Arc<dyn ChainAccess>,
+        )
+        .await
+        .context("starting the REST LSP's skim source")?;
 
         // Funds: 50 BTC coinbases to each LSP and the payer, then maturity.
         let miner = Address::p2wsh(&ScriptBuf::new_op_return([]), Network::Regtest).script_pubkey();
@@ -194,7 +210,9 @@ impl Devnet {
             let addr = node.node.onchain_payment().new_address().map_err(|e| anyhow!("{e:?}"))?;
             chain.mine(2, &addr.script_pubkey()).map_err(|e| anyhow!("mining: {e}"))?;
         }
-        chain.mine(2, &flow.funding_address().script_pubkey()).map_err(|e| anyhow!("mining: {e}"))?;
+        for raw in [&flow, &flow_skim_source] {
+            chain.mine(2, &raw.funding_address().script_pubkey()).map_err(|e| anyhow!("mining: {e}"))?;
+        }
         chain.mine(101, &miner).map_err(|e| anyhow!("mining: {e}"))?;
 
         let proxy_allow = AllowList::default();
@@ -235,13 +253,16 @@ impl Devnet {
             lsps2,
             payer: payer_node,
             flow,
+            flow_skim_source,
             endpoints,
             proxy_allow,
             miner,
             tasks: std::sync::Mutex::new(tasks),
         };
         devnet.sync_all().await?;
+        devnet.open_skim_source_channel().await?;
         devnet.open_payer_channels(config.payer_channel_sat).await?;
+        devnet.wait_skim_source_usable().await?;
         let sync_loop = devnet.spawn_sync_loop();
         devnet.tasks.get_mut().expect("tasks lock").push(sync_loop);
 
@@ -322,6 +343,36 @@ impl Devnet {
         Ok(())
     }
 
+    /// The skim source opens a private channel to the REST LSP; the blocks that confirm the
+    /// payer's channels confirm it too.
+    async fn open_skim_source_channel(&self) -> Result<()> {
+        let (source, flow) = (&self.flow_skim_source, self.flow.node_id());
+        source.connect(flow, self.flow.listen_addr()).await?;
+        let user_channel_id = source.open_channel(flow, SKIM_SOURCE_CHANNEL_SAT, 0, false)?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match source.funding_txid(user_channel_id) {
+                Some(Some(txid)) if self.chain.get_tx(&txid).is_some() => break,
+                None => bail!("skim source: the REST LSP refused its channel"),
+                _ if Instant::now() > deadline => bail!("skim source: channel funding not broadcast"),
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        Ok(())
+    }
+
+    async fn wait_skim_source_usable(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.flow_skim_source.usable_outbound_msat(&self.flow.node_id()) == 0 {
+            if Instant::now() > deadline {
+                bail!("skim source: channel to the REST LSP not usable after 6 blocks");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.flow.set_skim_source(self.flow_skim_source.clone());
+        Ok(())
+    }
+
     /// Keeps the ldk-node nodes' wallets in step with the chain: on every new block at once, and
     /// every two seconds for what entered the mempool (JIT channel funding).
     fn spawn_sync_loop(&self) -> JoinHandle<()> {
@@ -345,6 +396,7 @@ impl Devnet {
             task.abort();
         }
         self.flow.stop();
+        self.flow_skim_source.stop();
         for node in [self.lsps2.clone(), self.payer.clone()] {
             let _ = tokio::task::spawn_blocking(move || node.stop()).await;
         }

@@ -130,6 +130,21 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
         Event::HTLCHandlingFailed { prev_channel_id, failure_type, failure_reason } => {
             tracing::info!(target: "lsp_flow", %prev_channel_id, ?failure_type, ?failure_reason, "HTLC failed");
         }
+        Event::HTLCIntercepted {
+            intercept_id,
+            requested_next_hop_scid,
+            payment_hash,
+            expected_outbound_amount_msat,
+            ..
+        } => {
+            super::skim::on_intercepted(
+                lsp,
+                intercept_id,
+                requested_next_hop_scid,
+                payment_hash,
+                expected_outbound_amount_msat,
+            );
+        }
         Event::PaymentForwarded { total_fee_earned_msat, .. } => {
             tracing::info!(target: "lsp_flow", ?total_fee_earned_msat, "payment forwarded");
         }

@@ -31,6 +31,9 @@ pub enum Fault {
     /// `GET /api/v1/info` names another node ([`impostor_id`]), with the same connection
     /// methods: an LSP whose identity drifts. Proposals are unaffected.
     ImpostorIdentity,
+    /// The client's invoice is paid with `msat` withheld and flagged as a skimmed fee (TLV
+    /// 65537): the fee the wrapped invoice already carries, taken a second time (see `skim`).
+    Skim { msat: u64 },
 }
 
 /// The node id [`Fault::ImpostorIdentity`] names instead of `real`: derived from it, so stable
@@ -55,6 +58,7 @@ impl Fault {
             Fault::OverchargeFee { extra_msat: 0 } => {
                 Err("overcharge_fee needs extra_msat > 0".into())
             }
+            Fault::Skim { msat: 0 } => Err("skim needs msat > 0".into()),
             _ => Ok(()),
         }
     }
@@ -84,6 +88,10 @@ mod tests {
         assert!(Fault::WrongNetwork { network: Network::Testnet }.validate(Network::Regtest).is_ok());
         assert!(Fault::OverchargeFee { extra_msat: 0 }.validate(Network::Regtest).is_err());
         assert!(Fault::NeverOpen.validate(Network::Regtest).is_ok());
+        assert!(Fault::Skim { msat: 0 }.validate(Network::Regtest).is_err());
+        let f: Fault = serde_json::from_str(r#"{"mode":"skim","msat":1000}"#).unwrap();
+        assert_eq!(f, Fault::Skim { msat: 1000 });
+        assert!(f.validate(Network::Regtest).is_ok());
     }
 
     #[test]

@@ -143,6 +143,10 @@ async fn drive(lsp: &Arc<FlowLsp>, hash: PaymentHash) -> Result<PaymentPreimage,
         &hash,
         JitState::PayingClient { payment_id: hex::DisplayHex::to_lower_hex_string(&payment_id.0[..]) },
     );
+    if let Fault::Skim { msat } = rec.fault {
+        let preimage = super::skim::pay_client_skimmed(lsp, rec.client, &rec.inner, msat).await?;
+        return check_preimage(hash, preimage);
+    }
     let (tx, rx) = oneshot::channel();
     lsp.payment_waiters.lock().unwrap().insert(payment_id, tx);
     let route_config = RouteParametersConfig::default().with_max_total_cltv_expiry_delta(budget);
@@ -159,6 +163,10 @@ async fn drive(lsp: &Arc<FlowLsp>, hash: PaymentHash) -> Result<PaymentPreimage,
     // No timeout here: once an HTLC to the client is out, failing back upstream before it
     // resolves could lose the payment. LDK resolves it (success, failure, or on-chain).
     let preimage = rx.await.map_err(|_| "LSP shutting down".to_string())??;
+    check_preimage(hash, preimage)
+}
+
+fn check_preimage(hash: PaymentHash, preimage: PaymentPreimage) -> Result<PaymentPreimage, String> {
     if sha256::Hash::hash(&preimage.0).to_byte_array() != hash.0 {
         return Err("client's preimage does not match the payment hash".into());
     }

@@ -8,7 +8,7 @@
 //!
 //! Files: `config` (settings), `fee` (fee math), `quotes` (fee ids), `proposal` (checks of the
 //! client's invoice), `wrap` (the wrapped invoice, per fault), `fault`, `jit` (records),
-//! `flow` (the per-payment JIT task), `events` (LDK events), `node` (LDK wiring), `ldk_glue`
+//! `flow` (the per-payment JIT task), `skim` (the `skim` fault's forward), `events` (LDK events), `node` (LDK wiring), `ldk_glue`
 //! (logger, fees, broadcaster, persister), `chain_sync` (blocks into LDK), `wallet` (funding),
 //! `status`, `api` (HTTP), `error`.
 
@@ -25,6 +25,7 @@ pub mod ldk_glue;
 mod node;
 pub mod proposal;
 pub mod quotes;
+mod skim;
 pub mod status;
 pub mod wallet;
 pub mod wrap;
@@ -36,7 +37,7 @@ mod api_tests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context};
@@ -81,6 +82,8 @@ pub(crate) struct State {
     jits: HashMap<PaymentHash, JitRecord>,
     fault: Fault,
     connection_methods: Vec<ConnectionMethod>,
+    /// Intercept SCIDs handed out by the `skim` fault, by SCID.
+    skims: HashMap<u64, skim::SkimForward>,
 }
 
 /// The running flow LSP. Created by [`FlowLsp::start`]; lives until [`FlowLsp::stop`].
@@ -94,6 +97,8 @@ pub struct FlowLsp {
     state: Mutex<State>,
     payment_waiters: Mutex<HashMap<PaymentId, PaymentWaiter>>,
     channel_waiters: Mutex<HashMap<u128, ChannelWaiter>>,
+    /// The node the `skim` fault pays the client from (see `skim`).
+    skim_source: OnceLock<Arc<FlowLsp>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -126,6 +131,7 @@ impl FlowLsp {
             state: Mutex::new(State { connection_methods, ..Default::default() }),
             payment_waiters: Mutex::new(HashMap::new()),
             channel_waiters: Mutex::new(HashMap::new()),
+            skim_source: OnceLock::new(),
             tasks: Mutex::new(Vec::new()),
         });
 

@@ -97,6 +97,8 @@ pub(crate) fn base_user_config(config: &FlowLspConfig) -> UserConfig {
     c.accept_inbound_channels = true;
     c.manually_accept_inbound_channels = false;
     c.accept_forwards_to_priv_channels = true;
+    // Only the `skim` fault hands out intercept SCIDs; an HTLC to any other is failed back.
+    c.accept_intercept_htlcs = true;
     c
 }
 

@@ -105,7 +105,11 @@ pub fn plan_wrapped(
             register = false;
         }
         Fault::WrongNetwork { network } => currency = Currency::from(*network),
-        Fault::None | Fault::NeverOpen | Fault::OpenLate { .. } | Fault::ImpostorIdentity => {}
+        Fault::None
+        | Fault::NeverOpen
+        | Fault::OpenLate { .. }
+        | Fault::ImpostorIdentity
+        | Fault::Skim { .. } => {}
     }
     let timestamp = Duration::from_secs(now.as_secs());
     let inner_expires = inner.expires_at().ok_or(WrapError::InnerExpired)?.as_secs();
