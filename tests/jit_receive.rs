@@ -424,6 +424,65 @@ async fn flow_faults() {
     w.stop().await;
 }
 
+/// Issue 9, item 1: the wrapped invoice already carries the REST LSP's fee, so an LSP that also
+/// withholds part of the inner amount at arrival (the devnet's `skim` fault: the client's invoice
+/// paid with `msat` kept back, flagged as a skimmed fee) takes the fee twice. The wallet fails
+/// that HTLC back at once (`SKIM_TOO_HIGH`): nothing is claimed, the receive ends `failed`, the
+/// payer's payment fails. A skim within the 1-sat rounding tolerance is claimed, which shows the
+/// fault really delivers a skim to the wallet.
+#[wasm_bindgen_test]
+async fn flow_fee_taken_twice_is_refused_at_arrival() {
+    let amount = 30_000_000u64;
+    let req = || json!({"amountMsat": amount, "description": "skim", "expirySecs": 600});
+
+    // The devnet's fee at 30k sat is its 1000-sat minimum; the fault applies to proposals made
+    // while it is set.
+    let fee = 1_000_000u64;
+    let w = open_wallet(LspProtocol::Flow, |_| {}).await;
+    set_fault(json!({"mode": "skim", "msat": fee})).await;
+    let r = w.receive(req()).await.expect("receive: the wrapped invoice is honest");
+    assert_eq!(msat(&r["feeMsat"]), fee);
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
+    set_fault(json!({"mode": "none"})).await;
+    log(&format!("skim {fee} pay: {paid:?}"));
+    assert!(
+        paid.as_ref().map_or(true, |p| p["status"] == "failed"),
+        "the payer's payment fails: {paid:?}"
+    );
+    let p = w.wait_status(&hash, "failed", 60).await;
+    log(&format!("skim {fee} history: {p}"));
+    assert_eq!(p["failure"], "skim_too_high");
+    let refused: Vec<Value> = w
+        .events
+        .borrow()
+        .iter()
+        .filter(|e| e["paymentHash"] == hash.as_str() && e["state"] == "failed")
+        .cloned()
+        .collect();
+    assert_eq!(refused.len(), 1, "one failed event: {refused:?}");
+    assert_eq!(refused[0]["code"], "SKIM_TOO_HIGH");
+    assert!(!w.states(&hash).iter().any(|s| s == "claimed"));
+    let balance = call(w.wallet.balance()).await.expect("balance");
+    assert_eq!(msat(&balance["lightningMsat"]), 0, "nothing claimed: {balance}");
+    assert_eq!(w.wallet.pending_receives(), 0);
+    w.stop().await;
+
+    // 1 sat withheld: the rounding the wallet tolerates, claimed.
+    let w = open_wallet(LspProtocol::Flow, |_| {}).await;
+    set_fault(json!({"mode": "skim", "msat": 1_000})).await;
+    let r = w.receive(req()).await.expect("receive");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
+    set_fault(json!({"mode": "none"})).await;
+    let paid = paid.expect("payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    log(&format!("skim 1000 history: {p}"));
+    assert_eq!(msat(&p["amountMsat"]), amount - fee - 1_000, "the skim was withheld");
+    w.stop().await;
+}
+
 /// Identity and reachability of the REST LSP.
 #[wasm_bindgen_test]
 async fn flow_identity_and_unreachable() {
