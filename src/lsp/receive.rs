@@ -29,7 +29,6 @@ use std::collections::HashSet;
 use std::rc::{Rc, Weak};
 
 use bitcoin::secp256k1::PublicKey;
-use futures::channel::oneshot;
 use futures::future::{select, Either};
 use lightning::types::payment::{PaymentHash, PaymentPreimage, PaymentSecret};
 use lightning::util::logger::Level;
@@ -141,15 +140,6 @@ pub struct JitReceiver {
     claiming: Rc<RefCell<HashSet<[u8; 32]>>>,
 }
 
-fn spawn_tracked(node: &Rc<Node>, task: impl core::future::Future<Output = ()> + 'static) {
-    let (done, finished) = oneshot::channel();
-    node.tasks.borrow_mut().push(finished);
-    wasm_bindgen_futures::spawn_local(async move {
-        task.await;
-        let _ = done.send(());
-    });
-}
-
 /// Installs the JIT receive on `node`: the hook first (before anything can yield, so no LDK
 /// event is missed), then the records are loaded, reload actions applied, early events decided,
 /// and the LSPS2 event loop and the expiry tick started. Call right after `node::open`.
@@ -187,7 +177,7 @@ pub async fn start(node: &Rc<Node>) -> Result<Rc<JitReceiver>, Error> {
     // lightning-liquidity's events: LSPS2 client answers.
     let weak = Rc::downgrade(&jit);
     let n = node.clone();
-    spawn_tracked(node, async move {
+    node.spawn_task(async move {
         loop {
             let next = Box::pin(n.liquidity_manager.next_event_async());
             match select(next, n.shutdown.wait()).await {
@@ -206,7 +196,7 @@ pub async fn start(node: &Rc<Node>) -> Result<Rc<JitReceiver>, Error> {
     // Expiry and stall checks.
     let weak = Rc::downgrade(&jit);
     let n = node.clone();
-    spawn_tracked(node, async move {
+    node.spawn_task(async move {
         loop {
             let wait = Box::pin(time::sleep(TICK_INTERVAL));
             if let Either::Right(_) = select(wait, n.shutdown.wait()).await {
@@ -376,8 +366,9 @@ impl JitReceiver {
     /// record also settles its payment-history entry (claims are recorded by the node).
     fn persist(&self, node: &Rc<Node>, store: &Rc<JitStore>, record: JitRecord) {
         let write = store.put(record.clone());
-        let node = node.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        let task_node = node.clone();
+        node.spawn_task(async move {
+            let node = task_node;
             if write.await.is_err() {
                 node.fail_fatally(Error::StorageFailed);
                 return;
@@ -498,9 +489,10 @@ impl JitReceiver {
         if let Some(event) = &step.event {
             self.emit(node, &stepped, event);
         }
-        let node = node.clone();
+        let task_node = node.clone();
         let claiming = self.claiming.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        node.spawn_task(async move {
+            let node = task_node;
             if write.await.is_err() {
                 node.fail_fatally(Error::StorageFailed);
                 return;
@@ -547,9 +539,10 @@ impl JitReceiver {
                 hash_key(&record.payment_hash)
             ),
         );
-        let node = node.clone();
+        let task_node = node.clone();
         let claiming = self.claiming.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        node.spawn_task(async move {
+            let node = task_node;
             finish_claim(&node, &record, preimage, &claiming).await;
         });
     }
@@ -633,9 +626,10 @@ impl JitReceiver {
         // The node wrote the fee with the success when the records were loaded; a claim replayed
         // before they were (the early queue) gets it here.
         let hash_hex = hash_key(&hash.0);
-        let node = node.clone();
+        let task_node = node.clone();
         let fee = fee_taken_msat(&step.record.terms, amount_msat, skim);
-        wasm_bindgen_futures::spawn_local(async move {
+        node.spawn_task(async move {
+            let node = task_node;
             let Some(mut p) = node.payments.get(Direction::Inbound, &hash_hex) else {
                 return;
             };
@@ -785,7 +779,12 @@ async fn wait_for_funding(node: &Rc<Node>, record: &JitRecord) -> Result<(), Err
             };
             let script = monitor.get_funding_script();
             drop(monitor);
-            match node.esplora.tx_raw(&outpoint.txid).await {
+            let fetch = Box::pin(node.esplora.tx_raw(&outpoint.txid));
+            let fetched = match select(fetch, node.shutdown.wait()).await {
+                Either::Left((fetched, _)) => fetched,
+                Either::Right(_) => return Err(Error::Stopped),
+            };
+            match fetched {
                 Ok(Some(tx)) => {
                     if let Err(why) =
                         check_funding_output(&tx, outpoint, c.channel_value_satoshis, &script)
@@ -814,7 +813,10 @@ async fn wait_for_funding(node: &Rc<Node>, record: &JitRecord) -> Result<(), Err
                 reason: "the funding transaction was never seen",
             });
         }
-        time::sleep(FUNDING_POLL_INTERVAL).await;
+        let pause = Box::pin(time::sleep(FUNDING_POLL_INTERVAL));
+        if let Either::Right(_) = select(pause, node.shutdown.wait()).await {
+            return Err(Error::Stopped);
+        }
     }
 }
 

@@ -159,6 +159,23 @@ impl Node {
     }
 
     /// Fails with [`Error::Stopped`] once the node stops (or storage failed).
+    /// Runs `task` on the page's event loop as one of the node's tasks: [`Node::stop`] waits for
+    /// every such task, those spawned while it stops included, so nothing a task does happens
+    /// after `stop()` resolves. A task must end soon after `shutdown` triggers: long waits select
+    /// on [`Shutdown::wait`], and `check_running` gates what it does after each wait.
+    pub(crate) fn spawn_task(&self, task: impl core::future::Future<Output = ()> + 'static) {
+        let (done, finished) = oneshot::channel();
+        let mut tasks = self.tasks.borrow_mut();
+        // Forget the tasks that ended, so a long-lived node does not keep one entry per write.
+        tasks.retain_mut(|t| matches!(t.try_recv(), Ok(None)));
+        tasks.push(finished);
+        drop(tasks);
+        wasm_bindgen_futures::spawn_local(async move {
+            task.await;
+            let _ = done.send(());
+        });
+    }
+
     pub(crate) fn check_running(&self) -> Result<(), Error> {
         if self.stopped.get() || self.shutdown.is_triggered() {
             return Err(Error::Stopped);
@@ -377,16 +394,22 @@ impl Node {
         self.shutdown.trigger();
         self.peer_manager.disconnect_all_peers();
         self.resolve_waiters(Error::Stopped);
-        let tasks: Vec<_> = self.tasks.borrow_mut().drain(..).collect();
-        for mut task in tasks {
-            // The background processor's final write can take a moment. A task that is slow
-            // is waited for all the same: giving up here would let the locks go with its
-            // write in flight. Say so, though.
-            while time::timeout(STOP_WARN_AFTER, &mut task).await.is_err() {
-                self.log(
-                    Level::Warn,
-                    "stop: a background task is still finishing its writes",
-                );
+        // Until none is left: a task may spawn another while it ends (a last write's follow-up).
+        loop {
+            let tasks: Vec<_> = self.tasks.borrow_mut().drain(..).collect();
+            if tasks.is_empty() {
+                break;
+            }
+            for mut task in tasks {
+                // The background processor's final write can take a moment. A task that is slow
+                // is waited for all the same: giving up here would let the locks go with its
+                // write in flight. Say so, though.
+                while time::timeout(STOP_WARN_AFTER, &mut task).await.is_err() {
+                    self.log(
+                        Level::Warn,
+                        "stop: a background task is still finishing its writes",
+                    );
+                }
             }
         }
         self.page_listeners.borrow_mut().clear();
