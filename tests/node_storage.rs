@@ -351,3 +351,148 @@ async fn a_storage_format_newer_than_this_build_is_refused_untouched() {
     w.stop().await;
     say("a newer storage format: STORAGE_CORRUPT, data untouched; reopens at this format");
 }
+
+/// Breaks IndexedDB for wallet `name` only, in this page, until dropped (dropping restores it,
+/// a failed assertion included). `install` is the body of a JS function `(name, arg)` that
+/// patches a prototype and returns the function that puts it back.
+struct IdbFault(js_sys::Function);
+
+impl IdbFault {
+    fn install(body: &str, name: &str, arg: &str) -> IdbFault {
+        let restore = js_sys::Function::new_with_args("name, arg", body)
+            .call2(&JsValue::NULL, &name.into(), &arg.into())
+            .expect("fault installed");
+        IdbFault(restore.into())
+    }
+
+    /// Every `put` into `namespace` of wallet `name` aborts its transaction: what a quota error
+    /// does (the transaction aborts, none of its writes land, the request fails).
+    fn failing_writes(name: &str, namespace: &str) -> IdbFault {
+        IdbFault::install(
+            "const proto = IDBObjectStore.prototype;
+             const original = proto.put;
+             proto.put = function (value, key) {
+               const request = original.call(this, value, key);
+               if (this.transaction.db.name === name && Array.isArray(key) && key[0] === arg) {
+                 this.transaction.abort();
+               }
+               return request;
+             };
+             return () => { proto.put = original; };",
+            name,
+            namespace,
+        )
+    }
+
+    /// Creating object store `store` in database `name` throws, as a full disk or a broken
+    /// profile makes it.
+    fn failing_object_store_creation(name: &str, store: &str) -> IdbFault {
+        IdbFault::install(
+            "const proto = IDBDatabase.prototype;
+             const original = proto.createObjectStore;
+             proto.createObjectStore = function (store, options) {
+               if (this.name === name && store === arg) {
+                 throw new DOMException('disk full (test fault)', 'QuotaExceededError');
+               }
+               return original.call(this, store, options);
+             };
+             return () => { proto.createObjectStore = original; };",
+            name,
+            store,
+        )
+    }
+}
+
+impl Drop for IdbFault {
+    fn drop(&mut self) {
+        let _ = self.0.call0(&JsValue::NULL);
+    }
+}
+
+/// Item 11: a receive whose JIT record or payment-history write fails is refused with
+/// `STORAGE_FAILED` and stops the node (a fatal `error` event); nothing is written after; the
+/// wallet reopens once storage works, with no invoice in its history that was never handed out.
+#[wasm_bindgen_test]
+async fn a_failed_write_in_receive_stops_the_node() {
+    for namespace in ["jit", "payments"] {
+        let name = fresh_name(&format!("receive-write-{namespace}"));
+        let w = open(&lsps2_config(&name)).await.unwrap();
+        let ev = w.record(&["error"]);
+        let request = js(&json!({"amountMsat": 50_000_000u64, "description": "write fails"}));
+
+        let fault = IdbFault::failing_writes(&name, namespace);
+        let e = w
+            .call_async("receive", &[request.clone()])
+            .await
+            .expect_err("a receive whose write failed must be refused");
+        assert_eq!(code_of(&e), "STORAGE_FAILED", "{}", err_message(&e));
+        let error = ev
+            .wait_for("error", Duration::from_secs(10), |d| {
+                d["code"] == "STORAGE_FAILED"
+            })
+            .await;
+        assert_eq!(error["fatal"], json!(true), "{error}");
+        drop(fault);
+        let after = snapshot(&name).await;
+
+        let refused = w
+            .call_async("receive", &[request.clone()])
+            .await
+            .expect_err("a stopped node receives nothing");
+        say(&format!(
+            "{namespace} write failed: receive STORAGE_FAILED, node stopped, next receive {}",
+            code_of(&refused)
+        ));
+        tabnode::time::sleep(Duration::from_secs(2)).await;
+        let later = snapshot(&name).await;
+        let changed: Vec<&String> = later
+            .iter()
+            .filter(|r| !after.contains(r))
+            .map(|(k, _)| k)
+            .chain(after.iter().filter(|r| !later.contains(r)).map(|(k, _)| k))
+            .collect();
+        assert!(changed.is_empty(), "{namespace}: written after the failure: {changed:?}");
+        w.stop().await;
+
+        let w = open(&lsps2_config(&name))
+            .await
+            .unwrap_or_else(|e| panic!("reopen: {} {}", code_of(&e), err_message(&e)));
+        assert_eq!(
+            w.ok("payments", &[]).await,
+            json!([]),
+            "no invoice was handed out"
+        );
+        let receipt = w.ok("receive", &[request]).await;
+        assert_eq!(receipt["protocol"], "lsps2", "{receipt}");
+        w.stop().await;
+    }
+}
+
+/// Item 11: an object store that cannot be created fails the open (`STORAGE_FAILED`) and
+/// leaves no half-made database: no wallet exists after it, and once storage works the same
+/// name opens with every object store.
+#[wasm_bindgen_test]
+async fn a_failed_object_store_creation_fails_the_open_and_leaves_nothing_half_made() {
+    let name = fresh_name("no-object-store");
+    {
+        let _fault = IdbFault::failing_object_store_creation(&name, "kv");
+        let e = open(&lsps2_config(&name))
+            .await
+            .err()
+            .expect("an open without its object stores must fail");
+        assert_eq!(code_of(&e), "STORAGE_FAILED", "{}", err_message(&e));
+    }
+    assert!(!exists(&name).await, "a failed creation leaves no wallet");
+    let w = open(&lsps2_config(&name))
+        .await
+        .unwrap_or_else(|e| panic!("open after the fault: {} {}", code_of(&e), err_message(&e)));
+    let receipt = w
+        .ok(
+            "receive",
+            &[js(&json!({"amountMsat": 50_000_000u64, "description": "after"}))],
+        )
+        .await;
+    assert_eq!(receipt["protocol"], "lsps2", "{receipt}");
+    w.stop().await;
+    say("object-store creation failed: STORAGE_FAILED, nothing half made; reopens and receives");
+}

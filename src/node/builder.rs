@@ -633,7 +633,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         config,
     });
 
-    // A failed write stops the node.
+    // A failed write stops the node (fail_fatally seals the store first).
     let weak = Rc::downgrade(&node);
     health.set_on_failure(Rc::new(move || {
         if let Some(node) = weak.upgrade() {

@@ -368,6 +368,10 @@ impl Node {
         if self.shutdown.is_triggered() {
             return;
         }
+        // Every fatal error is a storage failure or a lost lock: nothing may be written after
+        // it (LDK's last graph and scorer writes at shutdown included), so what is stored stays
+        // as it was at the failure; stop() still waits for the writes issued before.
+        self.store.seal();
         self.log(Level::Error, &format!("fatal: {error}"));
         self.bus.emit(WalletEvent::Error(error));
         self.shutdown.trigger();

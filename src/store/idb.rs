@@ -45,6 +45,8 @@ struct Connection {
     name: String,
     db: IdbDatabase,
     closed: Rc<Cell<bool>>,
+    /// Set by [`Store::seal`]: no write may be issued any more.
+    sealed: Cell<bool>,
 }
 
 impl Drop for Connection {
@@ -146,6 +148,7 @@ impl Store {
                 name: name.to_string(),
                 db,
                 closed,
+                sealed: Cell::new(false),
             }),
         })
     }
@@ -205,9 +208,17 @@ impl Store {
     /// instance is still pending when another one may start. `Err(Closed)` if the connection was
     /// already closed (then nothing of this instance can still be issued).
     pub fn close_after_writes(&self) -> StoreFuture<()> {
-        let (_tx, completion) = try_issue!(self.begin(&[KV, META], true));
+        let (_tx, completion, _) = try_issue!(self.begin_unsealed(&[KV, META], true));
         self.close();
         StoreFuture::waiting(completion, |outcome| outcome)
+    }
+
+    /// Refuses every write issued from now on ([`StoreError::Closed`]) while the connection
+    /// stays open: what is stored stays as it was (after a failed write, nothing may follow it),
+    /// reads still work, and [`close_after_writes`](Store::close_after_writes) can still wait for
+    /// the writes issued before, so the instance lock is never given up while one is pending.
+    pub fn seal(&self) {
+        self.conn.sealed.set(true);
     }
 
     /// Whether the connection is closed (by [`close`](Store::close), another context, or
@@ -396,6 +407,26 @@ impl Store {
     }
 
     fn begin_with_reason(
+        &self,
+        stores: &[&str],
+        readwrite: bool,
+    ) -> Result<
+        (
+            IdbTransaction,
+            TxCompletion,
+            super::transaction::AbortReason,
+        ),
+        StoreError,
+    > {
+        if readwrite && self.conn.sealed.get() {
+            return Err(StoreError::Closed);
+        }
+        self.begin_unsealed(stores, readwrite)
+    }
+
+    /// [`begin_with_reason`](Self::begin_with_reason) for the closing barrier, which a sealed
+    /// store still issues (it writes nothing).
+    fn begin_unsealed(
         &self,
         stores: &[&str],
         readwrite: bool,
