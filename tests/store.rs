@@ -220,6 +220,38 @@ async fn close_after_writes_waits_for_every_write_issued_before() {
     Store::delete(&name).await.unwrap();
 }
 
+/// What a fatal error relies on: a sealed store refuses every later write and batch, still
+/// reads, and `close_after_writes` still waits for the writes issued before the seal.
+#[wasm_bindgen_test]
+async fn a_sealed_store_refuses_writes_and_still_waits_for_earlier_ones() {
+    use futures::FutureExt;
+    let name = fresh_name("sealed");
+    let store = Store::open(&name).await.unwrap();
+    store.write("ns", "", "before", b"kept").await.unwrap();
+    let pending = store.write("big", "", "in-flight", &vec![7; 4 * 1024 * 1024]);
+    store.seal();
+    for refused in [
+        store.write("ns", "", "after", b"x").await,
+        store.remove("ns", "", "before").await,
+    ] {
+        assert!(matches!(refused, Err(StoreError::Closed)), "{refused:?}");
+    }
+    assert_eq!(
+        store.read("ns", "", "before").await.unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+    store.close_after_writes().await.expect("the barrier still runs");
+    assert!(
+        matches!(pending.now_or_never(), Some(Ok(()))),
+        "the write issued before the seal committed first"
+    );
+    let reopened = Store::open(&name).await.unwrap();
+    assert_eq!(reopened.read("ns", "", "after").await.unwrap(), None);
+    assert!(reopened.read("big", "", "in-flight").await.unwrap().is_some());
+    reopened.close();
+    Store::delete(&name).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn reopened_database_keeps_everything() {
     let name = fresh_name("reopen");
