@@ -58,8 +58,14 @@ fn trusting(lsp: bitcoin::secp256k1::PublicKey) -> Config {
 
 /// Starts an ldk-node LSPS2 client of the devnet's LSPS2 LSP.
 pub async fn start_lsps2_client(devnet: &Devnet, name: &str, dir: &Path) -> Result<Arc<RunningNode>> {
+    start_lsps2_client_of(devnet, &devnet.endpoints.lsps2_lsp, name, dir).await
+}
+
+/// [`start_lsps2_client`] for the LSPS2 LSP at `lsp` (e.g. the raw service, `lsps2_raw_lsp`).
+pub async fn start_lsps2_client_of(
+    devnet: &Devnet, lsp: &crate::endpoints::NodeEndpoint, name: &str, dir: &Path,
+) -> Result<Arc<RunningNode>> {
     let spec = client_spec(devnet, name, dir)?;
-    let lsp = &devnet.endpoints.lsps2_lsp;
     let lsp_id = lsp.node_id.parse()?;
     let lsp_addr = SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: lsp.port };
     tokio::task::spawn_blocking(move || {

@@ -14,6 +14,7 @@
 //! | `POST /invoice` | `{amount_msat, description?}` | `{invoice}`: the payer's, for a wallet to pay |
 //! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?}` | `{ok, funding_txid}` once the funding tx is in the mempool |
 //! | `POST /flow/fault` | a `Fault`: `{"mode": m, ...}`, m one of `none`, `overcharge_fee` (`extra_msat`), `wrong_payment_hash`, `wrong_payee`, `wrong_network` (`network`), `never_open`, `open_late` (`delay_secs`), `impostor_identity`, `skim` (`msat`) | `{fault}` |
+//! | `POST /lsps2-raw/fault` | an `Lsps2Fault` for the LSPS2 service on the REST LSP's node: `{"mode": m, ...}`, m one of `none`, `unknown_menu_field`, `long_promise`, `expired_offer`, `offer_expires_in` (`secs`), `min_above_max`, `fee_overflow`, `empty_menu`, `buy_scid_zero`, `buy_cltv_delta` (`delta`), `client_trusts_lsp`, `skim_above_fee` (`extra_msat`), `never_open`, `open_late` (`delay_secs`), `ignore_fixed_size` | `{fault}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //!
 //! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
@@ -34,6 +35,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
+use crate::lsp_flow::lsps2::Lsps2Fault;
 use crate::lsp_flow::Fault;
 use crate::network::Devnet;
 use crate::nodes::RunningNode;
@@ -69,6 +71,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/invoice", post(invoice))
         .route("/open-channel", post(open_channel))
         .route("/flow/fault", post(set_fault))
+        .route("/lsps2-raw/fault", post(set_lsps2_fault))
         .route("/chain/hide-mempool", post(hide_mempool))
         .layer(
             CorsLayer::new()
@@ -289,6 +292,11 @@ async fn hide_mempool(State(devnet): State<Arc<Devnet>>, Json(req): Json<HideMem
     let hide_for = req.hidden.then(|| std::time::Duration::from_secs(max_secs));
     devnet.chain.set_mempool_hidden(hide_for);
     Ok(Json(json!({ "hidden": req.hidden, "max_secs": req.hidden.then_some(max_secs) })))
+}
+
+async fn set_lsps2_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Lsps2Fault>) -> ApiResult {
+    devnet.flow.set_lsps2_fault(fault).map_err(|e| ApiError::bad("bad_fault", e))?;
+    Ok(Json(json!({ "fault": fault })))
 }
 
 async fn set_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Fault>) -> ApiResult {

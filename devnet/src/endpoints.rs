@@ -34,6 +34,9 @@ pub struct Endpoints {
     pub proxy_url: String,
     pub flow_lsp: FlowEndpoint,
     pub lsps2_lsp: NodeEndpoint,
+    /// The LSPS2 service on the REST LSP's own node (lightning-liquidity's service handler,
+    /// with fault modes: `POST /lsps2-raw/fault`).
+    pub lsps2_raw_lsp: NodeEndpoint,
     pub payer: NodeEndpoint,
 }
 
@@ -48,6 +51,7 @@ impl Endpoints {
              \n  flow LSP    {}/api/v1/info\
              \n              {}@{}:{}\
              \n  LSPS2 LSP   {}@{}:{}\
+             \n  LSPS2 raw   {}@{}:{}\
              \n  payer       {}@{}:{}\n",
             self.esplora_url,
             self.control_url,
@@ -59,6 +63,9 @@ impl Endpoints {
             self.lsps2_lsp.node_id,
             self.lsps2_lsp.host,
             self.lsps2_lsp.port,
+            self.lsps2_raw_lsp.node_id,
+            self.lsps2_raw_lsp.host,
+            self.lsps2_raw_lsp.port,
             self.payer.node_id,
             self.payer.host,
             self.payer.port,

@@ -181,6 +181,7 @@ impl Devnet {
                         kind: "websocket".into(),
                     },
                 ],
+                lsps2_terms: config.lsps2_terms.clone(),
                 fee_policy: FeePolicy {
                     fee_ppm: config.flow_fee_ppm as u64,
                     min_fee_msat: config.flow_min_fee_msat,
@@ -241,6 +242,11 @@ impl Devnet {
                 node_id: lsps2.node.node_id().to_string(),
                 host: "127.0.0.1".into(),
                 port: lsps2.spec.listen_port,
+            },
+            lsps2_raw_lsp: NodeEndpoint {
+                node_id: flow.node_id().to_string(),
+                host: "127.0.0.1".into(),
+                port: flow_p2p_port,
             },
             payer: NodeEndpoint {
                 node_id: payer_node.node.node_id().to_string(),

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use devnet::clients::{pay_and_receive, receive_via_flow, receive_via_lsps2, start_flow_client, start_lsps2_client};
+use devnet::clients::{
+    pay_and_receive, receive_via_flow, receive_via_lsps2, start_flow_client, start_lsps2_client, start_lsps2_client_of,
+};
 use devnet::network::{Devnet, DevnetConfig, Ports};
 
 /// LSPS2 fee as bLIP-52 defines it, computed independently of any LSP code.
@@ -59,8 +61,24 @@ async fn first_payment_through_each_lsp() {
     assert_eq!(receipt.pay.amount_msat, amount);
     assert_eq!(client.node.list_channels().len(), 1);
 
+    // LSPS2 again, through the service on the REST LSP's own node (lightning-liquidity's
+    // service handler, the devnet's lying LSPS2 LSP when a fault is set): honest, exact.
+    let flow_client = client;
+    let raw = devnet.endpoints.lsps2_raw_lsp.clone();
+    assert_eq!(raw.node_id, devnet.endpoints.flow_lsp.node_id);
+    let client = start_lsps2_client_of(&devnet, &raw, "lsps2-raw-client", dir.path()).await.unwrap();
+    let amount = 150_000_001;
+    let expected_fee = lsps2_fee(amount, terms.fee_ppm, terms.min_fee_msat);
+    let raw_receipt = receive_via_lsps2(&devnet, &client, amount, 10_000_000).await.unwrap();
+    println!("lsps2 raw: paid {} msat, received {} msat in {:?}", raw_receipt.amount_msat, raw_receipt.received_msat, raw_receipt.elapsed);
+    assert_eq!(raw_receipt.received_msat, amount - expected_fee, "client gets amount - opening fee");
+    let channels = client.node.list_channels();
+    assert_eq!(channels.len(), 1, "one JIT channel");
+    assert_eq!(channels[0].counterparty_node_id.to_string(), raw.node_id);
+    assert!(channels[0].channel_value_sats >= amount / 1000, "{}", channels[0].channel_value_sats);
+
     // Stop every node before the temp dir (their log files) goes.
-    for node in [lsps2_client, client] {
+    for node in [lsps2_client, flow_client, client] {
         tokio::task::spawn_blocking(move || node.stop()).await.unwrap();
     }
     devnet.stop().await;

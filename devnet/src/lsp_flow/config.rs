@@ -62,6 +62,8 @@ pub struct FlowLspConfig {
     pub feerate_sat_per_kw: u32,
     /// Confirmations required before inbound (payer-funded) channels are usable.
     pub inbound_channel_min_depth: u32,
+    /// The terms of the node's LSPS2 service (see `lsps2`).
+    pub lsps2_terms: crate::lsp_lsps2::Lsps2Terms,
 }
 
 impl Default for FlowLspConfig {
@@ -80,6 +82,7 @@ impl Default for FlowLspConfig {
             max_wrapped_expiry: Duration::from_secs(3600),
             feerate_sat_per_kw: 1000,
             inbound_channel_min_depth: 1,
+            lsps2_terms: crate::lsp_lsps2::Lsps2Terms::default(),
         }
     }
 }

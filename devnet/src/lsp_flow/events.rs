@@ -105,6 +105,7 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
         }
         Event::ChannelReady { channel_id, user_channel_id, counterparty_node_id, .. } => {
             tracing::info!(target: "lsp_flow", %channel_id, peer = %counterparty_node_id, "channel ready");
+            super::lsps2::on_channel_ready(lsp, user_channel_id, &channel_id, &counterparty_node_id);
             if let Some(tx) = lsp.channel_waiters.lock().unwrap().remove(&user_channel_id) {
                 let _ = tx.send(Ok(()));
             }
@@ -129,6 +130,7 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
         }
         Event::HTLCHandlingFailed { prev_channel_id, failure_type, failure_reason } => {
             tracing::info!(target: "lsp_flow", %prev_channel_id, ?failure_type, ?failure_reason, "HTLC failed");
+            super::lsps2::on_htlc_handling_failed(lsp, failure_type);
         }
         Event::HTLCIntercepted {
             intercept_id,
@@ -137,16 +139,29 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
             expected_outbound_amount_msat,
             ..
         } => {
-            super::skim::on_intercepted(
-                lsp,
-                intercept_id,
-                requested_next_hop_scid,
-                payment_hash,
-                expected_outbound_amount_msat,
-            );
+            let skim = lsp.state.lock().unwrap().skims.contains_key(&requested_next_hop_scid);
+            if skim
+                || !super::lsps2::on_intercepted(
+                    lsp,
+                    intercept_id,
+                    requested_next_hop_scid,
+                    payment_hash,
+                    expected_outbound_amount_msat,
+                )
+            {
+                // Not an LSPS2 buy's SCID: the skim fault's, or nobody's (failed back there).
+                super::skim::on_intercepted(
+                    lsp,
+                    intercept_id,
+                    requested_next_hop_scid,
+                    payment_hash,
+                    expected_outbound_amount_msat,
+                );
+            }
         }
-        Event::PaymentForwarded { total_fee_earned_msat, .. } => {
-            tracing::info!(target: "lsp_flow", ?total_fee_earned_msat, "payment forwarded");
+        Event::PaymentForwarded { total_fee_earned_msat, next_channel_id, skimmed_fee_msat, .. } => {
+            tracing::info!(target: "lsp_flow", ?total_fee_earned_msat, ?skimmed_fee_msat, "payment forwarded");
+            super::lsps2::on_payment_forwarded(lsp, next_channel_id, skimmed_fee_msat);
         }
         other => {
             tracing::debug!(target: "lsp_flow", event = ?other, "event not acted on");

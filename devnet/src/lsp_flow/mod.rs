@@ -8,7 +8,8 @@
 //!
 //! Files: `config` (settings), `fee` (fee math), `quotes` (fee ids), `proposal` (checks of the
 //! client's invoice), `wrap` (the wrapped invoice, per fault), `fault`, `jit` (records),
-//! `flow` (the per-payment JIT task), `skim` (the `skim` fault's forward), `events` (LDK events), `node` (LDK wiring), `ldk_glue`
+//! `flow` (the per-payment JIT task), `skim` (the `skim` fault's forward), `lsps2` (an LSPS2 service
+//! on the same node, with its own faults), `events` (LDK events), `node` (LDK wiring), `ldk_glue`
 //! (logger, fees, broadcaster, persister), `chain_sync` (blocks into LDK), `wallet` (funding),
 //! `status`, `api` (HTTP), `error`.
 
@@ -22,6 +23,7 @@ pub mod fee;
 pub mod flow;
 pub mod jit;
 pub mod ldk_glue;
+pub mod lsps2;
 mod node;
 pub mod proposal;
 pub mod quotes;
@@ -190,8 +192,10 @@ impl FlowLsp {
         loop {
             tokio::select! {
                 _ = cm.get_event_or_persistence_needed_future() => {}
+                _ = self.ldk.lsps2.liquidity.get_pending_msgs_or_needs_persist_future() => {}
                 _ = tokio::time::sleep(EVENT_POLL) => {}
             }
+            lsps2::process_events(&self);
             let _ = cm.get_and_clear_needs_persistence();
             if cm.needs_pending_htlc_processing() {
                 cm.process_pending_htlc_forwards();
@@ -413,6 +417,30 @@ impl FlowLsp {
             .create_channel(node_id, capacity_sat, push_msat, user_channel_id, None, Some(config))
             .map_err(|e| anyhow!("create_channel: {e:?}"))?;
         Ok(user_channel_id)
+    }
+
+    /// Opens the private 0-conf JIT channel `user_channel_id` (an LSPS2 buy's) to the connected
+    /// `node_id`, with zero forwarding fees: the opening fee pays for it.
+    pub(crate) fn open_jit_channel(&self, node_id: PublicKey, capacity_sat: u64, user_channel_id: u128) -> anyhow::Result<()> {
+        if !self.is_connected(&node_id) {
+            return Err(anyhow!("not connected to {node_id}"));
+        }
+        let mut config = node::outbound_channel_config(&self.ldk.base_config, false);
+        config.channel_config.forwarding_fee_base_msat = 0;
+        config.channel_config.forwarding_fee_proportional_millionths = 0;
+        self.ldk
+            .channel_manager
+            .create_channel(node_id, capacity_sat, 0, user_channel_id, None, Some(config))
+            .map_err(|e| anyhow!("create_channel: {e:?}"))?;
+        Ok(())
+    }
+
+    /// Sets the LSPS2 service's fault (see [`lsps2::Lsps2Fault`]).
+    pub fn set_lsps2_fault(&self, fault: lsps2::Lsps2Fault) -> Result<(), String> {
+        fault.validate()?;
+        tracing::info!(target: "lsp_flow::lsps2", ?fault, "LSPS2 fault mode set");
+        *self.ldk.lsps2.fault.lock().unwrap() = fault;
+        Ok(())
     }
 
     /// The funding txid of the channel opened as `user_channel_id`: `Some(None)` while it is

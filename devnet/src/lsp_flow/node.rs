@@ -23,6 +23,7 @@ use lightning_net_tokio::SocketDescriptor;
 
 use super::chain_sync::BlockFeeder;
 use super::config::FlowLspConfig;
+use super::lsps2::{FaultyLsps, Lsps2Service};
 use super::ldk_glue::{ChainBroadcaster, ConstantFeeEstimator, MemoryPersister, TracingLogger};
 use crate::chain::ChainAccess;
 
@@ -64,7 +65,7 @@ pub(crate) type PeerManager = peer_handler::PeerManager<
     Arc<GossipSync>,
     Arc<IgnoringMessageHandler>,
     Arc<TracingLogger>,
-    Arc<IgnoringMessageHandler>,
+    Arc<FaultyLsps>,
     Arc<KeysManager>,
     Arc<ChainMonitor>,
 >;
@@ -78,6 +79,8 @@ pub(crate) struct LdkNode {
     pub channel_manager: Arc<ChannelManager>,
     pub peer_manager: Arc<PeerManager>,
     pub graph: Arc<Graph>,
+    /// The LSPS2 service (lightning-liquidity) on this node.
+    pub lsps2: Lsps2Service,
     /// The configuration every channel starts from.
     pub base_config: UserConfig,
 }
@@ -181,13 +184,19 @@ pub(crate) fn build(
         },
         now_secs() as u32,
     ));
+    let lsps2 = Lsps2Service::new(
+        keys.clone(),
+        channel_manager.clone(),
+        broadcaster.clone(),
+        config.lsps2_terms.clone(),
+    )?;
     let gossip: Arc<GossipSync> = Arc::new(P2PGossipSync::new(graph.clone(), None, logger.clone()));
     let peer_manager: Arc<PeerManager> = Arc::new(peer_handler::PeerManager::new(
         MessageHandler {
             chan_handler: channel_manager.clone(),
             route_handler: gossip,
             onion_message_handler: Arc::new(IgnoringMessageHandler {}),
-            custom_message_handler: Arc::new(IgnoringMessageHandler {}),
+            custom_message_handler: Arc::new(lsps2.message_handler()),
             send_only_message_handler: chain_monitor.clone(),
         },
         now_secs() as u32,
@@ -208,6 +217,7 @@ pub(crate) fn build(
             channel_manager,
             peer_manager,
             graph,
+            lsps2,
             base_config,
         },
         feeder,
