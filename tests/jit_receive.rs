@@ -766,3 +766,127 @@ async fn lsps2_refusals() {
     assert_eq!(w.wallet.pending_receives(), 0);
     w.stop().await;
 }
+
+/// A wallet of the LSPS2 service on the REST LSP's node (`lsps2_raw_lsp`: lightning-liquidity's
+/// service handler, which the devnet can make lie).
+async fn open_raw_lsps2_wallet() -> TestWallet {
+    let e: Value = serde_json::from_str(&endpoints().await).unwrap();
+    let raw = e["lsps2_raw_lsp"].clone();
+    open_wallet(LspProtocol::Lsps2, |v| {
+        v["lsp"]["nodeId"] = raw["node_id"].clone();
+        v["lsp"]["address"] = json!(format!("{}:{}", raw["host"].as_str().unwrap(), raw["port"]));
+    })
+    .await
+}
+
+async fn set_lsps2_fault(fault: Value) {
+    control_post("/lsps2-raw/fault", fault.clone())
+        .await
+        .unwrap_or_else(|e| panic!("setting LSPS2 fault {fault}: {e}"));
+}
+
+/// Issue 10: every lie of the LSPS2 service's menu and `buy` answer is refused before an
+/// invoice exists, with its stable code; the honest service before and after pays exactly.
+#[wasm_bindgen_test]
+async fn lsps2_menu_and_buy_lies_are_refused() {
+    let w = open_raw_lsps2_wallet().await;
+    w.wait_connected(30).await;
+    let fixed = || json!({"amountMsat": 30_000_000u64, "description": "lie", "expirySecs": 600});
+    let cases = [
+        (json!({"mode": "unknown_menu_field"}), "INVALID_LSPS2_OFFER", Some("unknown_field")),
+        (json!({"mode": "long_promise"}), "INVALID_LSPS2_OFFER", Some("promise_too_long")),
+        (json!({"mode": "expired_offer"}), "INVALID_LSPS2_OFFER", Some("expired")),
+        (json!({"mode": "offer_expires_in", "secs": 5}), "INVALID_LSPS2_OFFER", Some("expired")),
+        (json!({"mode": "min_above_max"}), "INVALID_LSPS2_OFFER", Some("no_valid_offer")),
+        // At 30 000 sat the fee (u32::MAX ppm) is above the payment itself.
+        (json!({"mode": "fee_overflow"}), "INVALID_LSPS2_OFFER", Some("amount_out_of_range")),
+        (json!({"mode": "empty_menu"}), "INVALID_LSPS2_OFFER", Some("no_valid_offer")),
+        (json!({"mode": "buy_scid_zero"}), "LSP_BAD_RESPONSE", None),
+        (json!({"mode": "buy_cltv_delta", "delta": 0}), "LSP_BAD_RESPONSE", None),
+        (json!({"mode": "buy_cltv_delta", "delta": 5000}), "LSP_BAD_RESPONSE", None),
+    ];
+    let mut table = Vec::new();
+    for (fault, code, reason) in cases {
+        set_lsps2_fault(fault.clone()).await;
+        let outcome = w.receive(fixed()).await;
+        set_lsps2_fault(json!({"mode": "none"})).await;
+        log(&format!("LSPS2 lie {fault}: {outcome:?}"));
+        let e = outcome.expect_err("the lie is refused");
+        table.push(format!("{fault} -> {} {:?}", e.0, e.1));
+        assert_eq!(e.0, code, "{fault}");
+        if reason.is_some() {
+            assert_eq!(e.1.as_deref(), reason, "{fault}");
+        }
+    }
+    // At 5 000 000 sat the fee formula itself overflows u64.
+    set_lsps2_fault(json!({"mode": "fee_overflow"})).await;
+    let outcome = w
+        .receive(json!({"amountMsat": 5_000_000_000u64, "description": "lie", "expirySecs": 600}))
+        .await;
+    set_lsps2_fault(json!({"mode": "none"})).await;
+    log(&format!("LSPS2 lie fee_overflow at 5 M sat: {outcome:?}"));
+    let e = outcome.expect_err("the overflow is refused");
+    assert_eq!((e.0.as_str(), e.1.as_deref()), ("INVALID_LSPS2_OFFER", Some("overflow")));
+    assert!(w.channels().await.is_empty(), "no lie opened a channel");
+    assert_eq!(w.wallet.pending_receives(), 0, "no invoice was handed out");
+
+    // The honest service pays exactly: 30 000 sat, fee 1 000 sat (its minimum).
+    let r = w.receive(fixed()).await.expect("the honest service");
+    assert_eq!(r["protocol"], "lsps2");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await.expect("paid");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    assert_eq!(msat(&p["feeMsat"]), 1_000_000);
+    assert_eq!(msat(&p["amountMsat"]), 29_000_000);
+    log(&format!("LSPS2 lies refused:\n  {}", table.join("\n  ")));
+    w.stop().await;
+}
+
+/// Issue 10: the LSPS2 service's lies at the HTLC: a skim above the agreed fee is failed back
+/// at once (`SKIM_TOO_HIGH`, nothing claimed, the payer's payment fails); a channel never
+/// opened leaves nothing claimed and the payer's payment failed; a late channel still pays.
+#[wasm_bindgen_test]
+async fn lsps2_htlc_lies() {
+    let w = open_raw_lsps2_wallet().await;
+    w.wait_connected(30).await;
+    let fixed = || json!({"amountMsat": 30_000_000u64, "description": "lie", "expirySecs": 600});
+
+    set_lsps2_fault(json!({"mode": "skim_above_fee", "extra_msat": 1000})).await;
+    let r = w.receive(fixed()).await.expect("receive: the offer is honest");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
+    set_lsps2_fault(json!({"mode": "none"})).await;
+    log(&format!("skim_above_fee pay: {paid:?}"));
+    assert!(paid.as_ref().map_or(true, |p| p["status"] == "failed"), "the payer's payment fails: {paid:?}");
+    let p = w.wait_status(&hash, "failed", 60).await;
+    assert_eq!(p["failure"], "skim_too_high", "{p}");
+    assert!(!w.states(&hash).iter().any(|s| s == "claimed"));
+
+    // Above the skim's channel's inbound, so each needs a JIT channel again; the fee is the
+    // 1000-sat minimum (1 % of 100 000 sat).
+    let large = || json!({"amountMsat": 100_000_000u64, "description": "lie", "expirySecs": 600});
+    set_lsps2_fault(json!({"mode": "never_open"})).await;
+    let r = w.receive(large()).await.expect("receive");
+    assert_eq!(r["protocol"], "lsps2", "{r}");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
+    set_lsps2_fault(json!({"mode": "none"})).await;
+    log(&format!("never_open pay: {paid:?}"));
+    assert!(paid.as_ref().map_or(true, |p| p["status"] == "failed"), "the payer's payment fails: {paid:?}");
+    assert!(!w.states(&hash).iter().any(|s| s == "claimed"));
+
+    set_lsps2_fault(json!({"mode": "open_late", "delay_secs": 5})).await;
+    let r = w.receive(large()).await.expect("receive");
+    assert_eq!(r["protocol"], "lsps2", "{r}");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let started = time::now_millis();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
+    set_lsps2_fault(json!({"mode": "none"})).await;
+    let paid = paid.expect("paid despite the late open");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    assert!(time::now_millis() - started >= 5000);
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    assert_eq!(msat(&p["amountMsat"]), 99_000_000);
+    w.stop().await;
+}
