@@ -157,6 +157,9 @@ pub enum OfferFault {
     Overflow,
     /// The menu or an entry is not well-formed JSON of the expected shape.
     Malformed,
+    /// `buy` answered `client_trusts_lsp: true` (the LSP keeps the funding transaction until the
+    /// wallet has revealed the preimage) to a wallet configured `trustMinimized`.
+    ClientTrustsLsp,
 }
 
 impl OfferFault {
@@ -170,6 +173,7 @@ impl OfferFault {
             OfferFault::AmountOutOfRange => "amount_out_of_range",
             OfferFault::Overflow => "overflow",
             OfferFault::Malformed => "malformed",
+            OfferFault::ClientTrustsLsp => "client_trusts_lsp",
         }
     }
 
@@ -182,6 +186,9 @@ impl OfferFault {
             OfferFault::AmountOutOfRange => "the amount is outside the LSP's limits",
             OfferFault::Overflow => "the LSP's fee cannot be computed (overflow)",
             OfferFault::Malformed => "the LSP's terms are malformed",
+            OfferFault::ClientTrustsLsp => {
+                "the LSP asks to be trusted with the channel's funding, and this wallet is trust-minimized"
+            }
         }
     }
 }
@@ -629,6 +636,7 @@ mod tests {
             OfferFault::AmountOutOfRange,
             OfferFault::Overflow,
             OfferFault::Malformed,
+            OfferFault::ClientTrustsLsp,
         ];
         for f in offers {
             assert_eq!(

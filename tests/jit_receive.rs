@@ -770,13 +770,49 @@ async fn lsps2_refusals() {
 /// A wallet of the LSPS2 service on the REST LSP's node (`lsps2_raw_lsp`: lightning-liquidity's
 /// service handler, which the devnet can make lie).
 async fn open_raw_lsps2_wallet() -> TestWallet {
+    open_raw_lsps2_wallet_with(|_| {}).await
+}
+
+/// [`open_raw_lsps2_wallet`] with its config edited by `edit` first.
+async fn open_raw_lsps2_wallet_with(edit: impl FnOnce(&mut Value)) -> TestWallet {
     let e: Value = serde_json::from_str(&endpoints().await).unwrap();
     let raw = e["lsps2_raw_lsp"].clone();
     open_wallet(LspProtocol::Lsps2, |v| {
         v["lsp"]["nodeId"] = raw["node_id"].clone();
         v["lsp"]["address"] = json!(format!("{}:{}", raw["host"].as_str().unwrap(), raw["port"]));
+        edit(v);
     })
     .await
+}
+
+/// Issue 10: `client_trusts_lsp` is accepted only by a wallet that trusts: a `trustMinimized`
+/// wallet (which claims only once the funding is seen) refuses that `buy` answer before any
+/// invoice (`INVALID_LSPS2_OFFER` / `client_trusts_lsp`); a trusting wallet receives through it.
+#[wasm_bindgen_test]
+async fn lsps2_client_trusts_lsp_only_when_the_wallet_trusts() {
+    let req = || json!({"amountMsat": 30_000_000u64, "description": "trust", "expirySecs": 600});
+    let minimized = open_raw_lsps2_wallet_with(|v| v["trustMinimized"] = json!(true)).await;
+    minimized.wait_connected(30).await;
+    set_lsps2_fault(json!({"mode": "client_trusts_lsp"})).await;
+    let refused = minimized.receive(req()).await;
+    set_lsps2_fault(json!({"mode": "none"})).await;
+    let e = refused.expect_err("a trust-minimized wallet refuses client_trusts_lsp");
+    assert_eq!((e.0.as_str(), e.1.as_deref()), ("INVALID_LSPS2_OFFER", Some("client_trusts_lsp")));
+    assert_eq!(minimized.wallet.pending_receives(), 0);
+    minimized.stop().await;
+
+    let trusting = open_raw_lsps2_wallet().await;
+    trusting.wait_connected(30).await;
+    set_lsps2_fault(json!({"mode": "client_trusts_lsp"})).await;
+    let r = trusting.receive(req()).await;
+    set_lsps2_fault(json!({"mode": "none"})).await;
+    let r = r.expect("a trusting wallet accepts client_trusts_lsp");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await.expect("paid");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let p = trusting.wait_status(&hash, "succeeded", 60).await;
+    assert_eq!(msat(&p["amountMsat"]), 29_000_000);
+    trusting.stop().await;
 }
 
 async fn set_lsps2_fault(fault: Value) {

@@ -397,6 +397,18 @@ impl Lsps2Terms {
         })
     }
 
+    /// The trust the wallet is configured for decides: a `trustMinimized` wallet claims a JIT
+    /// payment only once the new channel's funding is seen, which an LSP asking
+    /// `client_trusts_lsp` (it keeps the funding until the wallet reveals the preimage) never
+    /// allows, so that answer is refused ([`OfferFault::ClientTrustsLsp`]) before any invoice.
+    /// A trusting wallet accepts both modes.
+    pub fn check_trust_mode(&self, trust_minimized: bool) -> Result<(), Error> {
+        if trust_minimized && self.client_trusts_lsp {
+            return Err(Error::InvalidLsps2Offer(OfferFault::ClientTrustsLsp));
+        }
+        Ok(())
+    }
+
     /// The one route hint the JIT invoice must carry: one hop from the LSP over the intercept
     /// SCID, zero fees, the LSP's CLTV delta.
     pub fn route_hint(&self, lsp_node_id: PublicKey) -> RouteHint {
@@ -992,6 +1004,23 @@ pub(crate) mod tests {
         assert!(Lsps2Terms::new(chosen.clone(), 1, 0, false).is_err());
         assert!(Lsps2Terms::new(chosen.clone(), 1, MAX_LSP_CLTV_EXPIRY_DELTA + 1, false).is_err());
         assert!(Lsps2Terms::new(chosen, 1, MAX_LSP_CLTV_EXPIRY_DELTA, true).is_ok());
+    }
+
+    #[test]
+    fn a_trust_minimized_wallet_refuses_an_lsp_that_asks_to_be_trusted() {
+        let chosen = ChosenOffer {
+            params: std_params(),
+            mode: AmountMode::Variable,
+        };
+        let trusting_lsp = Lsps2Terms::new(chosen.clone(), 1, 144, true).unwrap();
+        let plain_lsp = Lsps2Terms::new(chosen, 1, 144, false).unwrap();
+        assert_eq!(
+            trusting_lsp.check_trust_mode(true),
+            Err(Error::InvalidLsps2Offer(OfferFault::ClientTrustsLsp))
+        );
+        assert_eq!(trusting_lsp.check_trust_mode(false), Ok(()));
+        assert_eq!(plain_lsp.check_trust_mode(true), Ok(()));
+        assert_eq!(plain_lsp.check_trust_mode(false), Ok(()));
     }
 
     fn jit_inv(t: &Lsps2Terms) -> Inv {

@@ -194,6 +194,7 @@ impl Lsps2Client {
             .and_then(|p| p.client_trusts_lsp)
             .unwrap_or(false);
         let terms = Lsps2Terms::new(chosen, intercept_scid, cltv_expiry_delta, client_trusts_lsp)?;
+        terms.check_trust_mode(node.config.trust_minimized)?;
 
         // The wallet's invoice.
         let now = time::now_secs();
