@@ -25,7 +25,7 @@ const TS_TYPES: &'static str = r#"
 export type Network = "regtest" | "signet" | "testnet" | "bitcoin";
 export type LspConfig =
   | { protocol: "flow"; url: string; token?: string; simpleTaproot?: boolean; nodeId?: string }
-  | { protocol: "lsps2"; nodeId: string; address: string; token?: string };
+  | { protocol: "lsps2"; nodeId: string; address: string; token?: string; fixedSizeBuys?: boolean };
 export interface WalletConfig {
   network: Network; esploraUrl: string; proxyUrl: string; storageName: string; lsp: LspConfig;
   mnemonic?: string; maxFeeMsat?: number | null; maxFeePpm?: number | null;

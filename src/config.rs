@@ -4,7 +4,8 @@
 //! { "network": "regtest" | "signet" | "testnet" | "bitcoin",
 //!   "esploraUrl": "https://…", "proxyUrl": "wss://…", "storageName": "main",
 //!   "lsp": { "protocol": "flow", "url": "https://…", "token"?: "…", "simpleTaproot"?: true, "nodeId"?: "02…" }
-//!        | { "protocol": "lsps2", "nodeId": "02…", "address": "host:port", "token"?: "…" },
+//!        | { "protocol": "lsps2", "nodeId": "02…", "address": "host:port", "token"?: "…",
+//!            "fixedSizeBuys"?: bool },
 //!   "mnemonic"?: "…", "maxFeeMsat"?: 10000000 | null, "maxFeePpm"?: 300000 | null,
 //!   "trustMinimized"?: false }
 //! ```
@@ -104,6 +105,14 @@ pub enum LspConfig {
         /// LSPS2 `get_info` token.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
+        /// Whether the LSP intercepts `buy`s that name a payment size (bLIP-52 "MPP + fixed
+        /// invoice"). Unset: it does when its `init` advertises LSPS (bLIP-50 bit 729); Core
+        /// Lightning's service neither advertises it nor opens for such buys. When it does not,
+        /// an amount is sold as one part with no size in `buy` ([`AmountMode::SinglePart`]).
+        ///
+        /// [`AmountMode::SinglePart`]: crate::lsp::lsps2::AmountMode::SinglePart
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fixed_size_buys: Option<bool>,
     },
 }
 
@@ -113,6 +122,16 @@ impl LspConfig {
         match self {
             LspConfig::Flow { .. } => LspProtocol::Flow,
             LspConfig::Lsps2 { .. } => LspProtocol::Lsps2,
+        }
+    }
+
+    /// For LSPS2, the configured [`LspConfig::Lsps2::fixed_size_buys`]; `None` otherwise or unset.
+    pub fn fixed_size_buys(&self) -> Option<bool> {
+        match self {
+            LspConfig::Lsps2 {
+                fixed_size_buys, ..
+            } => *fixed_size_buys,
+            LspConfig::Flow { .. } => None,
         }
     }
 
@@ -145,11 +164,13 @@ impl fmt::Debug for LspConfig {
                 node_id,
                 address,
                 token,
+                fixed_size_buys,
             } => f
                 .debug_struct("Lsps2")
                 .field("node_id", node_id)
                 .field("address", address)
                 .field("token", &token.as_ref().map(|_| "<redacted>"))
+                .field("fixed_size_buys", fixed_size_buys)
                 .finish(),
         }
     }
@@ -366,7 +387,7 @@ impl Config {
         if obj.keys().any(|k| !CONFIG_FIELDS.contains(&k.as_str())) {
             return Err(invalid("config", "has an unknown field"));
         }
-        let lsp_problem = "must be {protocol:\"flow\", url, token?, simpleTaproot?, nodeId?} or {protocol:\"lsps2\", nodeId, address, token?}";
+        let lsp_problem = "must be {protocol:\"flow\", url, token?, simpleTaproot?, nodeId?} or {protocol:\"lsps2\", nodeId, address, token?, fixedSizeBuys?}";
         let mut config = Config {
             network: required(
                 obj,
@@ -541,6 +562,7 @@ impl Config {
                         node_id: e.lsps2_lsp.node_id,
                         address: format!("{}:{}", host, e.lsps2_lsp.port),
                         token: None,
+                        fixed_size_buys: None,
                     },
                     "tabnode-devnet-lsps2",
                 )
@@ -962,7 +984,24 @@ mod tests {
             "lsp"
         );
         assert_eq!(
-            err_field(with(base(), &["lsp"], without(lsp, "nodeId"))),
+            err_field(with(base(), &["lsp"], without(lsp.clone(), "nodeId"))),
+            "lsp"
+        );
+        // fixedSizeBuys: unset by default, a boolean when given
+        assert_eq!(c.lsp.fixed_size_buys(), None);
+        let c = Config::from_value(with(
+            base(),
+            &["lsp"],
+            with(lsp.clone(), &["fixedSizeBuys"], json!(false)),
+        ))
+        .unwrap();
+        assert_eq!(c.lsp.fixed_size_buys(), Some(false));
+        assert_eq!(
+            err_field(with(
+                base(),
+                &["lsp"],
+                with(lsp, &["fixedSizeBuys"], json!("no"))
+            )),
             "lsp"
         );
     }
@@ -1067,7 +1106,8 @@ mod tests {
             LspConfig::Lsps2 {
                 node_id: pubkey(8),
                 address: "127.0.0.1:9735".into(),
-                token: None
+                token: None,
+                fixed_size_buys: None,
             }
         );
         let v6 = with(endpoints(), &["lsps2_lsp", "host"], json!("::1")).to_string();
@@ -1077,7 +1117,8 @@ mod tests {
             LspConfig::Lsps2 {
                 node_id: pubkey(8),
                 address: "[::1]:9735".into(),
-                token: None
+                token: None,
+                fixed_size_buys: None,
             }
         );
         let e = DevnetEndpoints::parse(&s).unwrap();

@@ -234,6 +234,10 @@ async fn jit_then_direct(protocol: LspProtocol, expected_protocol: &str) {
     let fee = msat(&r["feeMsat"]);
     // Both devnet LSPs: max(1000 sat, 1 %) = 1000 sat at 50k sat.
     assert_eq!(fee, 1_000_000);
+    if expected_protocol == "lsps2" {
+        // Sold as a fixed-size buy, MPP offered: the devnet's ldk-node LSP advertises LSPS.
+        assert_eq!(invoice_shape(&r["invoice"]), (Some(amount), true), "{r}");
+    }
     let hash = r["paymentHash"].as_str().unwrap().to_string();
     assert_eq!(w.wallet.pending_receives(), 1);
 
@@ -925,4 +929,68 @@ async fn lsps2_htlc_lies() {
     let p = w.wait_status(&hash, "succeeded", 60).await;
     assert_eq!(msat(&p["amountMsat"]), 99_000_000);
     w.stop().await;
+}
+
+/// The invoice's amount and whether it offers `basic_mpp`.
+fn invoice_shape(invoice: &Value) -> (Option<u64>, bool) {
+    use core::str::FromStr;
+    let inv = lightning_invoice::Bolt11Invoice::from_str(invoice.as_str().unwrap()).unwrap();
+    let mpp = inv.features().is_some_and(|f| f.supports_basic_mpp());
+    (inv.amount_milli_satoshis(), mpp)
+}
+
+/// Issue 27 item 5 / protocols.md E: an LSPS2 service that neither advertises LSPS in its `init` nor
+/// intercepts fixed-size buys (Core Lightning's; `ignore_fixed_size`, set before the wallet
+/// connects) is sold an amount as one part: the invoice carries the amount without `basic_mpp`,
+/// `buy` names no size, and the payment is received exact. Forced back to fixed-size buys
+/// (`fixedSizeBuys: true`), the same service fails the payer's payment: what the fallback is
+/// for. The honest service is sold fixed-size buys (`basic_mpp` offered).
+#[wasm_bindgen_test]
+async fn lsps2_an_lsp_without_fixed_size_buys_is_sold_one_part() {
+    let req = || json!({"amountMsat": 30_000_000u64, "description": "cln-like", "expirySecs": 600});
+    set_lsps2_fault(json!({"mode": "ignore_fixed_size"})).await;
+    let w = open_raw_lsps2_wallet().await;
+    w.wait_connected(30).await;
+    let r = w.receive(req()).await;
+    let forced = open_raw_lsps2_wallet_with(|v| v["lsp"]["fixedSizeBuys"] = json!(true)).await;
+    forced.wait_connected(30).await;
+    let r_forced = forced.receive(req()).await;
+    let paid = match &r {
+        Ok(r) => control_post("/pay", json!({"invoice": r["invoice"]})).await,
+        Err(e) => Err(format!("{e:?}")),
+    };
+    let paid_forced = match &r_forced {
+        Ok(r) => control_post("/pay", json!({"invoice": r["invoice"]})).await,
+        Err(e) => Err(format!("{e:?}")),
+    };
+    set_lsps2_fault(json!({"mode": "none"})).await;
+
+    let r = r.expect("receive from an LSP without fixed-size buys");
+    log(&format!("one-part receive: {r}, pay: {paid:?}"));
+    assert_eq!(invoice_shape(&r["invoice"]), (Some(30_000_000), false));
+    assert_eq!(msat(&r["amountMsat"]), 30_000_000);
+    let paid = paid.expect("the payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let p = w.wait_status(&hash, "succeeded", 60).await;
+    assert_eq!(msat(&p["feeMsat"]), 1_000_000);
+    assert_eq!(msat(&p["amountMsat"]), 29_000_000);
+    w.stop().await;
+
+    let r_forced = r_forced.expect("a forced fixed-size receive is made");
+    assert_eq!(invoice_shape(&r_forced["invoice"]), (Some(30_000_000), true));
+    log(&format!("forced fixed-size pay: {paid_forced:?}"));
+    assert!(
+        paid_forced.as_ref().map_or(true, |p| p["status"] == "failed"),
+        "the LSP fails a fixed-size buy's payment: {paid_forced:?}"
+    );
+    let hash = r_forced["paymentHash"].as_str().unwrap().to_string();
+    assert!(!forced.states(&hash).iter().any(|s| s == "claimed"));
+    forced.stop().await;
+
+    let honest = open_raw_lsps2_wallet().await;
+    honest.wait_connected(30).await;
+    let r = honest.receive(req()).await.expect("receive from the honest service");
+    assert_eq!(invoice_shape(&r["invoice"]), (Some(30_000_000), true));
+    honest.stop().await;
 }

@@ -57,7 +57,9 @@ impl Lsps2Terms {
     fn service_config(&self) -> LSPS2ServiceConfig {
         LSPS2ServiceConfig {
             require_token: self.require_token.clone(),
-            advertise_service: false,
+            // Sets the LSPS bit (729) in its init: the wallet sells fixed-size (MPP) buys only to
+            // an LSP that advertises LSPS, one-part invoices to the others (Core Lightning).
+            advertise_service: true,
             channel_opening_fee_ppm: self.fee_ppm,
             channel_over_provisioning_ppm: self.over_provisioning_ppm,
             min_channel_opening_fee_msat: self.min_fee_msat,

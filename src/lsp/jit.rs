@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, OfferFault};
 use crate::fee::FeeCaps;
 use crate::lsp::flow::{self, FlowTerms};
-use crate::lsp::lsps2::{self, AmountMode, Lsps2Terms};
+use crate::lsp::lsps2::{self, Lsps2Terms};
 
 /// Version written into new records; [`JitRecord::from_json`] refuses any other.
 pub const JIT_RECORD_VERSION: u32 = 1;
@@ -419,17 +419,12 @@ impl JitRecord {
         PaymentHash(self.payment_hash)
     }
 
-    /// The fee agreed up front: the flow's quoted fee or LSPS2's fixed-mode opening fee; `None`
-    /// for a variable-amount LSPS2 receive (computed on arrival).
+    /// The fee agreed up front: the flow's quoted fee or LSPS2's opening fee on the invoice's
+    /// amount; `None` for a variable-amount LSPS2 receive (computed on arrival).
     pub fn agreed_fee_msat(&self) -> Option<u64> {
         match &self.terms {
             JitProtocol::Flow(t) => Some(t.fee_msat),
-            JitProtocol::Lsps2(t) => match t.mode {
-                AmountMode::Fixed {
-                    opening_fee_msat, ..
-                } => Some(opening_fee_msat),
-                AmountMode::Variable => None,
-            },
+            JitProtocol::Lsps2(t) => t.mode.sized().map(|(_, fee)| fee),
         }
     }
 
@@ -744,6 +739,7 @@ pub fn check_htlc_arrival(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lsp::lsps2::AmountMode;
     use crate::lsp::lsps2::tests::terms as lsps2_terms;
     use crate::test_util::{pubkey, Inv};
 

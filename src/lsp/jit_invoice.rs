@@ -18,7 +18,7 @@ use lightning::types::payment::{PaymentHash, PaymentSecret};
 use lightning_invoice::RawBolt11Invoice;
 
 use crate::error::Error;
-use crate::lsp::lsps2::{self, AmountMode, Lsps2Terms, LSPS2_INVOICE_MIN_FINAL_CLTV};
+use crate::lsp::lsps2::{self, Lsps2Terms, LSPS2_INVOICE_MIN_FINAL_CLTV};
 use crate::payment::invoice::InvoiceSpec;
 
 /// An invoice spec and whether the invoice offers `basic_mpp`.
@@ -88,12 +88,8 @@ pub fn lsps2_spec(
         payment.timestamp_secs,
         wanted_expiry_secs,
     )?;
-    let (amount_msat, basic_mpp) = match terms.mode {
-        AmountMode::Fixed {
-            payment_size_msat, ..
-        } => (Some(payment_size_msat), true),
-        AmountMode::Variable => (None, false),
-    };
+    let amount_msat = terms.mode.sized().map(|(size, _)| size);
+    let basic_mpp = terms.mode.offers_mpp();
     Ok(JitInvoiceSpec {
         spec: InvoiceSpec {
             network,
@@ -121,7 +117,7 @@ pub fn build_raw(s: &JitInvoiceSpec) -> Result<RawBolt11Invoice, Error> {
 mod tests {
     use super::*;
     use crate::lsp::lsps2::tests::{params, NOW};
-    use crate::lsp::lsps2::{check_jit_invoice, ChosenOffer};
+    use crate::lsp::lsps2::{check_jit_invoice, AmountMode, ChosenOffer};
     use crate::test_util::{pubkey, secret};
     use bitcoin::hashes::Hash as _;
     use bitcoin::secp256k1::Secp256k1;

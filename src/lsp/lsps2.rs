@@ -171,6 +171,62 @@ pub enum AmountMode {
     },
     /// "no-MPP + variable": no amount; the fee is computed on what arrives.
     Variable,
+    /// bLIP-52's "no-MPP + var-invoice" mode with an amount in the invoice: `buy` names no
+    /// `payment_size_msat` and the invoice carries the amount without `basic_mpp`, so the payer
+    /// sends one part and the LSP computes its fee on that part. The fallback for LSPs that do
+    /// not intercept fixed-size buys (Core Lightning, protocols.md E), chosen by
+    /// [`ChosenOffer::without_size_in_buy`].
+    SinglePart {
+        /// The invoice's amount (not sent in `buy`).
+        payment_size_msat: u64,
+        /// `opening_fee(payment_size_msat)`, the fee the LSP takes when paid exactly.
+        opening_fee_msat: u64,
+    },
+}
+
+impl AmountMode {
+    /// The `payment_size_msat` to send in `buy`: only the fixed mode names one.
+    pub fn buy_size_msat(&self) -> Option<u64> {
+        match *self {
+            AmountMode::Fixed {
+                payment_size_msat, ..
+            } => Some(payment_size_msat),
+            AmountMode::Variable | AmountMode::SinglePart { .. } => None,
+        }
+    }
+
+    /// The invoice's amount and the fee agreed on it; `None` for the variable mode.
+    pub fn sized(&self) -> Option<(u64, u64)> {
+        match *self {
+            AmountMode::Fixed {
+                payment_size_msat,
+                opening_fee_msat,
+            }
+            | AmountMode::SinglePart {
+                payment_size_msat,
+                opening_fee_msat,
+            } => Some((payment_size_msat, opening_fee_msat)),
+            AmountMode::Variable => None,
+        }
+    }
+
+    /// Whether the JIT invoice offers `basic_mpp` (bLIP-52: only in the fixed mode).
+    pub fn offers_mpp(&self) -> bool {
+        matches!(self, AmountMode::Fixed { .. })
+    }
+}
+
+/// The LSPS feature bit (bLIP-50: optional bit 729) an LSP sets in its `init` message.
+pub const LSPS_FEATURE_BIT: usize = 729;
+
+/// Whether `features` (the LSP's `init`) advertise LSPS0, either bit of the pair. An LSP that
+/// does not (Core Lightning) is still spoken to; it is only not trusted with fixed-size buys.
+pub fn advertises_lsps(features: &lightning::types::features::InitFeatures) -> bool {
+    let flags = features.le_flags();
+    let even = LSPS_FEATURE_BIT - 1;
+    [even, LSPS_FEATURE_BIT]
+        .iter()
+        .any(|&b| flags.get(b / 8).is_some_and(|byte| byte & (1 << (b % 8)) != 0))
 }
 
 /// The entry [`select_offer`] chose, and the mode it was chosen for.
@@ -180,6 +236,27 @@ pub struct ChosenOffer {
     pub params: LSPS2OpeningFeeParams,
     /// Fixed (with the fee) or variable.
     pub mode: AmountMode,
+}
+
+impl ChosenOffer {
+    /// The same offer bought without `payment_size_msat` ([`AmountMode::SinglePart`]) when
+    /// `fixed_size_buys` is false and the offer was sized; unchanged otherwise. The size, the fee
+    /// and the caps were checked by [`select_offer`] exactly as for the fixed mode.
+    pub fn without_size_in_buy(self, fixed_size_buys: bool) -> ChosenOffer {
+        match self.mode {
+            AmountMode::Fixed {
+                payment_size_msat,
+                opening_fee_msat,
+            } if !fixed_size_buys => ChosenOffer {
+                params: self.params,
+                mode: AmountMode::SinglePart {
+                    payment_size_msat,
+                    opening_fee_msat,
+                },
+            },
+            _ => self,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -432,7 +509,8 @@ impl Lsps2Terms {
 /// - exactly one route hint of exactly one hop: from `lsp_node_id`, over the intercept SCID,
 ///   zero base and proportional fee, CLTV delta = `lsp_cltv_expiry_delta`;
 /// - `min_final_cltv_expiry_delta` = `normal_min_final_cltv + 2`;
-/// - fixed mode: amount = payment size and `basic_mpp` offered; variable: no amount, no MPP.
+/// - fixed mode: amount = payment size and `basic_mpp` offered; single part: amount = payment
+///   size, no MPP; variable: no amount, no MPP.
 ///
 /// Failures are [`Error::InvalidInvoice`] (a bug on the wallet's side, never shown to a payer).
 pub fn check_jit_invoice(
@@ -472,25 +550,24 @@ pub fn check_jit_invoice(
         return bad("jit invoice final CLTV delta must be the normal one plus 2");
     }
     let mpp = invoice.features().is_some_and(|f| f.supports_basic_mpp());
-    match terms.mode {
-        AmountMode::Fixed {
-            payment_size_msat, ..
-        } => {
+    match terms.mode.sized() {
+        Some((payment_size_msat, _)) => {
             if invoice.amount_milli_satoshis() != Some(payment_size_msat) {
                 return bad("jit invoice amount differs from the bought payment size");
             }
-            if !mpp {
-                return bad("fixed-amount jit invoice must offer basic_mpp");
-            }
         }
-        AmountMode::Variable => {
+        None => {
             if invoice.amount_milli_satoshis().is_some() {
                 return bad("variable-amount jit invoice must carry no amount");
             }
-            if mpp {
-                return bad("variable-amount jit invoice must not offer basic_mpp");
-            }
         }
+    }
+    if mpp != terms.mode.offers_mpp() {
+        return bad(if mpp {
+            "only a fixed-size jit invoice may offer basic_mpp"
+        } else {
+            "fixed-size jit invoice must offer basic_mpp"
+        });
     }
     Ok(())
 }
@@ -500,6 +577,8 @@ pub fn check_jit_invoice(
 /// (`counterparty_skimmed_fee_msat`). Any error means: fail the HTLCs back now.
 /// - fixed: `skim ≤ opening_fee(size)` else [`Error::SkimTooHigh`], and
 ///   `amount ≥ size − opening_fee(size)` else [`Error::Underpaid`];
+/// - single part (no size in `buy`): as variable, and `amount + skim ≥ size` else
+///   [`Error::Underpaid`];
 /// - variable: the fee is computed on what the payer sent, `amount + skim` (ldk-node computed it
 ///   on `amount` and failed good payments); that size must lie in the terms'
 ///   `[min_payment_size_msat, max_payment_size_msat]` with the fee below it, else
@@ -532,35 +611,58 @@ pub fn check_htlc_arrival(
             }
             Ok(())
         }
-        AmountMode::Variable => {
-            let sent = amount_msat
-                .checked_add(skimmed_fee_msat)
-                .ok_or(Error::AmountOverflow)?;
-            let params = &terms.opening_fee_params;
-            let fee =
-                opening_fee(sent, params).ok_or(Error::InvalidLsps2Offer(OfferFault::Overflow))?;
-            // The size the payer chose must be one the terms cover, and the fee on it below it
-            // (bLIP-52): the menu was checked for the range, the arrival is checked against it.
-            if sent < params.min_payment_size_msat
-                || sent > params.max_payment_size_msat
-                || fee >= sent
-            {
-                return Err(Error::PaymentOutOfRange {
-                    sent_msat: sent,
-                    min_msat: params.min_payment_size_msat,
-                    max_msat: params.max_payment_size_msat,
-                });
-            }
-            let allowed = fee.min(caps.max_fee_for(sent));
-            if skimmed_fee_msat > allowed {
-                return Err(Error::SkimTooHigh {
-                    skimmed_msat: skimmed_fee_msat,
-                    allowed_msat: allowed,
+        AmountMode::SinglePart {
+            payment_size_msat,
+            opening_fee_msat,
+        } => {
+            // The LSP was told no size: it computes its fee on the part that arrived, as in the
+            // variable mode; that part must also be at least the invoice's amount.
+            check_variable_arrival(terms, caps, amount_msat, skimmed_fee_msat)?;
+            if amount_msat.saturating_add(skimmed_fee_msat) < payment_size_msat {
+                return Err(Error::Underpaid {
+                    received_msat: amount_msat,
+                    expected_msat: payment_size_msat.saturating_sub(opening_fee_msat),
                 });
             }
             Ok(())
         }
+        AmountMode::Variable => check_variable_arrival(terms, caps, amount_msat, skimmed_fee_msat),
     }
+}
+
+/// [`check_htlc_arrival`] for the modes where the LSP computes its fee on what arrived.
+fn check_variable_arrival(
+    terms: &Lsps2Terms,
+    caps: &FeeCaps,
+    amount_msat: u64,
+    skimmed_fee_msat: u64,
+) -> Result<(), Error> {
+    let sent = amount_msat
+        .checked_add(skimmed_fee_msat)
+        .ok_or(Error::AmountOverflow)?;
+    let params = &terms.opening_fee_params;
+    let fee =
+        opening_fee(sent, params).ok_or(Error::InvalidLsps2Offer(OfferFault::Overflow))?;
+    // The size the payer chose must be one the terms cover, and the fee on it below it
+    // (bLIP-52): the menu was checked for the range, the arrival is checked against it.
+    if sent < params.min_payment_size_msat
+        || sent > params.max_payment_size_msat
+        || fee >= sent
+    {
+        return Err(Error::PaymentOutOfRange {
+            sent_msat: sent,
+            min_msat: params.min_payment_size_msat,
+            max_msat: params.max_payment_size_msat,
+        });
+    }
+    let allowed = fee.min(caps.max_fee_for(sent));
+    if skimmed_fee_msat > allowed {
+        return Err(Error::SkimTooHigh {
+            skimmed_msat: skimmed_fee_msat,
+            allowed_msat: allowed,
+        });
+    }
+    Ok(())
 }
 
 /// The rule for a payment that is *not* a known JIT receive: any skim fails it back
@@ -1029,18 +1131,8 @@ pub(crate) mod tests {
         i.expiry_secs = Some(3600);
         i.min_final_cltv = LSPS2_INVOICE_MIN_FINAL_CLTV as u64;
         i.hints = vec![t.route_hint(pubkey(7))];
-        match t.mode {
-            AmountMode::Fixed {
-                payment_size_msat, ..
-            } => {
-                i.amount_msat = Some(payment_size_msat);
-                i.mpp = true;
-            }
-            AmountMode::Variable => {
-                i.amount_msat = None;
-                i.mpp = false;
-            }
-        }
+        i.amount_msat = t.mode.sized().map(|(size, _)| size);
+        i.mpp = t.mode.offers_mpp();
         i
     }
 
@@ -1061,8 +1153,14 @@ pub(crate) mod tests {
             opening_fee_msat: 2_000_000,
         });
         let var = terms(AmountMode::Variable);
+        let single = terms(AmountMode::SinglePart {
+            payment_size_msat: 100_000_000,
+            opening_fee_msat: 2_000_000,
+        });
         assert_eq!(check_inv(&jit_inv(&fixed), &fixed), Ok(()));
         assert_eq!(check_inv(&jit_inv(&var), &var), Ok(()));
+        assert_eq!(check_inv(&jit_inv(&single), &single), Ok(()));
+        assert!(jit_inv(&single).amount_msat.is_some() && !jit_inv(&single).mpp);
 
         type Mutation = Box<dyn Fn(&mut Inv)>;
         let rejects: Vec<(&str, Mutation)> = vec![
@@ -1118,7 +1216,7 @@ pub(crate) mod tests {
                 Box::new(|i: &mut Inv| i.min_final_cltv = MIN_FINAL_CLTV_EXPIRY_DELTA as u64 + 3),
             ),
         ];
-        for t in [&fixed, &var] {
+        for t in [&fixed, &var, &single] {
             for (name, f) in &rejects {
                 let mut i = jit_inv(t);
                 f(&mut i);
@@ -1142,6 +1240,102 @@ pub(crate) mod tests {
         let mut i = jit_inv(&var);
         i.mpp = true;
         assert!(check_inv(&i, &var).is_err());
+        // single part: the amount, and never basic_mpp (the LSP would see only the first part)
+        let mut i = jit_inv(&single);
+        i.mpp = true;
+        assert!(check_inv(&i, &single).is_err());
+        let mut i = jit_inv(&single);
+        i.amount_msat = None;
+        assert!(check_inv(&i, &single).is_err());
+        let mut i = jit_inv(&single);
+        i.amount_msat = Some(99_999_999);
+        assert!(check_inv(&i, &single).is_err());
+    }
+
+    /// An LSP that does not intercept fixed-size buys is sold the same checked offer as one
+    /// part: the size and fee kept, none sent in `buy`, no MPP.
+    #[test]
+    fn a_sized_offer_without_size_in_buy() {
+        let menu = [std_params()];
+        let fixed = select_offer(&menu, Some(100_000_000), NOW, &FeeCaps::UNLIMITED).unwrap();
+        assert_eq!(fixed.mode.buy_size_msat(), Some(100_000_000));
+        assert!(fixed.mode.offers_mpp());
+        assert_eq!(fixed.clone().without_size_in_buy(true), fixed);
+        let single = fixed.clone().without_size_in_buy(false);
+        assert_eq!(single.params, fixed.params);
+        assert_eq!(
+            single.mode,
+            AmountMode::SinglePart {
+                payment_size_msat: 100_000_000,
+                opening_fee_msat: 2_000_000
+            }
+        );
+        assert_eq!(single.mode.buy_size_msat(), None);
+        assert_eq!(single.mode.sized(), fixed.mode.sized());
+        assert!(!single.mode.offers_mpp());
+        // a variable-amount choice is unchanged either way
+        let var = select_offer(&menu, None, NOW, &FeeCaps::UNLIMITED).unwrap();
+        assert_eq!(var.clone().without_size_in_buy(false), var);
+        // the caps were applied before: a capped sized offer never becomes a single part
+        let caps = FeeCaps {
+            max_fee_msat: Some(1_999_999),
+            max_fee_ppm: None,
+        };
+        assert!(select_offer(&menu, Some(100_000_000), NOW, &caps).is_err());
+    }
+
+    #[test]
+    fn lsps_feature_bit() {
+        use lightning::types::features::InitFeatures;
+        assert!(!advertises_lsps(&InitFeatures::empty()));
+        for bit in [728, 729] {
+            let mut f = InitFeatures::empty();
+            if bit % 2 == 1 {
+                f.set_optional_custom_bit(bit).unwrap();
+            } else {
+                f.set_required_custom_bit(bit).unwrap();
+            }
+            assert!(advertises_lsps(&f), "bit {}", bit);
+        }
+        let mut other = InitFeatures::empty();
+        other.set_optional_custom_bit(731).unwrap();
+        assert!(!advertises_lsps(&other));
+    }
+
+    #[test]
+    fn arrival_single_part() {
+        // 100 000 sat invoice, fee 2000 sat (the minimum; 0.5 % = 500 sat), caps open
+        let t = terms(AmountMode::SinglePart {
+            payment_size_msat: 100_000_000,
+            opening_fee_msat: 2_000_000,
+        });
+        let caps = FeeCaps::UNLIMITED;
+        assert_eq!(check_htlc_arrival(&t, &caps, 98_000_000, 2_000_000), Ok(()));
+        assert_eq!(check_htlc_arrival(&t, &caps, 100_000_000, 0), Ok(()));
+        // the payer overpaid: the fee on what was sent, still the minimum here
+        assert_eq!(check_htlc_arrival(&t, &caps, 99_000_000, 2_000_000), Ok(()));
+        assert_eq!(
+            check_htlc_arrival(&t, &caps, 97_999_999, 2_000_001),
+            Err(Error::SkimTooHigh {
+                skimmed_msat: 2_000_001,
+                allowed_msat: 2_000_000
+            })
+        );
+        // less than the invoice was sent (no skim to explain it)
+        assert_eq!(
+            check_htlc_arrival(&t, &caps, 99_999_999, 0),
+            Err(Error::Underpaid {
+                received_msat: 99_999_999,
+                expected_msat: 98_000_000
+            })
+        );
+        assert_eq!(
+            check_htlc_arrival(&t, &caps, 97_999_999, 2_000_000),
+            Err(Error::Underpaid {
+                received_msat: 97_999_999,
+                expected_msat: 98_000_000
+            })
+        );
     }
 
     #[test]

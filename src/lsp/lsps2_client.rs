@@ -31,7 +31,7 @@ use crate::js_args::ReceiveArgs;
 use crate::lsp::jit::{JitProtocol, JitRecord};
 use crate::lsp::jit_invoice::lsps2_spec;
 use crate::lsp::lsps2::{
-    check_jit_invoice, invoice_expiry_secs, select_offer, AmountMode, Lsps2Terms,
+    self, check_jit_invoice, invoice_expiry_secs, select_offer, Lsps2Terms,
 };
 use crate::lsp::own_invoice::{new_inbound_payment, payee, sign};
 use crate::lsp::receive::{wait_for_lsp, Prepared};
@@ -162,15 +162,18 @@ impl Lsps2Client {
                 })
             }
         }
-        let chosen = select_offer(&menu, args.amount_msat, time::now_secs(), &caps)?;
+        // An LSP that does not advertise LSPS (Core Lightning) may not intercept fixed-size buys
+        // (protocols.md E): it is sold the amount in the invoice, without a size in `buy`.
+        let fixed_size_buys = node.config.lsp.fixed_size_buys().unwrap_or_else(|| {
+            node.peer_manager
+                .peer_by_node_id(&lsp)
+                .is_some_and(|p| lsps2::advertises_lsps(&p.init_features))
+        });
+        let chosen = select_offer(&menu, args.amount_msat, time::now_secs(), &caps)?
+            .without_size_in_buy(fixed_size_buys);
 
         // lsps2.buy
-        let size = match chosen.mode {
-            AmountMode::Fixed {
-                payment_size_msat, ..
-            } => Some(payment_size_msat),
-            AmountMode::Variable => None,
-        };
+        let size = chosen.mode.buy_size_msat();
         let id = handler
             .select_opening_params(lsp, size, chosen.params.clone())
             .map_err(|_| Error::LspBadResponse {
@@ -218,17 +221,10 @@ impl Lsps2Client {
             node.network,
         )?;
 
-        let (fee_msat, amount_msat, received_msat) = match terms.mode {
-            AmountMode::Fixed {
-                payment_size_msat,
-                opening_fee_msat,
-            } => (
-                opening_fee_msat,
-                Some(payment_size_msat),
-                Some(payment_size_msat.saturating_sub(opening_fee_msat)),
-            ),
+        let (fee_msat, amount_msat, received_msat) = match terms.mode.sized() {
+            Some((size, fee)) => (fee, Some(size), Some(size.saturating_sub(fee))),
             // Known only once paid: the least the LSP takes.
-            AmountMode::Variable => (terms.opening_fee_params.min_fee_msat, None, None),
+            None => (terms.opening_fee_params.min_fee_msat, None, None),
         };
         let expires_at_ms = invoice
             .expires_at()

@@ -107,20 +107,13 @@ pub enum ChannelOffer {
 }
 
 /// What a JIT receive expects to be delivered over its channel, when the terms say: the inner
-/// amount (REST flow) or the payment size minus the fee (LSPS2 fixed amount); `None` for an LSPS2
+/// amount (REST flow) or the payment size minus the fee (LSPS2 with an amount); `None` for an LSPS2
 /// variable amount, where the payer chooses.
 fn expected_delivery_msat(record: &JitRecord) -> Option<u64> {
     use crate::lsp::jit::JitProtocol;
-    use crate::lsp::lsps2::AmountMode;
     match &record.terms {
         JitProtocol::Flow(t) => Some(t.inner_amount_msat),
-        JitProtocol::Lsps2(t) => match t.mode {
-            AmountMode::Fixed {
-                payment_size_msat,
-                opening_fee_msat,
-            } => Some(payment_size_msat.saturating_sub(opening_fee_msat)),
-            AmountMode::Variable => None,
-        },
+        JitProtocol::Lsps2(t) => t.mode.sized().map(|(size, fee)| size.saturating_sub(fee)),
     }
 }
 

@@ -8,7 +8,7 @@ export type Network = "regtest" | "signet" | "testnet" | "bitcoin";
 
 export type LspConfig =
   | { protocol: "flow"; url: string; token?: string; simpleTaproot?: boolean; nodeId?: string }
-  | { protocol: "lsps2"; nodeId: string; address: string; token?: string };
+  | { protocol: "lsps2"; nodeId: string; address: string; token?: string; fixedSizeBuys?: boolean };
 
 export interface WalletConfig {
   network: Network;

@@ -45,8 +45,9 @@ pub enum Lsps2Fault {
     /// The channel is opened `delay_secs` after the HTLC is intercepted.
     OpenLate { delay_secs: u64 },
     /// A `buy` that names `payment_size_msat` is answered, but its HTLC is never intercepted
-    /// (failed back at once as `unknown_next_peer`): Core Lightning's service behaves so
-    /// (protocols.md E). Variable-amount buys work.
+    /// (failed back at once as `unknown_next_peer`), and the `init` sent to peers that connect
+    /// from now on does not advertise LSPS (bit 729): Core Lightning's service behaves so
+    /// (protocols.md E). Buys without a size work.
     IgnoreFixedSize,
 }
 

@@ -2,7 +2,8 @@
 //! tell (it builds menu entries from typed fields and computes the promise itself): an unknown
 //! field in a menu entry and a promise over 512 bytes. [`FaultyLsps`] wraps the liquidity
 //! manager as the peer manager's custom message handler and rewrites its outgoing menu answers
-//! ([`rewrite`]) while such a fault is set; everything else passes through unchanged.
+//! ([`rewrite`]) while such a fault is set; everything else passes through unchanged, but for
+//! the LSPS feature bit, dropped under [`Lsps2Fault::IgnoreFixedSize`].
 
 use std::sync::{Arc, Mutex};
 
@@ -91,7 +92,12 @@ impl CustomMessageHandler for FaultyLsps {
         self.liquidity.provided_node_features()
     }
 
+    /// Under [`Lsps2Fault::IgnoreFixedSize`] the service is Core Lightning-like also here: its
+    /// `init` (sent when a peer connects) does not advertise LSPS (bLIP-50 bit 729).
     fn provided_init_features(&self, their_node_id: PublicKey) -> InitFeatures {
+        if *self.fault.lock().unwrap() == Lsps2Fault::IgnoreFixedSize {
+            return InitFeatures::empty();
+        }
         self.liquidity.provided_init_features(their_node_id)
     }
 }
