@@ -28,7 +28,7 @@ export type LspConfig =
   | { protocol: "lsps2"; nodeId: string; address: string; token?: string; fixedSizeBuys?: boolean };
 export interface WalletConfig {
   network: Network; esploraUrl: string; proxyUrl: string; storageName: string; lsp: LspConfig;
-  mnemonic?: string; maxFeeMsat?: number | null; maxFeePpm?: number | null;
+  mnemonic?: string; maxFeeMsat?: number; maxFeePpm?: number;
   trustMinimized?: boolean;
 }
 export interface Balance {

@@ -6,11 +6,12 @@
 //!   "lsp": { "protocol": "flow", "url": "https://…", "token"?: "…", "simpleTaproot"?: true, "nodeId"?: "02…" }
 //!        | { "protocol": "lsps2", "nodeId": "02…", "address": "host:port", "token"?: "…",
 //!            "fixedSizeBuys"?: bool },
-//!   "mnemonic"?: "…", "maxFeeMsat"?: 10000000 | null, "maxFeePpm"?: 300000 | null,
+//!   "mnemonic"?: "…", "maxFeeMsat"?: 10000000, "maxFeePpm"?: 300000,
 //!   "trustMinimized"?: false }
 //! ```
 //! `maxFeeMsat` / `maxFeePpm` default to [`DEFAULT_MAX_FEE_MSAT`] / [`DEFAULT_MAX_FEE_PPM`] when
-//! absent; `null` disables that cap. Unknown fields are refused. [`Config::from_json`] /
+//! absent; `null` is refused like any non-number (JSON.stringify turns NaN into `null`, and a cap
+//! must not switch off that way). Unknown fields are refused. [`Config::from_json`] /
 //! [`Config::from_value`] return a validated config or [`Error::InvalidConfig`] naming the field
 //! (or [`Error::InvalidMnemonic`]).
 
@@ -203,10 +204,10 @@ pub struct Config {
     /// BIP39 English phrase to restore from; a new one is generated when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mnemonic: Option<String>,
-    /// Absolute LSP fee cap in msat (`null`: none).
+    /// Absolute LSP fee cap in msat (`None`, no cap, only from Rust: JS `null` is refused).
     #[serde(default = "default_max_fee_msat")]
     pub max_fee_msat: Option<u64>,
-    /// Proportional LSP fee cap in ppm (`null`: none).
+    /// Proportional LSP fee cap in ppm (`None`, no cap, only from Rust: JS `null` is refused).
     #[serde(default = "default_max_fee_ppm")]
     pub max_fee_ppm: Option<u32>,
     /// LSPS2 without `client_trusts_lsp`: claim a JIT payment only once the new channel's

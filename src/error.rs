@@ -244,7 +244,8 @@ pub enum Error {
         /// Which part of the answer is bad.
         what: &'static str,
     },
-    /// The LSP's node id differs from the one the wallet is configured to trust.
+    /// The LSP's node id differs from the one the wallet trusts: pinned in the config, or trusted on
+    /// first use and stored with the wallet.
     LspIdentityMismatch,
     /// The LSP refused the request.
     LspRejected(LspRejection),

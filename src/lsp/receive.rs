@@ -9,7 +9,7 @@
 //! After that the receiver is the node's [`JitHook`]: LDK's events drive each record's state
 //! machine ([`JitRecord::step`]), each new record is written before it is acted on, and every
 //! change is a `receive_state` event (`invoice_ready`, `payment_arriving`, `channel_opening`,
-//! `channel_ready`, `claimed`, `failed` with code/reason, `expired`).
+//! `channel_ready`, `awaiting_funding`, `claimed`, `failed` with code/reason, `expired`).
 //!
 //! Guarantees on arriving payments (`PaymentClaimable`):
 //! - a payment with a JIT record is claimed only if [`crate::lsp::jit::check_htlc_arrival`]

@@ -1,9 +1,10 @@
 //! LDK's events, handled for the wallet.
 //!
 //! Guarantees:
-//! - an inbound channel is accepted only from the configured LSP, as a trusted 0-conf channel
-//!   with the overrides of protocols.md C ([`lsp_channel_overrides`]); any other peer's, and any
-//!   announced channel, is refused;
+//! - an inbound channel is accepted only from the configured LSP, with the overrides of
+//!   protocols.md C ([`lsp_channel_overrides`]), and trusted at zero conf only when a JIT receive
+//!   asked for it ([`crate::lsp::receive_rules::decide_channel_offer`]); otherwise it is not ready
+//!   until confirmed; any other peer's, and any announced channel, is refused;
 //! - a claimable payment is claimed or failed back at once according to [`decide`] (the JIT
 //!   hook decides for JIT receives; a skim nobody approved is failed back), never left pending
 //!   unless a hook says [`ClaimDecision::Hold`];
