@@ -444,7 +444,10 @@ async fn flow_fee_taken_twice_is_refused_at_arrival() {
     let fee = 1_000_000u64;
     let w = open_wallet(LspProtocol::Flow, |_| {}).await;
     set_fault(json!({"mode": "skim", "msat": fee})).await;
-    let r = w.receive(req()).await.expect("receive: the wrapped invoice is honest");
+    let r = w
+        .receive(req())
+        .await
+        .expect("receive: the wrapped invoice is honest");
     assert_eq!(msat(&r["feeMsat"]), fee);
     let hash = r["paymentHash"].as_str().unwrap().to_string();
     let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
@@ -468,7 +471,11 @@ async fn flow_fee_taken_twice_is_refused_at_arrival() {
     assert_eq!(refused[0]["code"], "SKIM_TOO_HIGH");
     assert!(!w.states(&hash).iter().any(|s| s == "claimed"));
     let balance = call(w.wallet.balance()).await.expect("balance");
-    assert_eq!(msat(&balance["lightningMsat"]), 0, "nothing claimed: {balance}");
+    assert_eq!(
+        msat(&balance["lightningMsat"]),
+        0,
+        "nothing claimed: {balance}"
+    );
     assert_eq!(w.wallet.pending_receives(), 0);
     w.stop().await;
 
@@ -483,7 +490,11 @@ async fn flow_fee_taken_twice_is_refused_at_arrival() {
     assert_eq!(paid["status"], "succeeded", "{paid}");
     let p = w.wait_status(&hash, "succeeded", 60).await;
     log(&format!("skim 1000 history: {p}"));
-    assert_eq!(msat(&p["amountMsat"]), amount - fee - 1_000, "the skim was withheld");
+    assert_eq!(
+        msat(&p["amountMsat"]),
+        amount - fee - 1_000,
+        "the skim was withheld"
+    );
     w.stop().await;
 }
 
@@ -533,7 +544,9 @@ async fn flow_identity_is_trusted_on_first_use() {
     let req = || json!({"amountMsat": 30_000_000u64, "description": "tofu", "expirySecs": 600});
     let w = open_wallet(LspProtocol::Flow, unpinned(name.clone())).await;
     w.wait_connected(60).await;
-    w.receive(req()).await.expect("first use: the LSP's own id is trusted");
+    w.receive(req())
+        .await
+        .expect("first use: the LSP's own id is trusted");
 
     set_fault(json!({"mode": "impostor_identity"})).await;
     let e = w.receive(req()).await.expect_err("another node named");
@@ -801,7 +814,10 @@ async fn lsps2_client_trusts_lsp_only_when_the_wallet_trusts() {
     let refused = minimized.receive(req()).await;
     set_lsps2_fault(json!({"mode": "none"})).await;
     let e = refused.expect_err("a trust-minimized wallet refuses client_trusts_lsp");
-    assert_eq!((e.0.as_str(), e.1.as_deref()), ("INVALID_LSPS2_OFFER", Some("client_trusts_lsp")));
+    assert_eq!(
+        (e.0.as_str(), e.1.as_deref()),
+        ("INVALID_LSPS2_OFFER", Some("client_trusts_lsp"))
+    );
     assert_eq!(minimized.wallet.pending_receives(), 0);
     minimized.stop().await;
 
@@ -812,7 +828,9 @@ async fn lsps2_client_trusts_lsp_only_when_the_wallet_trusts() {
     set_lsps2_fault(json!({"mode": "none"})).await;
     let r = r.expect("a trusting wallet accepts client_trusts_lsp");
     let hash = r["paymentHash"].as_str().unwrap().to_string();
-    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await.expect("paid");
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("paid");
     assert_eq!(paid["status"], "succeeded", "{paid}");
     let p = trusting.wait_status(&hash, "succeeded", 60).await;
     assert_eq!(msat(&p["amountMsat"]), 29_000_000);
@@ -833,17 +851,53 @@ async fn lsps2_menu_and_buy_lies_are_refused() {
     w.wait_connected(30).await;
     let fixed = || json!({"amountMsat": 30_000_000u64, "description": "lie", "expirySecs": 600});
     let cases = [
-        (json!({"mode": "unknown_menu_field"}), "INVALID_LSPS2_OFFER", Some("unknown_field")),
-        (json!({"mode": "long_promise"}), "INVALID_LSPS2_OFFER", Some("promise_too_long")),
-        (json!({"mode": "expired_offer"}), "INVALID_LSPS2_OFFER", Some("expired")),
-        (json!({"mode": "offer_expires_in", "secs": 5}), "INVALID_LSPS2_OFFER", Some("expired")),
-        (json!({"mode": "min_above_max"}), "INVALID_LSPS2_OFFER", Some("no_valid_offer")),
+        (
+            json!({"mode": "unknown_menu_field"}),
+            "INVALID_LSPS2_OFFER",
+            Some("unknown_field"),
+        ),
+        (
+            json!({"mode": "long_promise"}),
+            "INVALID_LSPS2_OFFER",
+            Some("promise_too_long"),
+        ),
+        (
+            json!({"mode": "expired_offer"}),
+            "INVALID_LSPS2_OFFER",
+            Some("expired"),
+        ),
+        (
+            json!({"mode": "offer_expires_in", "secs": 5}),
+            "INVALID_LSPS2_OFFER",
+            Some("expired"),
+        ),
+        (
+            json!({"mode": "min_above_max"}),
+            "INVALID_LSPS2_OFFER",
+            Some("no_valid_offer"),
+        ),
         // At 30 000 sat the fee (u32::MAX ppm) is above the payment itself.
-        (json!({"mode": "fee_overflow"}), "INVALID_LSPS2_OFFER", Some("amount_out_of_range")),
-        (json!({"mode": "empty_menu"}), "INVALID_LSPS2_OFFER", Some("no_valid_offer")),
+        (
+            json!({"mode": "fee_overflow"}),
+            "INVALID_LSPS2_OFFER",
+            Some("amount_out_of_range"),
+        ),
+        (
+            json!({"mode": "empty_menu"}),
+            "INVALID_LSPS2_OFFER",
+            Some("no_valid_offer"),
+        ),
         (json!({"mode": "buy_scid_zero"}), "LSP_BAD_RESPONSE", None),
-        (json!({"mode": "buy_cltv_delta", "delta": 0}), "LSP_BAD_RESPONSE", None),
-        (json!({"mode": "buy_cltv_delta", "delta": 5000}), "LSP_BAD_RESPONSE", None),
+        (
+            json!({"mode": "buy_cltv_delta", "delta": 0}),
+            "LSP_BAD_RESPONSE",
+            None,
+        ),
+        (
+            json!({"mode": "buy_cltv_delta", "delta": 5000}),
+            "LSP_BAD_RESPONSE",
+            None,
+        ),
     ];
     let mut table = Vec::new();
     for (fault, code, reason) in cases {
@@ -866,7 +920,10 @@ async fn lsps2_menu_and_buy_lies_are_refused() {
     set_lsps2_fault(json!({"mode": "none"})).await;
     log(&format!("LSPS2 lie fee_overflow at 5 M sat: {outcome:?}"));
     let e = outcome.expect_err("the overflow is refused");
-    assert_eq!((e.0.as_str(), e.1.as_deref()), ("INVALID_LSPS2_OFFER", Some("overflow")));
+    assert_eq!(
+        (e.0.as_str(), e.1.as_deref()),
+        ("INVALID_LSPS2_OFFER", Some("overflow"))
+    );
     assert!(w.channels().await.is_empty(), "no lie opened a channel");
     assert_eq!(w.wallet.pending_receives(), 0, "no invoice was handed out");
 
@@ -874,7 +931,9 @@ async fn lsps2_menu_and_buy_lies_are_refused() {
     let r = w.receive(fixed()).await.expect("the honest service");
     assert_eq!(r["protocol"], "lsps2");
     let hash = r["paymentHash"].as_str().unwrap().to_string();
-    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await.expect("paid");
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("paid");
     assert_eq!(paid["status"], "succeeded", "{paid}");
     let p = w.wait_status(&hash, "succeeded", 60).await;
     assert_eq!(msat(&p["feeMsat"]), 1_000_000);
@@ -893,12 +952,18 @@ async fn lsps2_htlc_lies() {
     let fixed = || json!({"amountMsat": 30_000_000u64, "description": "lie", "expirySecs": 600});
 
     set_lsps2_fault(json!({"mode": "skim_above_fee", "extra_msat": 1000})).await;
-    let r = w.receive(fixed()).await.expect("receive: the offer is honest");
+    let r = w
+        .receive(fixed())
+        .await
+        .expect("receive: the offer is honest");
     let hash = r["paymentHash"].as_str().unwrap().to_string();
     let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
     set_lsps2_fault(json!({"mode": "none"})).await;
     log(&format!("skim_above_fee pay: {paid:?}"));
-    assert!(paid.as_ref().map_or(true, |p| p["status"] == "failed"), "the payer's payment fails: {paid:?}");
+    assert!(
+        paid.as_ref().map_or(true, |p| p["status"] == "failed"),
+        "the payer's payment fails: {paid:?}"
+    );
     let p = w.wait_status(&hash, "failed", 60).await;
     assert_eq!(p["failure"], "skim_too_high", "{p}");
     assert!(!w.states(&hash).iter().any(|s| s == "claimed"));
@@ -913,7 +978,10 @@ async fn lsps2_htlc_lies() {
     let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
     set_lsps2_fault(json!({"mode": "none"})).await;
     log(&format!("never_open pay: {paid:?}"));
-    assert!(paid.as_ref().map_or(true, |p| p["status"] == "failed"), "the payer's payment fails: {paid:?}");
+    assert!(
+        paid.as_ref().map_or(true, |p| p["status"] == "failed"),
+        "the payer's payment fails: {paid:?}"
+    );
     assert!(!w.states(&hash).iter().any(|s| s == "claimed"));
 
     set_lsps2_fault(json!({"mode": "open_late", "delay_secs": 5})).await;
@@ -978,10 +1046,15 @@ async fn lsps2_an_lsp_without_fixed_size_buys_is_sold_one_part() {
     w.stop().await;
 
     let r_forced = r_forced.expect("a forced fixed-size receive is made");
-    assert_eq!(invoice_shape(&r_forced["invoice"]), (Some(30_000_000), true));
+    assert_eq!(
+        invoice_shape(&r_forced["invoice"]),
+        (Some(30_000_000), true)
+    );
     log(&format!("forced fixed-size pay: {paid_forced:?}"));
     assert!(
-        paid_forced.as_ref().map_or(true, |p| p["status"] == "failed"),
+        paid_forced
+            .as_ref()
+            .map_or(true, |p| p["status"] == "failed"),
         "the LSP fails a fixed-size buy's payment: {paid_forced:?}"
     );
     let hash = r_forced["paymentHash"].as_str().unwrap().to_string();
@@ -990,7 +1063,10 @@ async fn lsps2_an_lsp_without_fixed_size_buys_is_sold_one_part() {
 
     let honest = open_raw_lsps2_wallet().await;
     honest.wait_connected(30).await;
-    let r = honest.receive(req()).await.expect("receive from the honest service");
+    let r = honest
+        .receive(req())
+        .await
+        .expect("receive from the honest service");
     assert_eq!(invoice_shape(&r["invoice"]), (Some(30_000_000), true));
     honest.stop().await;
 }

@@ -66,7 +66,10 @@ async fn bad_numbers_are_refused_with_their_codes() {
                 .unwrap_or_else(|| panic!("receive {field}: {what} gave an invoice"));
             assert_eq!(code_of(&e), code, "receive {field}: {what}");
         }
-        for (field, code) in [("amountMsat", "INVALID_AMOUNT"), ("timeoutSecs", "INVALID_CONFIG")] {
+        for (field, code) in [
+            ("amountMsat", "INVALID_AMOUNT"),
+            ("timeoutSecs", "INVALID_CONFIG"),
+        ] {
             let e = w
                 .call_async(
                     "pay",
@@ -82,7 +85,11 @@ async fn bad_numbers_are_refused_with_their_codes() {
         }
     }
     let history = w.ok("payments", &[]).await;
-    assert_eq!(history, serde_json::json!([]), "no refused call left a record");
+    assert_eq!(
+        history,
+        serde_json::json!([]),
+        "no refused call left a record"
+    );
     say("NaN, ±Infinity, -1, 1.5, 2^53, \"100\", null: refused in config, receive and pay");
     w.stop().await;
 }

@@ -300,7 +300,9 @@ async fn http_body_limit() {
 /// wallet close the socket at its inbound queue limit, with the code, rather than buffer it all.
 #[wasm_bindgen_test]
 async fn websocket_flood_closes_at_the_queue_limit() {
-    let conn = WsConnection::connect(FLOOD_WS, TIMEOUT).await.expect("open");
+    let conn = WsConnection::connect(FLOOD_WS, TIMEOUT)
+        .await
+        .expect("open");
     let deadline = time::now_millis() + 20_000;
     while conn.close_reason().is_none() {
         assert!(time::now_millis() < deadline, "never closed");

@@ -130,7 +130,10 @@ async fn unsolicited_lsp_channel(
         json!({"from": "lsps2", "node_id": w.node_id(), "capacity_sat": capacity_sat, "push_msat": 0}),
     )
     .await;
-    let funding_txid = opened["funding_txid"].as_str().expect("a funding txid").to_string();
+    let funding_txid = opened["funding_txid"]
+        .as_str()
+        .expect("a funding txid")
+        .to_string();
     let deadline = time::now_millis() + 60_000;
     let pending = loop {
         let channels = w.ok("channels", &[]).await;

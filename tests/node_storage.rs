@@ -160,9 +160,9 @@ async fn the_same_seed_under_a_second_name_is_already_running() {
     let third = fresh_name("seed-c");
     let mut restore = lsps2_config(&third);
     restore["mnemonic"] = json!(phrase);
-    let again = open(&restore).await.unwrap_or_else(|e| {
-        panic!("after stop: {} {}", code_of(&e), err_message(&e))
-    });
+    let again = open(&restore)
+        .await
+        .unwrap_or_else(|e| panic!("after stop: {} {}", code_of(&e), err_message(&e)));
     assert_eq!(again.node_id(), w.node_id());
     again.stop().await;
     say("same seed under a second name refused with ALREADY_RUNNING; opens after stop");
@@ -451,7 +451,10 @@ async fn a_failed_write_in_receive_stops_the_node() {
             .map(|(k, _)| k)
             .chain(after.iter().filter(|r| !later.contains(r)).map(|(k, _)| k))
             .collect();
-        assert!(changed.is_empty(), "{namespace}: written after the failure: {changed:?}");
+        assert!(
+            changed.is_empty(),
+            "{namespace}: written after the failure: {changed:?}"
+        );
         w.stop().await;
 
         let w = open(&lsps2_config(&name))
@@ -489,7 +492,9 @@ async fn a_failed_object_store_creation_fails_the_open_and_leaves_nothing_half_m
     let receipt = w
         .ok(
             "receive",
-            &[js(&json!({"amountMsat": 50_000_000u64, "description": "after"}))],
+            &[js(
+                &json!({"amountMsat": 50_000_000u64, "description": "after"}),
+            )],
         )
         .await;
     assert_eq!(receipt["protocol"], "lsps2", "{receipt}");

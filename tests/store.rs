@@ -212,7 +212,11 @@ async fn close_after_writes_waits_for_every_write_issued_before() {
     }
     let reopened = Store::open(&name).await.unwrap();
     for i in 0u8..8 {
-        let v = reopened.read("big", "", &format!("k{i}")).await.unwrap().unwrap();
+        let v = reopened
+            .read("big", "", &format!("k{i}"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((v.len(), v[0]), (2 * 1024 * 1024, i));
     }
     assert_eq!(reopened.read("big", "", "late").await.unwrap(), None);
@@ -240,14 +244,21 @@ async fn a_sealed_store_refuses_writes_and_still_waits_for_earlier_ones() {
         store.read("ns", "", "before").await.unwrap().as_deref(),
         Some(&b"kept"[..])
     );
-    store.close_after_writes().await.expect("the barrier still runs");
+    store
+        .close_after_writes()
+        .await
+        .expect("the barrier still runs");
     assert!(
         matches!(pending.now_or_never(), Some(Ok(()))),
         "the write issued before the seal committed first"
     );
     let reopened = Store::open(&name).await.unwrap();
     assert_eq!(reopened.read("ns", "", "after").await.unwrap(), None);
-    assert!(reopened.read("big", "", "in-flight").await.unwrap().is_some());
+    assert!(reopened
+        .read("big", "", "in-flight")
+        .await
+        .unwrap()
+        .is_some());
     reopened.close();
     Store::delete(&name).await.unwrap();
 }

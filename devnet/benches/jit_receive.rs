@@ -73,21 +73,32 @@ impl Browser {
             .with_context(|| format!("cannot run `{node}` (install Node.js, or set NODE)"))?;
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let mut browser = Browser { child, stdin, stdout };
+        let mut browser = Browser {
+            child,
+            stdin,
+            stdout,
+        };
         let ready = browser.read(Duration::from_secs(120)).await;
         match ready {
             Ok(v) if v["ready"] == true => {
-                let what = format!("{}, package {}", v["browser"].as_str().unwrap_or("?"), pkg_dir().display());
+                let what = format!(
+                    "{}, package {}",
+                    v["browser"].as_str().unwrap_or("?"),
+                    pkg_dir().display()
+                );
                 Ok((browser, what))
-            },
+            }
             Ok(v) => {
                 browser.finish().await;
-                bail!("{}", v["error"].as_str().unwrap_or("the driver did not start"))
-            },
+                bail!(
+                    "{}",
+                    v["error"].as_str().unwrap_or("the driver did not start")
+                )
+            }
             Err(e) => {
                 browser.finish().await;
                 Err(e)
-            },
+            }
         }
     }
 
@@ -113,7 +124,11 @@ impl Browser {
         stdin.flush().await?;
         let answer = self.read(ROUND_TIMEOUT).await?;
         if answer["ok"] != true {
-            bail!("{} (page problems: {})", answer["error"].as_str().unwrap_or("?"), answer["problems"]);
+            bail!(
+                "{} (page problems: {})",
+                answer["error"].as_str().unwrap_or("?"),
+                answer["problems"]
+            );
         }
         Ok(answer)
     }
@@ -122,7 +137,10 @@ impl Browser {
     /// not within 30 s.
     async fn finish(mut self) {
         drop(self.stdin.take());
-        if tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.kill().await;
         }
     }
@@ -146,11 +164,15 @@ struct Figures {
 
 impl Figures {
     fn browser_round(&mut self, answer: &Value) -> Result<f64> {
-        let get = |v: &Value, what: &str| v.as_f64().ok_or_else(|| anyhow!("driver answer without {what}: {answer}"));
+        let get = |v: &Value, what: &str| {
+            v.as_f64()
+                .ok_or_else(|| anyhow!("driver answer without {what}: {answer}"))
+        };
         let elapsed = get(&answer["elapsedMs"], "elapsedMs")?;
         self.browser.push(elapsed);
         let s = &answer["setup"];
-        self.setup_open.push(get(&s["initMs"], "setup")? + get(&s["openMs"], "setup")?);
+        self.setup_open
+            .push(get(&s["initMs"], "setup")? + get(&s["openMs"], "setup")?);
         self.setup_receive.push(get(&s["receiveMs"], "setup")?);
         Ok(elapsed)
     }
@@ -162,12 +184,20 @@ struct Fees {
 }
 
 async fn run_rounds(
-    devnet: &Devnet, dir: &std::path::Path, rounds: usize, fees: &Fees, mut browser: Option<&mut Browser>,
-    lsps2: &mut Figures, flow: &mut Figures,
+    devnet: &Devnet,
+    dir: &std::path::Path,
+    rounds: usize,
+    fees: &Fees,
+    mut browser: Option<&mut Browser>,
+    lsps2: &mut Figures,
+    flow: &mut Figures,
 ) -> Result<()> {
     let expect_received = |what: &str, got: u64, fee: u64| -> Result<()> {
         if got != AMOUNT_MSAT - fee {
-            bail!("{what}: received {got} msat, expected {} ({AMOUNT_MSAT} - fee {fee})", AMOUNT_MSAT - fee);
+            bail!(
+                "{what}: received {got} msat, expected {} ({AMOUNT_MSAT} - fee {fee})",
+                AMOUNT_MSAT - fee
+            );
         }
         Ok(())
     };
@@ -213,7 +243,10 @@ async fn run_rounds(
 fn report(name: &str, f: &Figures) {
     let row = |who: &str, t: &[f64]| {
         let (min, med, max) = stats(t);
-        println!("{name:<6} {who:<8} {:>6} {min:>9.1} {med:>9.1} {max:>9.1}", t.len());
+        println!(
+            "{name:<6} {who:<8} {:>6} {min:>9.1} {med:>9.1} {max:>9.1}",
+            t.len()
+        );
     };
     row("native", &f.native);
     if f.browser.is_empty() {
@@ -222,16 +255,27 @@ fn report(name: &str, f: &Figures) {
     row("browser", &f.browser);
     let (_, native, _) = stats(&f.native);
     let (_, browser, _) = stats(&f.browser);
-    println!("{name:<6} ratio browser/native of the medians: {:.2}", browser / native);
+    println!(
+        "{name:<6} ratio browser/native of the medians: {:.2}",
+        browser / native
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> Result<()> {
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5).max(1);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5)
+        .max(1);
     let dir = tempfile::tempdir()?;
     let config = DevnetConfig::new(dir.path().join("devnet"), Ports::any());
     let fees = Fees {
-        lsps2: opening_fee(AMOUNT_MSAT, config.lsps2_terms.fee_ppm, config.lsps2_terms.min_fee_msat),
+        lsps2: opening_fee(
+            AMOUNT_MSAT,
+            config.lsps2_terms.fee_ppm,
+            config.lsps2_terms.min_fee_msat,
+        ),
         flow: opening_fee(AMOUNT_MSAT, config.flow_fee_ppm, config.flow_min_fee_msat),
     };
     let devnet = Devnet::start(config).await?;
@@ -240,14 +284,23 @@ async fn main() -> Result<()> {
         Ok((b, what)) => {
             println!("browser side: {what}");
             Some(b)
-        },
+        }
         Err(e) => {
             println!("browser side SKIPPED, native figures only: {e:#}");
             None
-        },
+        }
     };
     let (mut lsps2, mut flow) = (Figures::default(), Figures::default());
-    let outcome = run_rounds(&devnet, dir.path(), rounds, &fees, browser.as_mut(), &mut lsps2, &mut flow).await;
+    let outcome = run_rounds(
+        &devnet,
+        dir.path(),
+        rounds,
+        &fees,
+        browser.as_mut(),
+        &mut lsps2,
+        &mut flow,
+    )
+    .await;
     if let Some(b) = browser {
         b.finish().await;
     }
@@ -260,7 +313,10 @@ async fn main() -> Result<()> {
         fees.lsps2, fees.flow
     );
     println!("payer starts paying -> receiver has the payment (claimed), a receiver with no channel each round, ms:");
-    println!("{:<6} {:<8} {:>6} {:>9} {:>9} {:>9}", "LSP", "receiver", "rounds", "min", "median", "max");
+    println!(
+        "{:<6} {:<8} {:>6} {:>9} {:>9} {:>9}",
+        "LSP", "receiver", "rounds", "min", "median", "max"
+    );
     report("lsps2", &lsps2);
     report("flow", &flow);
     if !lsps2.browser.is_empty() {

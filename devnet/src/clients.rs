@@ -40,7 +40,9 @@ fn client_spec(devnet: &Devnet, name: &str, dir: &Path) -> Result<NodeSpec> {
         name: name.to_owned(),
         data_dir: dir.join(name),
         esplora_url: devnet.endpoints.esplora_url.clone(),
-        listen_port: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+        listen_port: std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port(),
         seed: seed_for(&format!("client/{name}/{}", dir.display())),
     })
 }
@@ -57,28 +59,44 @@ fn trusting(lsp: bitcoin::secp256k1::PublicKey) -> Config {
 }
 
 /// Starts an ldk-node LSPS2 client of the devnet's LSPS2 LSP.
-pub async fn start_lsps2_client(devnet: &Devnet, name: &str, dir: &Path) -> Result<Arc<RunningNode>> {
+pub async fn start_lsps2_client(
+    devnet: &Devnet,
+    name: &str,
+    dir: &Path,
+) -> Result<Arc<RunningNode>> {
     start_lsps2_client_of(devnet, &devnet.endpoints.lsps2_lsp, name, dir).await
 }
 
 /// [`start_lsps2_client`] for the LSPS2 LSP at `lsp` (e.g. the raw service, `lsps2_raw_lsp`).
 pub async fn start_lsps2_client_of(
-    devnet: &Devnet, lsp: &crate::endpoints::NodeEndpoint, name: &str, dir: &Path,
+    devnet: &Devnet,
+    lsp: &crate::endpoints::NodeEndpoint,
+    name: &str,
+    dir: &Path,
 ) -> Result<Arc<RunningNode>> {
     let spec = client_spec(devnet, name, dir)?;
     let lsp_id = lsp.node_id.parse()?;
-    let lsp_addr = SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: lsp.port };
+    let lsp_addr = SocketAddress::TcpIpV4 {
+        addr: [127, 0, 0, 1],
+        port: lsp.port,
+    };
     tokio::task::spawn_blocking(move || {
         let mut builder = spec.builder_with(trusting(lsp_id))?;
         builder.set_liquidity_source_lsps2(lsp_id, lsp_addr, None);
-        let node = builder.build().map_err(|e| anyhow!("lsps2 client: build: {e:?}"))?;
+        let node = builder
+            .build()
+            .map_err(|e| anyhow!("lsps2 client: build: {e:?}"))?;
         RunningNode::start(spec, node)
     })
     .await?
 }
 
 /// Starts an ldk-node node that trusts the REST LSP for 0-conf and is connected to it.
-pub async fn start_flow_client(devnet: &Devnet, name: &str, dir: &Path) -> Result<Arc<RunningNode>> {
+pub async fn start_flow_client(
+    devnet: &Devnet,
+    name: &str,
+    dir: &Path,
+) -> Result<Arc<RunningNode>> {
     let spec = client_spec(devnet, name, dir)?;
     let lsp = devnet.endpoints.flow_lsp.clone();
     let lsp_id = lsp.node_id.parse()?;
@@ -88,7 +106,10 @@ pub async fn start_flow_client(devnet: &Devnet, name: &str, dir: &Path) -> Resul
             .build()
             .map_err(|e| anyhow!("flow client: build: {e:?}"))?;
         let running = RunningNode::start(spec, node)?;
-        let addr = SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: lsp.port };
+        let addr = SocketAddress::TcpIpV4 {
+            addr: [127, 0, 0, 1],
+            port: lsp.port,
+        };
         running
             .node
             .connect(lsp_id, addr, true)
@@ -99,12 +120,16 @@ pub async fn start_flow_client(devnet: &Devnet, name: &str, dir: &Path) -> Resul
 }
 
 fn description(text: &str) -> Result<Bolt11InvoiceDescription> {
-    Ok(Bolt11InvoiceDescription::Direct(Description::new(text.to_owned())?))
+    Ok(Bolt11InvoiceDescription::Direct(Description::new(
+        text.to_owned(),
+    )?))
 }
 
 /// Pays `invoice` from the devnet payer and waits until `client` has received it.
 pub async fn pay_and_receive(
-    devnet: &Devnet, client: &RunningNode, invoice: Bolt11Invoice,
+    devnet: &Devnet,
+    client: &RunningNode,
+    invoice: Bolt11Invoice,
 ) -> Result<JitReceipt> {
     let mut events = client.subscribe();
     let hash = *invoice.payment_hash();
@@ -113,9 +138,13 @@ pub async fn pay_and_receive(
     let (pay, received) = tokio::join!(
         payer::pay(&devnet.payer, &text, None),
         RunningNode::wait_for(&mut events, payer::PAY_TIMEOUT, |e| match e {
-            Event::PaymentReceived { payment_hash, amount_msat, .. } if payment_hash.0 == hash.to_byte_array() => {
+            Event::PaymentReceived {
+                payment_hash,
+                amount_msat,
+                ..
+            } if payment_hash.0 == hash.to_byte_array() => {
                 Some((*amount_msat, started.elapsed()))
-            },
+            }
             _ => None,
         })
     );
@@ -138,12 +167,20 @@ use bitcoin::hashes::Hash as _;
 /// Receives `amount_msat` through the LSPS2 LSP with ldk-node's own client (a fixed-amount
 /// invoice), paying at most `max_fee_msat` in opening fees.
 pub async fn receive_via_lsps2(
-    devnet: &Devnet, client: &RunningNode, amount_msat: u64, max_fee_msat: u64,
+    devnet: &Devnet,
+    client: &RunningNode,
+    amount_msat: u64,
+    max_fee_msat: u64,
 ) -> Result<JitReceipt> {
     let node = client.node.clone();
     let invoice = tokio::task::spawn_blocking(move || {
         node.bolt11_payment()
-            .receive_via_jit_channel(amount_msat, &description("lsps2 jit")?, 3600, Some(max_fee_msat))
+            .receive_via_jit_channel(
+                amount_msat,
+                &description("lsps2 jit")?,
+                3600,
+                Some(max_fee_msat),
+            )
             .map_err(|e| anyhow!("lsps2 client: receive_via_jit_channel: {e:?}"))
     })
     .await??;
@@ -172,7 +209,10 @@ pub struct FlowHttp {
 impl FlowHttp {
     /// A client of the devnet's REST LSP.
     pub fn new(devnet: &Devnet) -> Self {
-        FlowHttp { base: devnet.endpoints.flow_lsp.url.clone(), http: reqwest::Client::new() }
+        FlowHttp {
+            base: devnet.endpoints.flow_lsp.url.clone(),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// `POST /api/v1/fee`: the fee id and fee for receiving `amount_msat` at `pubkey`.
@@ -184,7 +224,11 @@ impl FlowHttp {
             .send()
             .await?;
         if !resp.status().is_success() {
-            bail!("fee: HTTP {}: {}", resp.status(), resp.text().await.unwrap_or_default());
+            bail!(
+                "fee: HTTP {}: {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            );
         }
         let fee: FeeAnswer = resp.json().await?;
         let amount = match (fee.amount_msat, fee.fee_amount_msat) {
@@ -204,10 +248,17 @@ impl FlowHttp {
             .send()
             .await?;
         if !resp.status().is_success() {
-            bail!("proposal: HTTP {}: {}", resp.status(), resp.text().await.unwrap_or_default());
+            bail!(
+                "proposal: HTTP {}: {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            );
         }
         let answer: ProposalAnswer = resp.json().await?;
-        answer.jit_bolt11.parse().map_err(|e| anyhow!("proposal: bad jit_bolt11: {e}"))
+        answer
+            .jit_bolt11
+            .parse()
+            .map_err(|e| anyhow!("proposal: bad jit_bolt11: {e}"))
     }
 }
 
@@ -215,12 +266,16 @@ impl FlowHttp {
 /// amount - fee, proposal, then checks the wrapped invoice's hash, payee and amount before
 /// handing it to the payer. Returns the receipt and the quoted fee.
 pub async fn receive_via_flow(
-    devnet: &Devnet, client: &RunningNode, amount_msat: u64,
+    devnet: &Devnet,
+    client: &RunningNode,
+    amount_msat: u64,
 ) -> Result<(JitReceipt, u64)> {
     let api = FlowHttp::new(devnet);
     let client_id = client.node.node_id().to_string();
     let (fee_id, fee_msat) = api.fee(amount_msat, &client_id).await?;
-    let inner_msat = amount_msat.checked_sub(fee_msat).context("fee above amount")?;
+    let inner_msat = amount_msat
+        .checked_sub(fee_msat)
+        .context("fee above amount")?;
     let node = client.node.clone();
     let inner = tokio::task::spawn_blocking(move || {
         node.bolt11_payment()
@@ -236,7 +291,10 @@ pub async fn receive_via_flow(
         bail!("wrapped invoice is not payable to the LSP");
     }
     if wrapped.amount_milli_satoshis() != Some(amount_msat) {
-        bail!("wrapped invoice amount {:?} != {amount_msat}", wrapped.amount_milli_satoshis());
+        bail!(
+            "wrapped invoice amount {:?} != {amount_msat}",
+            wrapped.amount_milli_satoshis()
+        );
     }
     Ok((pay_and_receive(devnet, client, wrapped).await?, fee_msat))
 }

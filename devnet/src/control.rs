@@ -49,7 +49,11 @@ impl ApiError {
         ApiError(StatusCode::BAD_REQUEST, code, message.to_string())
     }
     fn internal(message: impl ToString) -> Self {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", message.to_string())
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            message.to_string(),
+        )
     }
 }
 
@@ -91,7 +95,11 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
 async fn refuse_foreign_origin(req: Request, next: Next) -> Response {
     let allowed = {
         // A header that is not text is a refusal (NUL is no loopback host).
-        let text = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+        let text = |name| {
+            req.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap_or("\u{0}"))
+        };
         crate::origin::request_allowed(text(header::ORIGIN), text(header::HOST))
     };
     if !allowed {
@@ -148,7 +156,9 @@ async fn status(State(devnet): State<Arc<Devnet>>) -> ApiResult {
 }
 
 async fn endpoints(State(devnet): State<Arc<Devnet>>) -> ApiResult {
-    Ok(Json(serde_json::to_value(&devnet.endpoints).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(&devnet.endpoints).map_err(ApiError::internal)?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -177,7 +187,9 @@ async fn pay(State(devnet): State<Arc<Devnet>>, Json(req): Json<PayRequest>) -> 
     let result = payer::pay(&devnet.payer, &req.invoice, req.amount_msat)
         .await
         .map_err(|e| ApiError::bad("pay_refused", format!("{e:#}")))?;
-    Ok(Json(serde_json::to_value(result).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(result).map_err(ApiError::internal)?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -202,19 +214,29 @@ struct OpenChannelRequest {
 }
 
 async fn open_channel(
-    State(devnet): State<Arc<Devnet>>, Json(req): Json<OpenChannelRequest>,
+    State(devnet): State<Arc<Devnet>>,
+    Json(req): Json<OpenChannelRequest>,
 ) -> ApiResult {
-    let node_id = PublicKey::from_str(&req.node_id)
-        .map_err(|e| ApiError::bad("bad_node_id", e))?;
+    let node_id = PublicKey::from_str(&req.node_id).map_err(|e| ApiError::bad("bad_node_id", e))?;
     let funding: Box<dyn Fn() -> Option<Option<Txid>> + Send> = match req.from.as_str() {
         "lsps2" => {
             let lsp = devnet.lsps2.node.clone();
-            if !lsp.list_peers().iter().any(|p| p.node_id == node_id && p.is_connected) {
-                return Err(ApiError::bad("not_connected", "that node is not connected to the LSP"));
+            if !lsp
+                .list_peers()
+                .iter()
+                .any(|p| p.node_id == node_id && p.is_connected)
+            {
+                return Err(ApiError::bad(
+                    "not_connected",
+                    "that node is not connected to the LSP",
+                ));
             }
             // The peer is connected (through the proxy): ldk-node dials only if it is not, so
             // the address is never used.
-            let unused = SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: 9 };
+            let unused = SocketAddress::TcpIpV4 {
+                addr: [127, 0, 0, 1],
+                port: 9,
+            };
             let (capacity, push) = (req.capacity_sat, req.push_msat);
             let opener = lsp.clone();
             let user_channel_id = tokio::task::spawn_blocking(move || {
@@ -229,7 +251,7 @@ async fn open_channel(
                     .find(|c| c.user_channel_id == user_channel_id)
                     .map(|c| c.funding_txo.map(|o| o.txid))
             })
-        },
+        }
         "flow" => {
             let user_channel_id = devnet
                 .flow
@@ -237,11 +259,13 @@ async fn open_channel(
                 .map_err(|e| ApiError::bad("open_failed", format!("{e:#}")))?;
             let flow = devnet.flow.clone();
             Box::new(move || flow.funding_txid(user_channel_id))
-        },
+        }
         other => return Err(ApiError::bad("bad_from", format!("unknown LSP {other:?}"))),
     };
     let txid = funding_broadcast(&devnet, funding).await?;
-    Ok(Json(json!({ "ok": true, "funding_txid": txid.to_string() })))
+    Ok(Json(
+        json!({ "ok": true, "funding_txid": txid.to_string() }),
+    ))
 }
 
 /// How long [`open_channel`] waits for the peer to accept and the funding to be broadcast.
@@ -251,14 +275,20 @@ const FUNDING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// `/mine` that follows confirms it (mining before the opener's asynchronous broadcast would
 /// leave it unconfirmed: a race a test cannot see).
 async fn funding_broadcast(
-    devnet: &Devnet, funding: Box<dyn Fn() -> Option<Option<Txid>> + Send>,
+    devnet: &Devnet,
+    funding: Box<dyn Fn() -> Option<Option<Txid>> + Send>,
 ) -> Result<Txid, ApiError> {
     let deadline = tokio::time::Instant::now() + FUNDING_WAIT;
     loop {
         match funding() {
-            None => return Err(ApiError::bad("open_refused", "the peer did not take the channel")),
+            None => {
+                return Err(ApiError::bad(
+                    "open_refused",
+                    "the peer did not take the channel",
+                ))
+            }
             Some(Some(txid)) if devnet.chain.mempool_txids().contains(&txid) => return Ok(txid),
-            Some(_) => {},
+            Some(_) => {}
         }
         if tokio::time::Instant::now() > deadline {
             return Err(ApiError::bad(
@@ -284,22 +314,36 @@ const HIDE_MEMPOOL_DEFAULT_SECS: u64 = 180;
 /// A lagging chain source: while hidden, Esplora's transaction lookups do not see the mempool
 /// (e.g. a JIT channel's funding transaction before it confirms). It shows again by itself after
 /// `max_secs`.
-async fn hide_mempool(State(devnet): State<Arc<Devnet>>, Json(req): Json<HideMempool>) -> ApiResult {
+async fn hide_mempool(
+    State(devnet): State<Arc<Devnet>>,
+    Json(req): Json<HideMempool>,
+) -> ApiResult {
     let max_secs = req.max_secs.unwrap_or(HIDE_MEMPOOL_DEFAULT_SECS);
     if req.hidden && max_secs == 0 {
         return Err(ApiError::bad("bad_max_secs", "max_secs must be at least 1"));
     }
     let hide_for = req.hidden.then(|| std::time::Duration::from_secs(max_secs));
     devnet.chain.set_mempool_hidden(hide_for);
-    Ok(Json(json!({ "hidden": req.hidden, "max_secs": req.hidden.then_some(max_secs) })))
+    Ok(Json(
+        json!({ "hidden": req.hidden, "max_secs": req.hidden.then_some(max_secs) }),
+    ))
 }
 
-async fn set_lsps2_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Lsps2Fault>) -> ApiResult {
-    devnet.flow.set_lsps2_fault(fault).map_err(|e| ApiError::bad("bad_fault", e))?;
+async fn set_lsps2_fault(
+    State(devnet): State<Arc<Devnet>>,
+    Json(fault): Json<Lsps2Fault>,
+) -> ApiResult {
+    devnet
+        .flow
+        .set_lsps2_fault(fault)
+        .map_err(|e| ApiError::bad("bad_fault", e))?;
     Ok(Json(json!({ "fault": fault })))
 }
 
 async fn set_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Fault>) -> ApiResult {
-    devnet.flow.set_fault(fault).map_err(|e| ApiError::bad("bad_fault", e))?;
+    devnet
+        .flow
+        .set_fault(fault)
+        .map_err(|e| ApiError::bad("bad_fault", e))?;
     Ok(Json(json!({ "fault": fault })))
 }

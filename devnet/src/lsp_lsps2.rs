@@ -76,6 +76,8 @@ impl Lsps2Terms {
 pub fn start(spec: NodeSpec, terms: &Lsps2Terms) -> Result<Arc<RunningNode>> {
     let mut builder = spec.builder()?;
     builder.set_liquidity_provider_lsps2(terms.service_config());
-    let node = builder.build().map_err(|e| anyhow!("lsps2 lsp: build: {e:?}"))?;
+    let node = builder
+        .build()
+        .map_err(|e| anyhow!("lsps2 lsp: build: {e:?}"))?;
     RunningNode::start(spec, node)
 }

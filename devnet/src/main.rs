@@ -9,7 +9,9 @@ use clap::Parser;
 use devnet::network::{Devnet, DevnetConfig, Ports};
 
 #[derive(Parser, Debug)]
-#[command(about = "A local just-in-time-channel Lightning network for tabnode (regtest, loopback only)")]
+#[command(
+    about = "A local just-in-time-channel Lightning network for tabnode (regtest, loopback only)"
+)]
 struct Args {
     /// Where to write the endpoints JSON.
     #[arg(long, default_value = "devnet-endpoints.json")]
@@ -34,13 +36,20 @@ async fn main() -> Result<()> {
         )
         .init();
     let args = Args::parse();
-    let ports = if args.any_ports { Ports::any() } else { Ports::defaults() };
+    let ports = if args.any_ports {
+        Ports::any()
+    } else {
+        Ports::defaults()
+    };
     let devnet = Devnet::start(DevnetConfig::new(args.data_dir.clone(), ports)).await?;
     let json = serde_json::to_string_pretty(&devnet.endpoints)?;
     std::fs::write(&args.endpoints, format!("{json}\n"))
         .with_context(|| format!("writing {}", args.endpoints.display()))?;
     println!("{}", devnet.endpoints.banner());
-    println!("  endpoints written to {}\n  Ctrl-C stops everything.", args.endpoints.display());
+    println!(
+        "  endpoints written to {}\n  Ctrl-C stops everything.",
+        args.endpoints.display()
+    );
 
     if args.block_interval > 0 {
         let miner = devnet.clone();

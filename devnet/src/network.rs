@@ -53,7 +53,15 @@ impl Ports {
 
     /// All ports free, chosen by the OS (for tests running side by side).
     pub fn any() -> Self {
-        Ports { esplora: 0, control: 0, proxy: 0, flow_http: 0, flow_p2p: 0, lsps2_p2p: 0, payer_p2p: 0 }
+        Ports {
+            esplora: 0,
+            control: 0,
+            proxy: 0,
+            flow_http: 0,
+            flow_p2p: 0,
+            lsps2_p2p: 0,
+            payer_p2p: 0,
+        }
     }
 }
 
@@ -115,7 +123,9 @@ fn free_port(port: u16) -> Result<u16> {
     if port != 0 {
         return Ok(port);
     }
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn serve_router(listener: TcpListener, router: axum::Router, what: &'static str) -> JoinHandle<()> {
@@ -142,7 +152,11 @@ impl Devnet {
         let chain = KernelChain::new().context("starting the regtest chain")?;
         let (esplora_listener, esplora_port) = bind(config.ports.esplora).await?;
         let esplora_url = format!("http://127.0.0.1:{esplora_port}");
-        tasks.push(serve_router(esplora_listener, crate::chain::esplora_router(chain.clone()), "esplora"));
+        tasks.push(serve_router(
+            esplora_listener,
+            crate::chain::esplora_router(chain.clone()),
+            "esplora",
+        ));
 
         // The three nodes.
         let spec = |name: &str, port: u16| -> Result<NodeSpec> {
@@ -193,10 +207,18 @@ impl Devnet {
         )
         .await
         .context("starting the REST LSP")?;
-        tasks.push(serve_router(flow_http_listener, crate::lsp_flow::router(flow.clone()), "flow LSP"));
+        tasks.push(serve_router(
+            flow_http_listener,
+            crate::lsp_flow::router(flow.clone()),
+            "flow LSP",
+        ));
         let flow_skim_source = FlowLsp::start(
             FlowLspConfig {
-                seed: Some(seed_for("flow-skim-source")[..32].try_into().expect("32 bytes")),
+                seed: Some(
+                    seed_for("flow-skim-source")[..32]
+                        .try_into()
+                        .expect("32 bytes"),
+                ),
                 listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 ..FlowLspConfig::default()
             },
@@ -208,16 +230,30 @@ impl Devnet {
         // Funds: 50 BTC coinbases to each LSP and the payer, then maturity.
         let miner = Address::p2wsh(&ScriptBuf::new_op_return([]), Network::Regtest).script_pubkey();
         for node in [&lsps2, &payer_node] {
-            let addr = node.node.onchain_payment().new_address().map_err(|e| anyhow!("{e:?}"))?;
-            chain.mine(2, &addr.script_pubkey()).map_err(|e| anyhow!("mining: {e}"))?;
+            let addr = node
+                .node
+                .onchain_payment()
+                .new_address()
+                .map_err(|e| anyhow!("{e:?}"))?;
+            chain
+                .mine(2, &addr.script_pubkey())
+                .map_err(|e| anyhow!("mining: {e}"))?;
         }
         for raw in [&flow, &flow_skim_source] {
-            chain.mine(2, &raw.funding_address().script_pubkey()).map_err(|e| anyhow!("mining: {e}"))?;
+            chain
+                .mine(2, &raw.funding_address().script_pubkey())
+                .map_err(|e| anyhow!("mining: {e}"))?;
         }
-        chain.mine(101, &miner).map_err(|e| anyhow!("mining: {e}"))?;
+        chain
+            .mine(101, &miner)
+            .map_err(|e| anyhow!("mining: {e}"))?;
 
         let proxy_allow = AllowList::default();
-        for port in [lsps2.spec.listen_port, payer_node.spec.listen_port, flow_p2p_port] {
+        for port in [
+            lsps2.spec.listen_port,
+            payer_node.spec.listen_port,
+            flow_p2p_port,
+        ] {
             proxy_allow.allow(SocketAddr::from(([127, 0, 0, 1], port)));
         }
         let proxy_task_allow = proxy_allow.clone();
@@ -275,7 +311,11 @@ impl Devnet {
         let (control_listener, control_port) = bind(config.ports.control).await?;
         devnet.endpoints.control_url = format!("http://127.0.0.1:{control_port}");
         let devnet = Arc::new(devnet);
-        let control = serve_router(control_listener, crate::control::router(devnet.clone()), "control");
+        let control = serve_router(
+            control_listener,
+            crate::control::router(devnet.clone()),
+            "control",
+        );
         devnet.tasks.lock().expect("tasks lock").push(control);
         tracing::info!("devnet up in {:?}", started.elapsed());
         Ok(devnet)
@@ -302,8 +342,20 @@ impl Devnet {
         let push_msat = capacity_sat * 1000 / 10;
         let mut events = self.payer.subscribe();
         let targets = [
-            (self.lsps2.node.node_id(), SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: self.lsps2.spec.listen_port }),
-            (self.flow.node_id(), SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: self.endpoints.flow_lsp.port }),
+            (
+                self.lsps2.node.node_id(),
+                SocketAddress::TcpIpV4 {
+                    addr: [127, 0, 0, 1],
+                    port: self.lsps2.spec.listen_port,
+                },
+            ),
+            (
+                self.flow.node_id(),
+                SocketAddress::TcpIpV4 {
+                    addr: [127, 0, 0, 1],
+                    port: self.endpoints.flow_lsp.port,
+                },
+            ),
         ];
         for (node_id, addr) in targets.clone() {
             let payer = self.payer.node.clone();
@@ -312,18 +364,22 @@ impl Devnet {
             })
             .await?
             .map_err(|e| anyhow!("payer: open channel to {node_id}: {e:?}"))?;
-            let funding = RunningNode::wait_for(&mut events, Duration::from_secs(30), |e| match e {
-                Event::ChannelPending { counterparty_node_id, funding_txo, .. }
-                    if *counterparty_node_id == node_id =>
-                {
-                    Some(*funding_txo)
-                },
-                _ => None,
-            })
-            .await
-            .with_context(|| format!("payer: channel to {node_id} not pending"))?;
+            let funding =
+                RunningNode::wait_for(&mut events, Duration::from_secs(30), |e| match e {
+                    Event::ChannelPending {
+                        counterparty_node_id,
+                        funding_txo,
+                        ..
+                    } if *counterparty_node_id == node_id => Some(*funding_txo),
+                    _ => None,
+                })
+                .await
+                .with_context(|| format!("payer: channel to {node_id} not pending"))?;
             if self.chain.get_tx(&funding.txid).is_none() {
-                bail!("payer: funding tx {} for {node_id} did not reach the chain", funding.txid);
+                bail!(
+                    "payer: funding tx {} for {node_id} did not reach the chain",
+                    funding.txid
+                );
             }
             self.payer.sync().await?;
         }
@@ -360,7 +416,9 @@ impl Devnet {
             match source.funding_txid(user_channel_id) {
                 Some(Some(txid)) if self.chain.get_tx(&txid).is_some() => break,
                 None => bail!("skim source: the REST LSP refused its channel"),
-                _ if Instant::now() > deadline => bail!("skim source: channel funding not broadcast"),
+                _ if Instant::now() > deadline => {
+                    bail!("skim source: channel funding not broadcast")
+                }
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
@@ -369,7 +427,11 @@ impl Devnet {
 
     async fn wait_skim_source_usable(&self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.flow_skim_source.usable_outbound_msat(&self.flow.node_id()) == 0 {
+        while self
+            .flow_skim_source
+            .usable_outbound_msat(&self.flow.node_id())
+            == 0
+        {
             if Instant::now() > deadline {
                 bail!("skim source: channel to the REST LSP not usable after 6 blocks");
             }
@@ -411,7 +473,10 @@ impl Devnet {
 
 /// Mines `count` blocks to `to` and syncs `nodes`.
 pub async fn mine_and_sync(
-    chain: &Arc<KernelChain>, to: &ScriptBuf, nodes: &[&Arc<RunningNode>], count: u32,
+    chain: &Arc<KernelChain>,
+    to: &ScriptBuf,
+    nodes: &[&Arc<RunningNode>],
+    count: u32,
 ) -> Result<Vec<bitcoin::BlockHash>> {
     let hashes = chain.mine(count, to).map_err(|e| anyhow!("mining: {e}"))?;
     for node in nodes {

@@ -35,7 +35,10 @@ pub struct NodeSpec {
 impl NodeSpec {
     /// The node's listening address as peers dial it.
     pub fn address(&self) -> SocketAddress {
-        SocketAddress::TcpIpV4 { addr: [127, 0, 0, 1], port: self.listen_port }
+        SocketAddress::TcpIpV4 {
+            addr: [127, 0, 0, 1],
+            port: self.listen_port,
+        }
     }
 
     /// A builder preset for the devnet: regtest, Esplora without background sync, listening on
@@ -55,13 +58,17 @@ impl NodeSpec {
             .set_entropy_seed_bytes(self.seed)
             .set_chain_source_esplora(
                 self.esplora_url.clone(),
-                Some(EsploraSyncConfig { background_sync_config: None }),
+                Some(EsploraSyncConfig {
+                    background_sync_config: None,
+                }),
             )
             .set_listening_addresses(vec![self.address()])
             .map_err(|e| anyhow!("{}: listening address: {e:?}", self.name))?
             .set_node_alias(self.name.clone())
             .map_err(|e| anyhow!("{}: alias: {e:?}", self.name))?;
-        builder.set_custom_logger(Arc::new(TracingLog { node: self.name.clone() }));
+        builder.set_custom_logger(Arc::new(TracingLog {
+            node: self.name.clone(),
+        }));
         Ok(builder)
     }
 }
@@ -83,7 +90,7 @@ impl LogWriter for TracingLog {
             LogLevel::Debug => tracing::debug!(target: "ldk", node, "{}", record.args),
             LogLevel::Trace | LogLevel::Gossip => {
                 tracing::trace!(target: "ldk", node, "{}", record.args)
-            },
+            }
         }
     }
 }
@@ -111,10 +118,15 @@ impl RunningNode {
     /// (ldk-node blocks in place).
     pub fn start(spec: NodeSpec, node: Node) -> Result<Arc<Self>> {
         let node = Arc::new(node);
-        node.start().map_err(|e| anyhow!("{}: start: {e:?}", spec.name))?;
+        node.start()
+            .map_err(|e| anyhow!("{}: start: {e:?}", spec.name))?;
         let (events, _) = broadcast::channel(1024);
-        let running =
-            Arc::new(RunningNode { name: spec.name.clone(), node: node.clone(), spec, events });
+        let running = Arc::new(RunningNode {
+            name: spec.name.clone(),
+            node: node.clone(),
+            spec,
+            events,
+        });
         let pump = running.clone();
         tokio::spawn(async move {
             loop {
@@ -137,7 +149,8 @@ impl RunningNode {
 
     /// Waits up to `timeout` for the first event for which `pick` returns `Some`.
     pub async fn wait_for<T>(
-        rx: &mut broadcast::Receiver<Event>, timeout: Duration,
+        rx: &mut broadcast::Receiver<Event>,
+        timeout: Duration,
         mut pick: impl FnMut(&Event) -> Option<T>,
     ) -> Result<T> {
         tokio::time::timeout(timeout, async {
@@ -147,13 +160,13 @@ impl RunningNode {
                         if let Some(found) = pick(&event) {
                             return Ok(found);
                         }
-                    },
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!("event receiver lagged by {n}");
-                    },
+                    }
                     Err(broadcast::error::RecvError::Closed) => {
                         return Err(anyhow!("event stream closed"));
-                    },
+                    }
                 }
             }
         })

@@ -35,7 +35,10 @@ pub struct PayResult {
 
 /// Builds and starts the payer.
 pub fn start(spec: NodeSpec) -> Result<Arc<RunningNode>> {
-    let node = spec.builder()?.build().map_err(|e| anyhow!("payer: build: {e:?}"))?;
+    let node = spec
+        .builder()?
+        .build()
+        .map_err(|e| anyhow!("payer: build: {e:?}"))?;
     RunningNode::start(spec, node)
 }
 
@@ -43,7 +46,11 @@ pub fn start(spec: NodeSpec) -> Result<Arc<RunningNode>> {
 ///
 /// A payment that LDK refuses to start (no route, duplicate, bad invoice) is an `Err`; one that
 /// starts and then fails is `Ok` with `status: "failed"`, so callers can see the LSP's behaviour.
-pub async fn pay(payer: &RunningNode, invoice: &str, amount_msat: Option<u64>) -> Result<PayResult> {
+pub async fn pay(
+    payer: &RunningNode,
+    invoice: &str,
+    amount_msat: Option<u64>,
+) -> Result<PayResult> {
     let invoice = Bolt11Invoice::from_str(invoice.trim())
         .map_err(|e| anyhow!("not a BOLT11 invoice: {e}"))?;
     let amount_msat = match (invoice.amount_milli_satoshis(), amount_msat) {
@@ -59,20 +66,25 @@ pub async fn pay(payer: &RunningNode, invoice: &str, amount_msat: Option<u64>) -
     let inv = invoice.clone();
     let payment_id = tokio::task::spawn_blocking(move || match inv.amount_milli_satoshis() {
         Some(_) => node.bolt11_payment().send(&inv, None),
-        None => node.bolt11_payment().send_using_amount(&inv, amount_msat, None),
+        None => node
+            .bolt11_payment()
+            .send_using_amount(&inv, amount_msat, None),
     })
     .await?
     .map_err(|e| anyhow!("payer refused to send: {e:?}"))?;
 
     let outcome = RunningNode::wait_for(&mut events, PAY_TIMEOUT, |event| match event {
-        Event::PaymentSuccessful { payment_id: Some(id), payment_preimage, fee_paid_msat, .. }
-            if *id == payment_id =>
-        {
-            Some(Ok((*payment_preimage, *fee_paid_msat)))
-        },
-        Event::PaymentFailed { payment_id: Some(id), reason, .. } if *id == payment_id => {
-            Some(Err(format!("{reason:?}")))
-        },
+        Event::PaymentSuccessful {
+            payment_id: Some(id),
+            payment_preimage,
+            fee_paid_msat,
+            ..
+        } if *id == payment_id => Some(Ok((*payment_preimage, *fee_paid_msat))),
+        Event::PaymentFailed {
+            payment_id: Some(id),
+            reason,
+            ..
+        } if *id == payment_id => Some(Err(format!("{reason:?}"))),
         _ => None,
     })
     .await?;
@@ -102,11 +114,15 @@ pub async fn pay(payer: &RunningNode, invoice: &str, amount_msat: Option<u64>) -
 
 /// An invoice of the payer's, for a wallet to pay.
 pub fn invoice(payer: &RunningNode, amount_msat: u64, description: &str) -> Result<Bolt11Invoice> {
-    let description = Description::new(description.to_owned())
-        .map_err(|e| anyhow!("bad description: {e}"))?;
+    let description =
+        Description::new(description.to_owned()).map_err(|e| anyhow!("bad description: {e}"))?;
     payer
         .node
         .bolt11_payment()
-        .receive(amount_msat, &Bolt11InvoiceDescription::Direct(description), 3600)
+        .receive(
+            amount_msat,
+            &Bolt11InvoiceDescription::Direct(description),
+            3600,
+        )
         .map_err(|e| anyhow!("payer: receive: {e:?}"))
 }

@@ -58,7 +58,11 @@ pub fn parse_target(path: &str) -> Option<SocketAddr> {
 
 /// The path a browser uses to reach `target` through the proxy.
 pub fn path_for(target: SocketAddrV4) -> String {
-    format!("/v1/{}/{}", target.ip().to_string().replace('.', "_"), target.port())
+    format!(
+        "/v1/{}/{}",
+        target.ip().to_string().replace('.', "_"),
+        target.port()
+    )
 }
 
 /// How much the proxy serves at once and how long it keeps a quiet connection.
@@ -75,7 +79,10 @@ pub struct ProxyLimits {
 impl Default for ProxyLimits {
     /// 256 connections (a test run's wallets with a few peers each), 5 minutes idle.
     fn default() -> ProxyLimits {
-        ProxyLimits { max_connections: 256, idle_timeout: Duration::from_secs(300) }
+        ProxyLimits {
+            max_connections: 256,
+            idle_timeout: Duration::from_secs(300),
+        }
     }
 }
 
@@ -85,7 +92,11 @@ pub async fn serve(listener: TcpListener, allow: AllowList) -> Result<()> {
 }
 
 /// Serves the proxy on `listener` with `limits` until the task is dropped.
-pub async fn serve_with(listener: TcpListener, allow: AllowList, limits: ProxyLimits) -> Result<()> {
+pub async fn serve_with(
+    listener: TcpListener,
+    allow: AllowList,
+    limits: ProxyLimits,
+) -> Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -101,7 +112,10 @@ pub async fn serve_with(listener: TcpListener, allow: AllowList, limits: ProxyLi
 }
 
 async fn handle(
-    stream: TcpStream, allow: AllowList, slot: Option<OwnedSemaphorePermit>, idle_timeout: Duration,
+    stream: TcpStream,
+    allow: AllowList,
+    slot: Option<OwnedSemaphorePermit>,
+    idle_timeout: Duration,
 ) -> Result<()> {
     let mut target = None;
     let callback = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
@@ -110,12 +124,19 @@ async fn handle(
             *err.status_mut() = status;
             err
         };
-        let text = |name| req.headers().get(name).map(|v: &HeaderValue| v.to_str().unwrap_or("\u{0}"));
+        let text = |name| {
+            req.headers()
+                .get(name)
+                .map(|v: &HeaderValue| v.to_str().unwrap_or("\u{0}"))
+        };
         if !crate::origin::request_allowed(text("origin"), text("host")) {
             return Err(refuse(StatusCode::FORBIDDEN, "origin not allowed"));
         }
         if slot.is_none() {
-            return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "too many connections"));
+            return Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many connections",
+            ));
         }
         let Some(addr) = parse_target(req.uri().path()).filter(|a| allow.allows(a)) else {
             let mut err = ErrorResponse::new(Some("target not allowed".into()));
@@ -129,7 +150,8 @@ async fn handle(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|p| p.trim() == "binary"));
         if wants_binary {
-            resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("binary"));
+            resp.headers_mut()
+                .insert("sec-websocket-protocol", HeaderValue::from_static("binary"));
         }
         Ok(resp)
     };
@@ -145,7 +167,9 @@ async fn handle(
 /// Copies websocket binary frames to TCP and TCP bytes to binary frames until either side closes
 /// or nothing moved either way for `idle_timeout`.
 async fn pipe(
-    ws: tokio_tungstenite::WebSocketStream<TcpStream>, tcp: TcpStream, idle_timeout: Duration,
+    ws: tokio_tungstenite::WebSocketStream<TcpStream>,
+    tcp: TcpStream,
+    idle_timeout: Duration,
 ) -> Result<()> {
     let (mut ws_tx, mut ws_rx) = ws.split();
     let (mut tcp_rx, mut tcp_tx) = tcp.into_split();
@@ -159,10 +183,10 @@ async fn pipe(
                 Message::Binary(bytes) => {
                     touch();
                     tcp_tx.write_all(&bytes).await?
-                },
+                }
                 Message::Close(_) => break,
                 // Text frames carry no BOLT8 bytes; pings are answered by tungstenite.
-                _ => {},
+                _ => {}
             }
         }
         tcp_tx.shutdown().await?;
@@ -176,7 +200,9 @@ async fn pipe(
                 break;
             }
             touch();
-            ws_tx.send(Message::Binary(buf[..n].to_vec().into())).await?;
+            ws_tx
+                .send(Message::Binary(buf[..n].to_vec().into()))
+                .await?;
         }
         anyhow::Ok(())
     };
@@ -205,7 +231,10 @@ mod tests {
 
     #[test]
     fn parses_mutiny_style_paths() {
-        assert_eq!(parse_target("/v1/127_0_0_1/9735"), Some("127.0.0.1:9735".parse().unwrap()));
+        assert_eq!(
+            parse_target("/v1/127_0_0_1/9735"),
+            Some("127.0.0.1:9735".parse().unwrap())
+        );
         assert_eq!(parse_target("/v1/127_0_0_1/9735/x"), None);
         assert_eq!(parse_target("/v2/127_0_0_1/9735"), None);
         assert_eq!(parse_target("/v1/localhost/9735"), None);

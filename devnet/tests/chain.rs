@@ -624,7 +624,10 @@ fn hidden_mempool_shows_again_by_itself() {
     assert!(chain.mempool_hidden());
     let started = Instant::now();
     while chain.mempool_hidden() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "still hidden");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "still hidden"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(started.elapsed() >= std::time::Duration::from_millis(150));

@@ -10,7 +10,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn post(url: &str, body: Value) -> (u16, Value) {
-    let resp = reqwest::Client::new().post(url).json(&body).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap())
 }
@@ -24,41 +29,83 @@ async fn control_api_and_proxy() {
     let control = devnet.endpoints.control_url.clone();
 
     // Status: the payer's two channels are confirmed and usable.
-    let status: Value = reqwest::get(format!("{control}/status")).await.unwrap().json().await.unwrap();
+    let status: Value = reqwest::get(format!("{control}/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let height = status["height"].as_u64().unwrap();
     let payer_channels = status["payer"]["channels"].as_array().unwrap();
     assert_eq!(payer_channels.len(), 2);
-    assert!(payer_channels.iter().all(|c| c["is_usable"] == true && c["is_announced"] == true));
+    assert!(payer_channels
+        .iter()
+        .all(|c| c["is_usable"] == true && c["is_announced"] == true));
 
     // Mining moves the tip and Esplora serves it.
     let (code, mined) = post(&format!("{control}/mine"), json!({"count": 3})).await;
     assert_eq!(code, 200);
     assert_eq!(mined["height"].as_u64().unwrap(), height + 3);
-    let tip = reqwest::get(format!("{}/blocks/tip/height", devnet.endpoints.esplora_url))
-        .await.unwrap().text().await.unwrap();
+    let tip = reqwest::get(format!(
+        "{}/blocks/tip/height",
+        devnet.endpoints.esplora_url
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
     assert_eq!(tip.parse::<u64>().unwrap(), height + 3);
     let (code, err) = post(&format!("{control}/mine"), json!({"count": 0})).await;
     assert_eq!((code, err["error"].as_str()), (400, Some("bad_count")));
 
     // The payer's invoice, and paying a bad invoice, answer in JSON.
-    let (code, inv) = post(&format!("{control}/invoice"), json!({"amount_msat": 21_000})).await;
+    let (code, inv) = post(
+        &format!("{control}/invoice"),
+        json!({"amount_msat": 21_000}),
+    )
+    .await;
     assert_eq!(code, 200);
     assert!(inv["invoice"].as_str().unwrap().starts_with("lnbcrt210n"));
-    let (code, err) = post(&format!("{control}/pay"), json!({"invoice": "lnbcrt1nonsense"})).await;
+    let (code, err) = post(
+        &format!("{control}/pay"),
+        json!({"invoice": "lnbcrt1nonsense"}),
+    )
+    .await;
     assert_eq!((code, err["error"].as_str()), (400, Some("pay_refused")));
 
     // Fault modes are switched and reported by the REST LSP.
-    let (code, set) = post(&format!("{control}/flow/fault"), json!({"mode": "open_late", "delay_secs": 2})).await;
+    let (code, set) = post(
+        &format!("{control}/flow/fault"),
+        json!({"mode": "open_late", "delay_secs": 2}),
+    )
+    .await;
     assert_eq!(code, 200, "{set}");
-    let status: Value = reqwest::get(format!("{control}/status")).await.unwrap().json().await.unwrap();
-    assert_eq!(status["flow_lsp"]["fault"], json!({"mode": "open_late", "delay_secs": 2}));
-    let (code, _) = post(&format!("{control}/flow/fault"), json!({"mode": "overcharge_fee", "extra_msat": 0})).await;
+    let status: Value = reqwest::get(format!("{control}/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["flow_lsp"]["fault"],
+        json!({"mode": "open_late", "delay_secs": 2})
+    );
+    let (code, _) = post(
+        &format!("{control}/flow/fault"),
+        json!({"mode": "overcharge_fee", "extra_msat": 0}),
+    )
+    .await;
     assert_eq!(code, 400, "a fault that means nothing is refused");
 
     // Opening a channel to a node that is not connected is refused.
     // The generator point: a valid key no devnet node has.
     let stranger = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
-    let (code, err) = post(&format!("{control}/open-channel"), json!({"from": "lsps2", "node_id": stranger, "capacity_sat": 100_000})).await;
+    let (code, err) = post(
+        &format!("{control}/open-channel"),
+        json!({"from": "lsps2", "node_id": stranger, "capacity_sat": 100_000}),
+    )
+    .await;
     assert_eq!((code, err["error"].as_str()), (400, Some("not_connected")));
 
     // The proxy carries bytes both ways to an allowed target, as binary frames.
@@ -76,16 +123,27 @@ async fn control_api_and_proxy() {
         }
     });
     let url = |addr: SocketAddr| {
-        format!("{}/v1/{}/{}", devnet.endpoints.proxy_url, addr.ip().to_string().replace('.', "_"), addr.port())
+        format!(
+            "{}/v1/{}/{}",
+            devnet.endpoints.proxy_url,
+            addr.ip().to_string().replace('.', "_"),
+            addr.port()
+        )
     };
     assert!(
-        tokio_tungstenite::connect_async(url(echo_addr)).await.is_err(),
+        tokio_tungstenite::connect_async(url(echo_addr))
+            .await
+            .is_err(),
         "a target off the allow-list is refused"
     );
     devnet.proxy_allow.allow(echo_addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url(echo_addr)).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(url(echo_addr))
+        .await
+        .unwrap();
     let payload: Vec<u8> = (0..=255u8).cycle().take(50 * 1024).collect();
-    ws.send(Message::Binary(payload.clone().into())).await.unwrap();
+    ws.send(Message::Binary(payload.clone().into()))
+        .await
+        .unwrap();
     let mut got = Vec::new();
     while got.len() < payload.len() {
         match ws.next().await.unwrap().unwrap() {
@@ -98,14 +156,19 @@ async fn control_api_and_proxy() {
     // A real LDK peer completes the BOLT8 handshake and init exchange with the LSPS2 LSP through
     // the proxy: a local TCP port bridged to a websocket, dialled by lightning-net-tokio.
     let lsp_id: bitcoin::secp256k1::PublicKey = devnet.endpoints.lsps2_lsp.node_id.parse().unwrap();
-    let lsp: SocketAddr = format!("127.0.0.1:{}", devnet.endpoints.lsps2_lsp.port).parse().unwrap();
+    let lsp: SocketAddr = format!("127.0.0.1:{}", devnet.endpoints.lsps2_lsp.port)
+        .parse()
+        .unwrap();
     let bridge = bridge_to_websocket(url(lsp)).await;
     let pm = peer_manager();
     let connection = lightning_net_tokio::connect_outbound(pm.clone(), lsp_id, bridge).await;
     assert!(connection.is_some(), "TCP to the bridge");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while pm.peer_by_node_id(&lsp_id).is_none() {
-        assert!(std::time::Instant::now() < deadline, "BOLT8 handshake through the proxy did not finish");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "BOLT8 handshake through the proxy did not finish"
+        );
         pm.process_events();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -131,10 +194,19 @@ impl lightning::util::logger::Logger for Quiet {
 
 /// A peer manager that speaks BOLT8 and init, and nothing else.
 fn peer_manager() -> std::sync::Arc<Pm> {
-    use lightning::ln::peer_handler::{ErroringMessageHandler, IgnoringMessageHandler, MessageHandler};
+    use lightning::ln::peer_handler::{
+        ErroringMessageHandler, IgnoringMessageHandler, MessageHandler,
+    };
     use std::sync::Arc;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    let keys = Arc::new(lightning::sign::KeysManager::new(&[7; 32], now.as_secs(), now.subsec_nanos(), true));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let keys = Arc::new(lightning::sign::KeysManager::new(
+        &[7; 32],
+        now.as_secs(),
+        now.subsec_nanos(),
+        true,
+    ));
     let ignore = Arc::new(IgnoringMessageHandler {});
     Arc::new(Pm::new(
         MessageHandler {
@@ -165,7 +237,12 @@ async fn bridge_to_websocket(ws_url: String) -> SocketAddr {
             let mut buf = vec![0u8; 16 * 1024];
             loop {
                 let n = tcp_rx.read(&mut buf).await.unwrap_or(0);
-                if n == 0 || ws_tx.send(Message::Binary(buf[..n].to_vec().into())).await.is_err() {
+                if n == 0
+                    || ws_tx
+                        .send(Message::Binary(buf[..n].to_vec().into()))
+                        .await
+                        .is_err()
+                {
                     break;
                 }
             }
@@ -194,20 +271,38 @@ async fn control_api_refuses_foreign_origins() {
     let control = devnet.endpoints.control_url.clone();
     let client = reqwest::Client::new();
     let height = || async {
-        let s: Value = reqwest::get(format!("{control}/status")).await.unwrap().json().await.unwrap();
+        let s: Value = reqwest::get(format!("{control}/status"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         s["height"].as_u64().unwrap()
     };
     let fault = || async {
-        let s: Value = reqwest::get(format!("{control}/status")).await.unwrap().json().await.unwrap();
+        let s: Value = reqwest::get(format!("{control}/status"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         s["flow_lsp"]["fault"].clone()
     };
     let before = height().await;
     let fault_before = fault().await;
     let post_from = |path: &str, origin: &str, body: Value| {
-        client.post(format!("{control}{path}")).header("Origin", origin).json(&body).send()
+        client
+            .post(format!("{control}{path}"))
+            .header("Origin", origin)
+            .json(&body)
+            .send()
     };
 
-    for origin in ["http://evil.example", "null", "http://127.0.0.1.evil.example:4173"] {
+    for origin in [
+        "http://evil.example",
+        "null",
+        "http://127.0.0.1.evil.example:4173",
+    ] {
         // A simple (form-like) POST a foreign page could send without a preflight.
         let resp = client
             .post(format!("{control}/mine"))
@@ -221,9 +316,17 @@ async fn control_api_refuses_foreign_origins() {
         assert!(resp.headers().get("access-control-allow-origin").is_none());
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["error"], "origin_refused");
-        let resp = post_from("/flow/fault", origin, json!({"mode": "open_late", "delay_secs": 9})).await.unwrap();
+        let resp = post_from(
+            "/flow/fault",
+            origin,
+            json!({"mode": "open_late", "delay_secs": 9}),
+        )
+        .await
+        .unwrap();
         assert_eq!(resp.status().as_u16(), 403, "{origin}");
-        let resp = post_from("/invoice", origin, json!({"amount_msat": 1000})).await.unwrap();
+        let resp = post_from("/invoice", origin, json!({"amount_msat": 1000}))
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 403, "{origin}");
         // A preflight from it is refused too.
         let resp = client
@@ -237,15 +340,30 @@ async fn control_api_refuses_foreign_origins() {
     }
     // A page whose own DNS name was rebound to 127.0.0.1 (same-origin GET, no Origin) is refused
     // by its Host.
-    let resp = client.get(format!("{control}/status")).header("Host", "rebound.evil.example").send().await.unwrap();
+    let resp = client
+        .get(format!("{control}/status"))
+        .header("Host", "rebound.evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 403);
     assert_eq!(height().await, before, "the refused /mine mined nothing");
-    assert_eq!(fault().await, fault_before, "the refused /flow/fault changed nothing");
+    assert_eq!(
+        fault().await,
+        fault_before,
+        "the refused /flow/fault changed nothing"
+    );
 
     // The demo wallet's origins and wasm-pack's (a run-time port on 127.0.0.1) work, with CORS
     // naming the caller.
-    for origin in ["http://127.0.0.1:4173", "http://localhost:4173", "http://127.0.0.1:38211"] {
-        let resp = post_from("/mine", origin, json!({"count": 1})).await.unwrap();
+    for origin in [
+        "http://127.0.0.1:4173",
+        "http://localhost:4173",
+        "http://127.0.0.1:38211",
+    ] {
+        let resp = post_from("/mine", origin, json!({"count": 1}))
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{origin}");
         assert_eq!(resp.headers()["access-control-allow-origin"], origin);
         let resp = client
@@ -297,8 +415,8 @@ fn refused_status(e: tokio_tungstenite::tungstenite::Error) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_guards() {
     use devnet::proxy::{self, AllowList, ProxyLimits};
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use std::time::{Duration, Instant};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     let echo = echo_server().await;
     let allow = AllowList::default();
@@ -306,11 +424,21 @@ async fn proxy_guards() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let idle_timeout = Duration::from_millis(1500);
-    tokio::spawn(proxy::serve_with(listener, allow, ProxyLimits { max_connections: 2, idle_timeout }));
-    let url = format!("ws://127.0.0.1:{port}{}", proxy::path_for(match echo {
-        SocketAddr::V4(a) => a,
-        _ => unreachable!(),
-    }));
+    tokio::spawn(proxy::serve_with(
+        listener,
+        allow,
+        ProxyLimits {
+            max_connections: 2,
+            idle_timeout,
+        },
+    ));
+    let url = format!(
+        "ws://127.0.0.1:{port}{}",
+        proxy::path_for(match echo {
+            SocketAddr::V4(a) => a,
+            _ => unreachable!(),
+        })
+    );
     let from = |origin: &str| {
         let mut req = url.clone().into_client_request().unwrap();
         req.headers_mut().insert("origin", origin.parse().unwrap());
@@ -318,18 +446,39 @@ async fn proxy_guards() {
     };
 
     // Foreign origins refused; the wallet's origin served (and the bytes echo).
-    for origin in ["http://evil.example", "null", "http://localhost.evil.example:4173"] {
-        let e = tokio_tungstenite::connect_async(from(origin)).await.unwrap_err();
+    for origin in [
+        "http://evil.example",
+        "null",
+        "http://localhost.evil.example:4173",
+    ] {
+        let e = tokio_tungstenite::connect_async(from(origin))
+            .await
+            .unwrap_err();
         assert_eq!(refused_status(e), 403, "{origin}");
     }
-    let (mut a, _) = tokio_tungstenite::connect_async(from("http://127.0.0.1:4173")).await.unwrap();
-    a.send(Message::Binary(b"ping".to_vec().into())).await.unwrap();
-    assert_eq!(a.next().await.unwrap().unwrap(), Message::Binary(b"ping".to_vec().into()));
+    let (mut a, _) = tokio_tungstenite::connect_async(from("http://127.0.0.1:4173"))
+        .await
+        .unwrap();
+    a.send(Message::Binary(b"ping".to_vec().into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.next().await.unwrap().unwrap(),
+        Message::Binary(b"ping".to_vec().into())
+    );
 
     // Two connections at most.
-    let (b, _) = tokio_tungstenite::connect_async(from("http://localhost:4173")).await.unwrap();
-    let e = tokio_tungstenite::connect_async(url.clone()).await.unwrap_err();
-    assert_eq!(refused_status(e), 503, "a third connection is over the limit");
+    let (b, _) = tokio_tungstenite::connect_async(from("http://localhost:4173"))
+        .await
+        .unwrap();
+    let e = tokio_tungstenite::connect_async(url.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused_status(e),
+        503,
+        "a third connection is over the limit"
+    );
     drop(b);
     // The slot is freed when the proxy sees the close (a condition, polled).
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -340,7 +489,7 @@ async fn proxy_guards() {
                 assert_eq!(refused_status(e), 503);
                 assert!(Instant::now() < deadline, "the freed slot was not reused");
                 tokio::time::sleep(Duration::from_millis(50)).await;
-            },
+            }
         }
     };
 
@@ -357,6 +506,9 @@ async fn proxy_guards() {
     .await;
     assert!(end.is_ok(), "an idle connection was not closed");
     let waited = quiet_since.elapsed();
-    assert!(waited >= idle_timeout - Duration::from_millis(100), "closed after {waited:?}, before the idle timeout");
+    assert!(
+        waited >= idle_timeout - Duration::from_millis(100),
+        "closed after {waited:?}, before the idle timeout"
+    );
     drop(a);
 }

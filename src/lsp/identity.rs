@@ -86,7 +86,10 @@ mod tests {
     fn a_pin_wins_over_the_stored_id_and_replaces_it() {
         assert_eq!(initial_trust(Some(id(1)), Some(id(2))), (Some(id(1)), true));
         assert_eq!(initial_trust(Some(id(1)), None), (Some(id(1)), true));
-        assert_eq!(initial_trust(Some(id(1)), Some(id(1))), (Some(id(1)), false));
+        assert_eq!(
+            initial_trust(Some(id(1)), Some(id(1))),
+            (Some(id(1)), false)
+        );
         assert_eq!(initial_trust(None, Some(id(2))), (Some(id(2)), false));
         assert_eq!(initial_trust(None, None), (None, false));
     }

@@ -739,8 +739,8 @@ pub fn check_htlc_arrival(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lsp::lsps2::AmountMode;
     use crate::lsp::lsps2::tests::terms as lsps2_terms;
+    use crate::lsp::lsps2::AmountMode;
     use crate::test_util::{pubkey, Inv};
 
     const NOW: u64 = 1_700_000_000;

@@ -224,9 +224,11 @@ pub const LSPS_FEATURE_BIT: usize = 729;
 pub fn advertises_lsps(features: &lightning::types::features::InitFeatures) -> bool {
     let flags = features.le_flags();
     let even = LSPS_FEATURE_BIT - 1;
-    [even, LSPS_FEATURE_BIT]
-        .iter()
-        .any(|&b| flags.get(b / 8).is_some_and(|byte| byte & (1 << (b % 8)) != 0))
+    [even, LSPS_FEATURE_BIT].iter().any(|&b| {
+        flags
+            .get(b / 8)
+            .is_some_and(|byte| byte & (1 << (b % 8)) != 0)
+    })
 }
 
 /// The entry [`select_offer`] chose, and the mode it was chosen for.
@@ -641,14 +643,10 @@ fn check_variable_arrival(
         .checked_add(skimmed_fee_msat)
         .ok_or(Error::AmountOverflow)?;
     let params = &terms.opening_fee_params;
-    let fee =
-        opening_fee(sent, params).ok_or(Error::InvalidLsps2Offer(OfferFault::Overflow))?;
+    let fee = opening_fee(sent, params).ok_or(Error::InvalidLsps2Offer(OfferFault::Overflow))?;
     // The size the payer chose must be one the terms cover, and the fee on it below it
     // (bLIP-52): the menu was checked for the range, the arrival is checked against it.
-    if sent < params.min_payment_size_msat
-        || sent > params.max_payment_size_msat
-        || fee >= sent
-    {
+    if sent < params.min_payment_size_msat || sent > params.max_payment_size_msat || fee >= sent {
         return Err(Error::PaymentOutOfRange {
             sent_msat: sent,
             min_msat: params.min_payment_size_msat,

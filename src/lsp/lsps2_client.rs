@@ -30,9 +30,7 @@ use crate::fee::FeeCaps;
 use crate::js_args::ReceiveArgs;
 use crate::lsp::jit::{JitProtocol, JitRecord};
 use crate::lsp::jit_invoice::lsps2_spec;
-use crate::lsp::lsps2::{
-    self, check_jit_invoice, invoice_expiry_secs, select_offer, Lsps2Terms,
-};
+use crate::lsp::lsps2::{self, check_jit_invoice, invoice_expiry_secs, select_offer, Lsps2Terms};
 use crate::lsp::own_invoice::{new_inbound_payment, payee, sign};
 use crate::lsp::receive::{wait_for_lsp, Prepared};
 use crate::lsp::receive_rules::lsps2_rejection;

@@ -233,8 +233,12 @@ pub async fn lsp_loop(node: Rc<Node>) {
         };
         let mismatch = outcome == Err(Error::LspIdentityMismatch);
         if mismatch && !identity_reported {
-            node.log(Level::Error, "the LSP names another node than the trusted one");
-            node.bus.emit(WalletEvent::Error(Error::LspIdentityMismatch));
+            node.log(
+                Level::Error,
+                "the LSP names another node than the trusted one",
+            );
+            node.bus
+                .emit(WalletEvent::Error(Error::LspIdentityMismatch));
         }
         identity_reported = mismatch;
         match outcome {

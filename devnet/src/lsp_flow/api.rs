@@ -47,7 +47,11 @@ pub struct ProposalRequest {
     pub fee_id: String,
     /// Accepted and ignored: LDK 0.2 opens no simple-taproot channels; a standard channel is
     /// opened either way.
-    #[serde(rename = "simpleTaproot", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "simpleTaproot",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub simple_taproot: Option<bool>,
     /// Where the LSP may try to connect to the client if it is not connected at payment time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +105,11 @@ async fn fee(
         .parse()
         .map_err(|e| ApiError::new(400, "invalid_pubkey", format!("pubkey: {e}")))?;
     let quote = lsp.quote_fee(req.amount_msat, client)?;
-    Ok(Json(FeeResponse { id: quote.id, amount_msat: quote.fee_msat, fee_amount_msat: quote.fee_msat }))
+    Ok(Json(FeeResponse {
+        id: quote.id,
+        amount_msat: quote.fee_msat,
+        fee_amount_msat: quote.fee_msat,
+    }))
 }
 
 async fn proposal(
@@ -110,7 +118,9 @@ async fn proposal(
 ) -> Result<Json<ProposalResponse>, ApiError> {
     let Json(req) = body.map_err(bad_json)?;
     let wrapped = lsp.propose(&req)?;
-    Ok(Json(ProposalResponse { jit_bolt11: wrapped.to_string() }))
+    Ok(Json(ProposalResponse {
+        jit_bolt11: wrapped.to_string(),
+    }))
 }
 
 /// The API router (`/api/v1/info`, `/api/v1/fee`, `/api/v1/proposal`) with permissive CORS, so
@@ -132,10 +142,15 @@ mod tests {
     fn fee_request_accepts_numbers_and_strings() {
         let r: FeeRequest = serde_json::from_str(r#"{"amount_msat": 5, "pubkey": "x"}"#).unwrap();
         assert_eq!(r.amount_msat, 5);
-        let r: FeeRequest = serde_json::from_str(r#"{"amount_msat": "70", "pubkey": "x"}"#).unwrap();
+        let r: FeeRequest =
+            serde_json::from_str(r#"{"amount_msat": "70", "pubkey": "x"}"#).unwrap();
         assert_eq!(r.amount_msat, 70);
-        assert!(serde_json::from_str::<FeeRequest>(r#"{"amount_msat": -1, "pubkey": "x"}"#).is_err());
-        assert!(serde_json::from_str::<FeeRequest>(r#"{"amount_msat": "1e3", "pubkey": "x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<FeeRequest>(r#"{"amount_msat": -1, "pubkey": "x"}"#).is_err()
+        );
+        assert!(
+            serde_json::from_str::<FeeRequest>(r#"{"amount_msat": "1e3", "pubkey": "x"}"#).is_err()
+        );
     }
 
     #[test]
@@ -147,13 +162,17 @@ mod tests {
         assert_eq!(r.simple_taproot, Some(true));
         assert_eq!(r.host, None);
         let r: ProposalRequest =
-            serde_json::from_str(r#"{"bolt11":"b","fee_id":"f","host":"127.0.0.1","port":9735}"#).unwrap();
+            serde_json::from_str(r#"{"bolt11":"b","fee_id":"f","host":"127.0.0.1","port":9735}"#)
+                .unwrap();
         assert_eq!(r.port, Some(9735));
     }
 
     #[test]
     fn error_body_shape() {
         let e = ApiError::new(400, "amount_mismatch", "nope");
-        assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"error":"amount_mismatch","message":"nope"}));
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"error":"amount_mismatch","message":"nope"})
+        );
     }
 }

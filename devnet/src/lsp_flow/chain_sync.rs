@@ -27,7 +27,11 @@ impl BlockFeeder {
         listeners: Vec<Arc<dyn Listen + Send + Sync>>,
         best: (u32, BlockHash),
     ) -> Self {
-        BlockFeeder { chain, listeners, seen: VecDeque::from([best]) }
+        BlockFeeder {
+            chain,
+            listeners,
+            seen: VecDeque::from([best]),
+        }
     }
 
     /// The listeners' best block.
@@ -61,7 +65,11 @@ impl BlockFeeder {
                         true
                     }
                     Some(_) => false,
-                    None => return Err(format!("chain has no block at height {next} below tip {tip_height}")),
+                    None => {
+                        return Err(format!(
+                            "chain has no block at height {next} below tip {tip_height}"
+                        ))
+                    }
                 };
             if !on_our_chain {
                 self.disconnect_to_fork()?;
@@ -71,11 +79,18 @@ impl BlockFeeder {
 
     fn disconnect_to_fork(&mut self) -> Result<(), String> {
         while let Some(&(h, hash)) = self.seen.back() {
-            let still_there = self.chain.block_at(h).map(|b| b.block_hash() == hash).unwrap_or(false);
+            let still_there = self
+                .chain
+                .block_at(h)
+                .map(|b| b.block_hash() == hash)
+                .unwrap_or(false);
             if still_there {
                 tracing::warn!(target: "lsp_flow", fork_height = h, "chain reorganised; disconnecting to fork point");
                 for l in &self.listeners {
-                    l.blocks_disconnected(BestBlock { block_hash: hash, height: h });
+                    l.blocks_disconnected(BestBlock {
+                        block_hash: hash,
+                        height: h,
+                    });
                 }
                 return Ok(());
             }

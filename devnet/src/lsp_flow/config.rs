@@ -96,7 +96,9 @@ pub const MAX_INNER_FINAL_CLTV_DELTA: u64 = 432;
 fn jit_channel_margin_sat(capacity_sat: u64, feerate_sat_per_kw: u32) -> Option<u64> {
     let reserve = std::cmp::max(capacity_sat / 100, 1000);
     // A commitment with one HTLC weighs about 900 WU; LDK keeps room for twice the fee.
-    let commit_fee = (feerate_sat_per_kw as u64).checked_mul(2 * 900)?.checked_div(1000)?;
+    let commit_fee = (feerate_sat_per_kw as u64)
+        .checked_mul(2 * 900)?
+        .checked_div(1000)?;
     reserve.checked_add(commit_fee)?.checked_add(1000)
 }
 
@@ -106,7 +108,10 @@ impl FlowLspConfig {
     pub fn validate(&self) -> Result<(), String> {
         self.fee_policy.validate()?;
         if self.feerate_sat_per_kw < 253 {
-            return Err(format!("feerate_sat_per_kw {} is below 253", self.feerate_sat_per_kw));
+            return Err(format!(
+                "feerate_sat_per_kw {} is below 253",
+                self.feerate_sat_per_kw
+            ));
         }
         let margin = jit_channel_margin_sat(self.jit_channel_capacity_sat, self.feerate_sat_per_kw)
             .ok_or("jit channel margin overflows")?;
@@ -115,7 +120,10 @@ impl FlowLspConfig {
             .checked_sub(margin)
             .and_then(|sat| sat.checked_mul(1000))
             .ok_or_else(|| {
-                format!("jit_channel_capacity_sat {} is too small", self.jit_channel_capacity_sat)
+                format!(
+                    "jit_channel_capacity_sat {} is too small",
+                    self.jit_channel_capacity_sat
+                )
             })?;
         if self.fee_policy.max_amount_msat > usable_msat {
             return Err(format!(
@@ -163,7 +171,10 @@ mod tests {
 
     #[test]
     fn low_feerate_rejected() {
-        let c = FlowLspConfig { feerate_sat_per_kw: 252, ..Default::default() };
+        let c = FlowLspConfig {
+            feerate_sat_per_kw: 252,
+            ..Default::default()
+        };
         assert!(c.validate().is_err());
     }
 
@@ -171,6 +182,9 @@ mod tests {
     fn connection_method_serializes_type() {
         let m = ConnectionMethod::for_socket("127.0.0.1:9735".parse().unwrap());
         let v = serde_json::to_value(&m).unwrap();
-        assert_eq!(v, serde_json::json!({"address":"127.0.0.1","port":9735,"type":"ipv4"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"address":"127.0.0.1","port":9735,"type":"ipv4"})
+        );
     }
 }

@@ -16,7 +16,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status, error: code.to_string(), message: message.into() }
+        ApiError {
+            status,
+            error: code.to_string(),
+            message: message.into(),
+        }
     }
 }
 

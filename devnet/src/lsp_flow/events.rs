@@ -50,7 +50,12 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
                 }
             }
         }
-        Event::PaymentClaimable { payment_hash, amount_msat, claim_deadline, .. } => {
+        Event::PaymentClaimable {
+            payment_hash,
+            amount_msat,
+            claim_deadline,
+            ..
+        } => {
             let mut st = lsp.state.lock().unwrap();
             match st.jits.get_mut(&payment_hash) {
                 Some(rec) if rec.state == JitState::AwaitingPayment => {
@@ -64,7 +69,9 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
                         };
                     } else {
                         tracing::info!(target: "lsp_flow", hash = %payment_hash, amount_msat, "holding wrapped payment");
-                        rec.state = JitState::Held { received_msat: amount_msat };
+                        rec.state = JitState::Held {
+                            received_msat: amount_msat,
+                        };
                         rec.claim_deadline = claim_deadline;
                         let lsp2 = lsp.clone();
                         let handle = tokio::spawn(super::flow::run_jit(lsp2, payment_hash));
@@ -83,13 +90,25 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
                 }
             }
         }
-        Event::PaymentClaimed { payment_hash, amount_msat, .. } => {
+        Event::PaymentClaimed {
+            payment_hash,
+            amount_msat,
+            ..
+        } => {
             tracing::info!(target: "lsp_flow", hash = %payment_hash, amount_msat, "claimed");
             if let Some(rec) = lsp.state.lock().unwrap().jits.get_mut(&payment_hash) {
-                rec.state = JitState::Settled { claimed_msat: amount_msat };
+                rec.state = JitState::Settled {
+                    claimed_msat: amount_msat,
+                };
             }
         }
-        Event::PaymentSent { payment_id, payment_preimage, payment_hash, fee_paid_msat, .. } => {
+        Event::PaymentSent {
+            payment_id,
+            payment_preimage,
+            payment_hash,
+            fee_paid_msat,
+            ..
+        } => {
             tracing::info!(target: "lsp_flow", hash = %payment_hash, ?fee_paid_msat, "outbound payment sent");
             if let Some(id) = payment_id {
                 if let Some(tx) = lsp.payment_waiters.lock().unwrap().remove(&id) {
@@ -97,29 +116,56 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
                 }
             }
         }
-        Event::PaymentFailed { payment_id, payment_hash, reason } => {
+        Event::PaymentFailed {
+            payment_id,
+            payment_hash,
+            reason,
+        } => {
             tracing::warn!(target: "lsp_flow", ?payment_hash, ?reason, "outbound payment failed");
             if let Some(tx) = lsp.payment_waiters.lock().unwrap().remove(&payment_id) {
                 let _ = tx.send(Err(format!("payment to the client failed: {reason:?}")));
             }
         }
-        Event::ChannelReady { channel_id, user_channel_id, counterparty_node_id, .. } => {
+        Event::ChannelReady {
+            channel_id,
+            user_channel_id,
+            counterparty_node_id,
+            ..
+        } => {
             tracing::info!(target: "lsp_flow", %channel_id, peer = %counterparty_node_id, "channel ready");
-            super::lsps2::on_channel_ready(lsp, user_channel_id, &channel_id, &counterparty_node_id);
+            super::lsps2::on_channel_ready(
+                lsp,
+                user_channel_id,
+                &channel_id,
+                &counterparty_node_id,
+            );
             if let Some(tx) = lsp.channel_waiters.lock().unwrap().remove(&user_channel_id) {
                 let _ = tx.send(Ok(()));
             }
         }
-        Event::ChannelClosed { channel_id, user_channel_id, reason, .. } => {
+        Event::ChannelClosed {
+            channel_id,
+            user_channel_id,
+            reason,
+            ..
+        } => {
             tracing::info!(target: "lsp_flow", %channel_id, %reason, "channel closed");
             if let Some(tx) = lsp.channel_waiters.lock().unwrap().remove(&user_channel_id) {
                 let _ = tx.send(Err(format!("channel closed: {reason}")));
             }
         }
-        Event::ChannelPending { channel_id, counterparty_node_id, funding_txo, .. } => {
+        Event::ChannelPending {
+            channel_id,
+            counterparty_node_id,
+            funding_txo,
+            ..
+        } => {
             tracing::info!(target: "lsp_flow", %channel_id, peer = %counterparty_node_id, %funding_txo, "channel pending");
         }
-        Event::DiscardFunding { channel_id, funding_info } => {
+        Event::DiscardFunding {
+            channel_id,
+            funding_info,
+        } => {
             tracing::warn!(target: "lsp_flow", %channel_id, "funding discarded");
             if let FundingInfo::Tx { transaction } = funding_info {
                 lsp.wallet.release(&transaction);
@@ -128,7 +174,11 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
         Event::SpendableOutputs { outputs, .. } => {
             tracing::warn!(target: "lsp_flow", count = outputs.len(), "spendable outputs from a closed channel are not swept (ephemeral devnet)");
         }
-        Event::HTLCHandlingFailed { prev_channel_id, failure_type, failure_reason } => {
+        Event::HTLCHandlingFailed {
+            prev_channel_id,
+            failure_type,
+            failure_reason,
+        } => {
             tracing::info!(target: "lsp_flow", %prev_channel_id, ?failure_type, ?failure_reason, "HTLC failed");
             super::lsps2::on_htlc_handling_failed(lsp, failure_type);
         }
@@ -139,7 +189,12 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
             expected_outbound_amount_msat,
             ..
         } => {
-            let skim = lsp.state.lock().unwrap().skims.contains_key(&requested_next_hop_scid);
+            let skim = lsp
+                .state
+                .lock()
+                .unwrap()
+                .skims
+                .contains_key(&requested_next_hop_scid);
             if skim
                 || !super::lsps2::on_intercepted(
                     lsp,
@@ -159,7 +214,12 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
                 );
             }
         }
-        Event::PaymentForwarded { total_fee_earned_msat, next_channel_id, skimmed_fee_msat, .. } => {
+        Event::PaymentForwarded {
+            total_fee_earned_msat,
+            next_channel_id,
+            skimmed_fee_msat,
+            ..
+        } => {
             tracing::info!(target: "lsp_flow", ?total_fee_earned_msat, ?skimmed_fee_msat, "payment forwarded");
             super::lsps2::on_payment_forwarded(lsp, next_channel_id, skimmed_fee_msat);
         }

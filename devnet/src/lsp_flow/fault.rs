@@ -52,9 +52,9 @@ impl Fault {
     /// Checks the fault makes sense for an LSP on `lsp_network`.
     pub fn validate(&self, lsp_network: Network) -> Result<(), String> {
         match self {
-            Fault::WrongNetwork { network } if *network == lsp_network => {
-                Err(format!("wrong_network needs a network other than {lsp_network}"))
-            }
+            Fault::WrongNetwork { network } if *network == lsp_network => Err(format!(
+                "wrong_network needs a network other than {lsp_network}"
+            )),
             Fault::OverchargeFee { extra_msat: 0 } => {
                 Err("overcharge_fee needs extra_msat > 0".into())
             }
@@ -72,8 +72,14 @@ mod tests {
     fn json_shapes() {
         let f: Fault = serde_json::from_str(r#"{"mode":"overcharge_fee","extra_msat":5}"#).unwrap();
         assert_eq!(f, Fault::OverchargeFee { extra_msat: 5 });
-        let f: Fault = serde_json::from_str(r#"{"mode":"wrong_network","network":"bitcoin"}"#).unwrap();
-        assert_eq!(f, Fault::WrongNetwork { network: Network::Bitcoin });
+        let f: Fault =
+            serde_json::from_str(r#"{"mode":"wrong_network","network":"bitcoin"}"#).unwrap();
+        assert_eq!(
+            f,
+            Fault::WrongNetwork {
+                network: Network::Bitcoin
+            }
+        );
         let f: Fault = serde_json::from_str(r#"{"mode":"none"}"#).unwrap();
         assert_eq!(f, Fault::None);
         assert_eq!(
@@ -84,9 +90,19 @@ mod tests {
 
     #[test]
     fn validation() {
-        assert!(Fault::WrongNetwork { network: Network::Regtest }.validate(Network::Regtest).is_err());
-        assert!(Fault::WrongNetwork { network: Network::Testnet }.validate(Network::Regtest).is_ok());
-        assert!(Fault::OverchargeFee { extra_msat: 0 }.validate(Network::Regtest).is_err());
+        assert!(Fault::WrongNetwork {
+            network: Network::Regtest
+        }
+        .validate(Network::Regtest)
+        .is_err());
+        assert!(Fault::WrongNetwork {
+            network: Network::Testnet
+        }
+        .validate(Network::Regtest)
+        .is_ok());
+        assert!(Fault::OverchargeFee { extra_msat: 0 }
+            .validate(Network::Regtest)
+            .is_err());
         assert!(Fault::NeverOpen.validate(Network::Regtest).is_ok());
         assert!(Fault::Skim { msat: 0 }.validate(Network::Regtest).is_err());
         let f: Fault = serde_json::from_str(r#"{"mode":"skim","msat":1000}"#).unwrap();
@@ -97,7 +113,10 @@ mod tests {
     #[test]
     fn the_impostor_is_stable_and_another_node() {
         use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
-        let real = PublicKey::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[7; 32]).unwrap());
+        let real = PublicKey::from_secret_key(
+            &Secp256k1::new(),
+            &SecretKey::from_slice(&[7; 32]).unwrap(),
+        );
         assert_eq!(impostor_id(&real), impostor_id(&real));
         assert_ne!(impostor_id(&real), real);
         let f: Fault = serde_json::from_str(r#"{"mode":"impostor_identity"}"#).unwrap();

@@ -43,14 +43,29 @@ pub enum QuoteError {
 impl std::fmt::Display for QuoteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            QuoteError::BelowMinimum { amount_msat, min_msat } => {
-                write!(f, "amount {amount_msat} msat is below the minimum of {min_msat} msat")
+            QuoteError::BelowMinimum {
+                amount_msat,
+                min_msat,
+            } => {
+                write!(
+                    f,
+                    "amount {amount_msat} msat is below the minimum of {min_msat} msat"
+                )
             }
-            QuoteError::AboveMaximum { amount_msat, max_msat } => {
+            QuoteError::AboveMaximum {
+                amount_msat,
+                max_msat,
+            } => {
                 write!(f, "Invoice amount is too high: {amount_msat} msat is above the maximum of {max_msat} msat")
             }
-            QuoteError::FeeNotBelowAmount { amount_msat, fee_msat } => {
-                write!(f, "fee {fee_msat} msat is not below the amount {amount_msat} msat")
+            QuoteError::FeeNotBelowAmount {
+                amount_msat,
+                fee_msat,
+            } => {
+                write!(
+                    f,
+                    "fee {fee_msat} msat is not below the amount {amount_msat} msat"
+                )
             }
             QuoteError::Overflow => f.write_str("fee computation overflowed"),
         }
@@ -61,11 +76,10 @@ impl std::error::Error for QuoteError {}
 
 /// `max(min_fee_msat, ceil(amount_msat * fee_ppm / 1_000_000))`, every step checked.
 pub fn fee_for_amount(policy: &FeePolicy, amount_msat: u64) -> Result<u64, QuoteError> {
-    let product = amount_msat.checked_mul(policy.fee_ppm).ok_or(QuoteError::Overflow)?;
-    let proportional = product
-        .checked_add(999_999)
-        .ok_or(QuoteError::Overflow)?
-        / 1_000_000;
+    let product = amount_msat
+        .checked_mul(policy.fee_ppm)
+        .ok_or(QuoteError::Overflow)?;
+    let proportional = product.checked_add(999_999).ok_or(QuoteError::Overflow)? / 1_000_000;
     Ok(std::cmp::max(policy.min_fee_msat, proportional))
 }
 
@@ -73,14 +87,23 @@ pub fn fee_for_amount(policy: &FeePolicy, amount_msat: u64) -> Result<u64, Quote
 /// is strictly below it. On success the client's invoice must be for `amount_msat - fee`.
 pub fn quote_fee(policy: &FeePolicy, amount_msat: u64) -> Result<u64, QuoteError> {
     if amount_msat < policy.min_amount_msat {
-        return Err(QuoteError::BelowMinimum { amount_msat, min_msat: policy.min_amount_msat });
+        return Err(QuoteError::BelowMinimum {
+            amount_msat,
+            min_msat: policy.min_amount_msat,
+        });
     }
     if amount_msat > policy.max_amount_msat {
-        return Err(QuoteError::AboveMaximum { amount_msat, max_msat: policy.max_amount_msat });
+        return Err(QuoteError::AboveMaximum {
+            amount_msat,
+            max_msat: policy.max_amount_msat,
+        });
     }
     let fee_msat = fee_for_amount(policy, amount_msat)?;
     if fee_msat >= amount_msat {
-        return Err(QuoteError::FeeNotBelowAmount { amount_msat, fee_msat });
+        return Err(QuoteError::FeeNotBelowAmount {
+            amount_msat,
+            fee_msat,
+        });
     }
     Ok(fee_msat)
 }
@@ -109,7 +132,12 @@ mod tests {
     use super::*;
 
     fn policy(min_fee: u64, ppm: u64) -> FeePolicy {
-        FeePolicy { min_fee_msat: min_fee, fee_ppm: ppm, min_amount_msat: 1, max_amount_msat: u64::MAX }
+        FeePolicy {
+            min_fee_msat: min_fee,
+            fee_ppm: ppm,
+            min_amount_msat: 1,
+            max_amount_msat: u64::MAX,
+        }
     }
 
     #[test]
@@ -140,18 +168,32 @@ mod tests {
     #[test]
     fn bounds_are_enforced() {
         let p = FeePolicy::default();
-        assert!(matches!(quote_fee(&p, p.min_amount_msat - 1), Err(QuoteError::BelowMinimum { .. })));
-        assert!(matches!(quote_fee(&p, p.max_amount_msat + 1), Err(QuoteError::AboveMaximum { .. })));
+        assert!(matches!(
+            quote_fee(&p, p.min_amount_msat - 1),
+            Err(QuoteError::BelowMinimum { .. })
+        ));
+        assert!(matches!(
+            quote_fee(&p, p.max_amount_msat + 1),
+            Err(QuoteError::AboveMaximum { .. })
+        ));
         assert_eq!(quote_fee(&p, p.min_amount_msat).unwrap(), 100_000);
         assert_eq!(quote_fee(&p, 50_000_000).unwrap(), 500_000);
     }
 
     #[test]
     fn fee_must_be_below_amount() {
-        let p = FeePolicy { min_fee_msat: 5_000, fee_ppm: 0, min_amount_msat: 1, max_amount_msat: 10_000 };
+        let p = FeePolicy {
+            min_fee_msat: 5_000,
+            fee_ppm: 0,
+            min_amount_msat: 1,
+            max_amount_msat: 10_000,
+        };
         assert_eq!(
             quote_fee(&p, 5_000),
-            Err(QuoteError::FeeNotBelowAmount { amount_msat: 5_000, fee_msat: 5_000 })
+            Err(QuoteError::FeeNotBelowAmount {
+                amount_msat: 5_000,
+                fee_msat: 5_000
+            })
         );
         assert_eq!(quote_fee(&p, 5_001).unwrap(), 5_000);
         assert!(p.validate().is_err());

@@ -91,10 +91,15 @@ async fn drive(lsp: &Arc<FlowLsp>, hash: PaymentHash) -> Result<PaymentPreimage,
         let user_channel_id: u128 = rand::random();
         lsp.set_jit_state(
             &hash,
-            JitState::OpeningChannel { user_channel_id: user_channel_id.to_string() },
+            JitState::OpeningChannel {
+                user_channel_id: user_channel_id.to_string(),
+            },
         );
         let (tx, rx) = oneshot::channel();
-        lsp.channel_waiters.lock().unwrap().insert(user_channel_id, tx);
+        lsp.channel_waiters
+            .lock()
+            .unwrap()
+            .insert(user_channel_id, tx);
         let config = outbound_channel_config(&lsp.ldk.base_config, false);
         if let Err(e) = lsp.ldk.channel_manager.create_channel(
             rec.client,
@@ -141,7 +146,9 @@ async fn drive(lsp: &Arc<FlowLsp>, hash: PaymentHash) -> Result<PaymentPreimage,
     let payment_id = PaymentId(rand::random());
     lsp.set_jit_state(
         &hash,
-        JitState::PayingClient { payment_id: hex::DisplayHex::to_lower_hex_string(&payment_id.0[..]) },
+        JitState::PayingClient {
+            payment_id: hex::DisplayHex::to_lower_hex_string(&payment_id.0[..]),
+        },
     );
     if let Fault::Skim { msat } = rec.fault {
         let preimage = super::skim::pay_client_skimmed(lsp, rec.client, &rec.inner, msat).await?;
@@ -192,7 +199,10 @@ async fn wait_for_client(lsp: &Arc<FlowLsp>, rec: &JitRecord) -> Result<(), Stri
     let deadline = tokio::time::Instant::now() + timeout;
     while !lsp.is_connected(&rec.client) {
         if tokio::time::Instant::now() >= deadline {
-            return Err(format!("client not connected within {} s", timeout.as_secs()));
+            return Err(format!(
+                "client not connected within {} s",
+                timeout.as_secs()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -224,7 +234,8 @@ mod tests {
         // height + wrapped_delta - 39 at least; the budget must then cover the inner delta plus
         // the router's largest shadow padding (3 * 40 blocks), which the cap would otherwise cut.
         let inner = 42u64;
-        let wrapped = inner + crate::lsp_flow::FlowLspConfig::default().extra_final_cltv_delta as u64;
+        let wrapped =
+            inner + crate::lsp_flow::FlowLspConfig::default().extra_final_cltv_delta as u64;
         let height = 1000;
         let deadline = height + wrapped as u32 - 3 - 39;
         let budget = outbound_cltv_budget(Some(deadline), height, wrapped, inner).unwrap();

@@ -24,11 +24,21 @@ impl Logger for TracingLogger {
         let peer = record.peer_id.map(|p| p.to_string()).unwrap_or_default();
         match record.level {
             Level::Gossip => {}
-            Level::Trace => tracing::trace!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args),
-            Level::Debug => tracing::debug!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args),
-            Level::Info => tracing::info!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args),
-            Level::Warn => tracing::warn!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args),
-            Level::Error => tracing::error!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args),
+            Level::Trace => {
+                tracing::trace!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args)
+            }
+            Level::Debug => {
+                tracing::debug!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args)
+            }
+            Level::Info => {
+                tracing::info!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args)
+            }
+            Level::Warn => {
+                tracing::warn!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args)
+            }
+            Level::Error => {
+                tracing::error!(target: "lsp_flow::ldk", peer, "{} {}", record.module_path, record.args)
+            }
         }
     }
 }
@@ -107,7 +117,10 @@ impl<S: EcdsaChannelSigner> Persist<S> for MemoryPersister {
         monitor_name: MonitorName,
         monitor: &ChannelMonitor<S>,
     ) -> ChannelMonitorUpdateStatus {
-        self.monitors.lock().unwrap().insert(monitor_name.to_string(), monitor.encode());
+        self.monitors
+            .lock()
+            .unwrap()
+            .insert(monitor_name.to_string(), monitor.encode());
         ChannelMonitorUpdateStatus::Completed
     }
 
@@ -117,12 +130,18 @@ impl<S: EcdsaChannelSigner> Persist<S> for MemoryPersister {
         _update: Option<&ChannelMonitorUpdate>,
         monitor: &ChannelMonitor<S>,
     ) -> ChannelMonitorUpdateStatus {
-        self.monitors.lock().unwrap().insert(monitor_name.to_string(), monitor.encode());
+        self.monitors
+            .lock()
+            .unwrap()
+            .insert(monitor_name.to_string(), monitor.encode());
         ChannelMonitorUpdateStatus::Completed
     }
 
     fn archive_persisted_channel(&self, monitor_name: MonitorName) {
-        self.monitors.lock().unwrap().remove(&monitor_name.to_string());
+        self.monitors
+            .lock()
+            .unwrap()
+            .remove(&monitor_name.to_string());
     }
 }
 
@@ -133,8 +152,14 @@ mod tests {
     #[test]
     fn fee_estimator_floor_and_base() {
         let f = ConstantFeeEstimator { base: 1000 };
-        assert_eq!(f.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee), 1000);
-        assert_eq!(f.get_est_sat_per_1000_weight(ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee), 253);
+        assert_eq!(
+            f.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee),
+            1000
+        );
+        assert_eq!(
+            f.get_est_sat_per_1000_weight(ConfirmationTarget::MinAllowedNonAnchorChannelRemoteFee),
+            253
+        );
         assert!(f.get_est_sat_per_1000_weight(ConfirmationTarget::MaximumFeeEstimate) >= 8000);
     }
 }

@@ -33,9 +33,9 @@ pub mod wallet;
 pub mod wrap;
 
 #[cfg(test)]
-mod test_chain;
-#[cfg(test)]
 mod api_tests;
+#[cfg(test)]
+mod test_chain;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -105,15 +105,22 @@ pub struct FlowLsp {
 }
 
 fn now() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 impl FlowLsp {
     /// Validates `config`, builds the node at `chain`'s tip, binds the Lightning listener on
     /// `config.listen_addr`, and starts the background tasks (block feeding, event processing,
     /// timers, inbound connections). Must be called inside a tokio runtime.
-    pub async fn start(config: FlowLspConfig, chain: Arc<dyn ChainAccess>) -> anyhow::Result<Arc<Self>> {
-        config.validate().map_err(|e| anyhow!("invalid flow LSP config: {e}"))?;
+    pub async fn start(
+        config: FlowLspConfig,
+        chain: Arc<dyn ChainAccess>,
+    ) -> anyhow::Result<Arc<Self>> {
+        config
+            .validate()
+            .map_err(|e| anyhow!("invalid flow LSP config: {e}"))?;
         let seed = config.seed.unwrap_or_else(rand::random);
         let (ldk, mut feeder) = node::build(&config, &seed, chain.clone())?;
         let wallet = FundingWallet::from_seed(&seed, config.network);
@@ -130,7 +137,10 @@ impl FlowLsp {
             node_secret,
             wallet,
             listen_addr,
-            state: Mutex::new(State { connection_methods, ..Default::default() }),
+            state: Mutex::new(State {
+                connection_methods,
+                ..Default::default()
+            }),
             payment_waiters: Mutex::new(HashMap::new()),
             channel_waiters: Mutex::new(HashMap::new()),
             skim_source: OnceLock::new(),
@@ -259,7 +269,10 @@ impl FlowLsp {
             Fault::ImpostorIdentity => fault::impostor_id(&self.node_id()),
             _ => self.node_id(),
         };
-        InfoResponse { pubkey: pubkey.to_string(), connection_methods }
+        InfoResponse {
+            pubkey: pubkey.to_string(),
+            connection_methods,
+        }
     }
 
     /// Sets the fault used for proposals made from now on (checked against the network).
@@ -313,8 +326,16 @@ impl FlowLsp {
         })?;
         let inner = proposal::validate_proposal(&req.bolt11, &quote, self.config.network, now)
             .map_err(|e| ApiError::new(400, e.code(), e.to_string()))?;
-        if st.jits.values().any(|r| !r.state.is_terminal() && r.inner.payment_hash() == inner.payment_hash()) {
-            return Err(ApiError::new(409, "duplicate_payment_hash", "a wrapped invoice for this payment hash is already live"));
+        if st
+            .jits
+            .values()
+            .any(|r| !r.state.is_terminal() && r.inner.payment_hash() == inner.payment_hash())
+        {
+            return Err(ApiError::new(
+                409,
+                "duplicate_payment_hash",
+                "a wrapped invoice for this payment hash is already live",
+            ));
         }
         let fault = st.fault;
         let plan = wrap::plan_wrapped(
@@ -336,7 +357,9 @@ impl FlowLsp {
                     plan.expiry_secs,
                     Some(plan.registered_final_cltv_delta()),
                 )
-                .map_err(|()| ApiError::new(500, "internal", "LDK refused to register the payment hash"))?
+                .map_err(|()| {
+                    ApiError::new(500, "internal", "LDK refused to register the payment hash")
+                })?
         } else {
             PaymentSecret(rand::random())
         };
@@ -344,9 +367,10 @@ impl FlowLsp {
             .map_err(|e| ApiError::new(500, "internal", e.to_string()))?;
         st.quotes.consume(req.fee_id.trim());
         let client_address = match (&req.host, req.port) {
-            (Some(host), Some(port)) if !host.trim().is_empty() => {
-                Some(ClientAddress { host: host.trim().to_string(), port })
-            }
+            (Some(host), Some(port)) if !host.trim().is_empty() => Some(ClientAddress {
+                host: host.trim().to_string(),
+                port,
+            }),
             _ => None,
         };
         let inner_amount_msat = quote.inner_amount_msat();
@@ -377,14 +401,17 @@ impl FlowLsp {
         if self.is_connected(&node_id) {
             return Ok(());
         }
-        let fut = lightning_net_tokio::connect_outbound(self.ldk.peer_manager.clone(), node_id, addr)
-            .await
-            .ok_or_else(|| anyhow!("cannot reach {node_id} at {addr}"))?;
+        let fut =
+            lightning_net_tokio::connect_outbound(self.ldk.peer_manager.clone(), node_id, addr)
+                .await
+                .ok_or_else(|| anyhow!("cannot reach {node_id} at {addr}"))?;
         tokio::spawn(fut);
         let deadline = Instant::now() + CONNECT_TIMEOUT;
         while !self.is_connected(&node_id) {
             if Instant::now() >= deadline {
-                return Err(anyhow!("handshake with {node_id} at {addr} did not complete"));
+                return Err(anyhow!(
+                    "handshake with {node_id} at {addr} did not complete"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -414,14 +441,26 @@ impl FlowLsp {
         let config = node::outbound_channel_config(&self.ldk.base_config, announce);
         self.ldk
             .channel_manager
-            .create_channel(node_id, capacity_sat, push_msat, user_channel_id, None, Some(config))
+            .create_channel(
+                node_id,
+                capacity_sat,
+                push_msat,
+                user_channel_id,
+                None,
+                Some(config),
+            )
             .map_err(|e| anyhow!("create_channel: {e:?}"))?;
         Ok(user_channel_id)
     }
 
     /// Opens the private 0-conf JIT channel `user_channel_id` (an LSPS2 buy's) to the connected
     /// `node_id`, with zero forwarding fees: the opening fee pays for it.
-    pub(crate) fn open_jit_channel(&self, node_id: PublicKey, capacity_sat: u64, user_channel_id: u128) -> anyhow::Result<()> {
+    pub(crate) fn open_jit_channel(
+        &self,
+        node_id: PublicKey,
+        capacity_sat: u64,
+        user_channel_id: u128,
+    ) -> anyhow::Result<()> {
         if !self.is_connected(&node_id) {
             return Err(anyhow!("not connected to {node_id}"));
         }
@@ -430,7 +469,14 @@ impl FlowLsp {
         config.channel_config.forwarding_fee_proportional_millionths = 0;
         self.ldk
             .channel_manager
-            .create_channel(node_id, capacity_sat, 0, user_channel_id, None, Some(config))
+            .create_channel(
+                node_id,
+                capacity_sat,
+                0,
+                user_channel_id,
+                None,
+                Some(config),
+            )
             .map_err(|e| anyhow!("create_channel: {e:?}"))?;
         Ok(())
     }
@@ -475,7 +521,13 @@ impl FlowLsp {
                 .into_iter()
                 .map(|p| p.counterparty_node_id.to_string())
                 .collect(),
-            channels: self.ldk.channel_manager.list_channels().iter().map(ChannelStatus::from).collect(),
+            channels: self
+                .ldk
+                .channel_manager
+                .list_channels()
+                .iter()
+                .map(ChannelStatus::from)
+                .collect(),
             jit,
             broadcast_refusals: self.ldk.broadcaster.refusals.lock().unwrap().clone(),
         }
@@ -483,7 +535,12 @@ impl FlowLsp {
 
     /// The JIT record for the wrapped invoice with `payment_hash`, as a summary.
     pub fn jit_status(&self, payment_hash: &[u8; 32]) -> Option<JitSummary> {
-        self.state.lock().unwrap().jits.get(&PaymentHash(*payment_hash)).map(|r| r.summary())
+        self.state
+            .lock()
+            .unwrap()
+            .jits
+            .get(&PaymentHash(*payment_hash))
+            .map(|r| r.summary())
     }
 
     /// Number of channel monitors persisted (in memory).

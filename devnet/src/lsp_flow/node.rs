@@ -23,8 +23,8 @@ use lightning_net_tokio::SocketDescriptor;
 
 use super::chain_sync::BlockFeeder;
 use super::config::FlowLspConfig;
-use super::lsps2::{FaultyLsps, Lsps2Service};
 use super::ldk_glue::{ChainBroadcaster, ConstantFeeEstimator, MemoryPersister, TracingLogger};
+use super::lsps2::{FaultyLsps, Lsps2Service};
 use crate::chain::ChainAccess;
 
 pub(crate) type ChainMonitor = chainmonitor::ChainMonitor<
@@ -92,10 +92,13 @@ pub(crate) struct LdkNode {
 pub(crate) fn base_user_config(config: &FlowLspConfig) -> UserConfig {
     let mut c = UserConfig::default();
     c.channel_handshake_config.minimum_depth = config.inbound_channel_min_depth.max(1);
-    c.channel_handshake_config.max_inbound_htlc_value_in_flight_percent_of_channel = 100;
+    c.channel_handshake_config
+        .max_inbound_htlc_value_in_flight_percent_of_channel = 100;
     c.channel_handshake_config.announce_for_forwarding = false;
-    c.channel_handshake_config.negotiate_anchors_zero_fee_htlc_tx = false;
-    c.channel_handshake_limits.force_announced_channel_preference = false;
+    c.channel_handshake_config
+        .negotiate_anchors_zero_fee_htlc_tx = false;
+    c.channel_handshake_limits
+        .force_announced_channel_preference = false;
     c.channel_handshake_limits.trust_own_funding_0conf = true;
     c.accept_inbound_channels = true;
     c.manually_accept_inbound_channels = false;
@@ -115,7 +118,10 @@ pub(crate) fn outbound_channel_config(base: &UserConfig, announce: bool) -> User
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Builds the node at the chain's current tip. The ChannelManager starts one block below the tip
@@ -127,12 +133,23 @@ pub(crate) fn build(
     chain: Arc<dyn ChainAccess>,
 ) -> anyhow::Result<(LdkNode, BlockFeeder)> {
     let logger = Arc::new(TracingLogger);
-    let fee_estimator = Arc::new(ConstantFeeEstimator { base: config.feerate_sat_per_kw });
-    let broadcaster =
-        Arc::new(ChainBroadcaster { chain: chain.clone(), refusals: Default::default() });
+    let fee_estimator = Arc::new(ConstantFeeEstimator {
+        base: config.feerate_sat_per_kw,
+    });
+    let broadcaster = Arc::new(ChainBroadcaster {
+        chain: chain.clone(),
+        refusals: Default::default(),
+    });
     let persister = Arc::new(MemoryPersister::default());
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).context("clock before 1970")?;
-    let keys = Arc::new(KeysManager::new(seed, now.as_secs(), now.subsec_nanos(), true));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("clock before 1970")?;
+    let keys = Arc::new(KeysManager::new(
+        seed,
+        now.as_secs(),
+        now.subsec_nanos(),
+        true,
+    ));
 
     let (tip_height, tip_hash) = chain.tip();
     let start: (u32, BlockHash) = if tip_height > 0 {
@@ -180,7 +197,10 @@ pub(crate) fn build(
         base_config.clone(),
         ChainParameters {
             network: config.network,
-            best_block: BestBlock { block_hash: start.1, height: start.0 },
+            best_block: BestBlock {
+                block_hash: start.1,
+                height: start.0,
+            },
         },
         now_secs() as u32,
     ));
@@ -207,7 +227,9 @@ pub(crate) fn build(
     let listeners: Vec<Arc<dyn Listen + Send + Sync>> =
         vec![chain_monitor.clone(), channel_manager.clone()];
     let mut feeder = BlockFeeder::new(chain, listeners, start);
-    feeder.sync().map_err(|e| anyhow::anyhow!("initial chain sync: {e}"))?;
+    feeder
+        .sync()
+        .map_err(|e| anyhow::anyhow!("initial chain sync: {e}"))?;
     Ok((
         LdkNode {
             keys,

@@ -92,11 +92,14 @@ pub fn validate_proposal(
     } else {
         text
     };
-    let invoice = Bolt11Invoice::from_str(text)
-        .map_err(|e| ProposalError::InvalidInvoice(e.to_string()))?;
+    let invoice =
+        Bolt11Invoice::from_str(text).map_err(|e| ProposalError::InvalidInvoice(e.to_string()))?;
     let expected = Currency::from(network);
     if invoice.currency() != expected {
-        return Err(ProposalError::WrongNetwork { expected, got: invoice.currency() });
+        return Err(ProposalError::WrongNetwork {
+            expected,
+            got: invoice.currency(),
+        });
     }
     let amount = match invoice.amount_milli_satoshis() {
         Some(a) if a > 0 => a,
@@ -107,9 +110,14 @@ pub fn validate_proposal(
     }
     let expected_msat = quote.inner_amount_msat();
     if amount != expected_msat {
-        return Err(ProposalError::AmountMismatch { expected_msat, got_msat: amount });
+        return Err(ProposalError::AmountMismatch {
+            expected_msat,
+            got_msat: amount,
+        });
     }
-    let horizon = now.checked_add(MIN_INNER_REMAINING).ok_or(ProposalError::Expired)?;
+    let horizon = now
+        .checked_add(MIN_INNER_REMAINING)
+        .ok_or(ProposalError::Expired)?;
     if invoice.would_expire(horizon) {
         return Err(ProposalError::Expired);
     }
@@ -149,7 +157,8 @@ pub(crate) mod tests {
             Some(a) => b.amount_milli_satoshis(a),
             None => b,
         };
-        b.build_signed(|m| secp.sign_ecdsa_recoverable(m, key)).unwrap()
+        b.build_signed(|m| secp.sign_ecdsa_recoverable(m, key))
+            .unwrap()
     }
 
     fn client_key() -> SecretKey {
@@ -171,7 +180,15 @@ pub(crate) mod tests {
     const HOUR: Duration = Duration::from_secs(3600);
 
     fn good() -> String {
-        invoice(&client_key(), Currency::Regtest, Some(19_800_000), NOW, HOUR, 24).to_string()
+        invoice(
+            &client_key(),
+            Currency::Regtest,
+            Some(19_800_000),
+            NOW,
+            HOUR,
+            24,
+        )
+        .to_string()
     }
 
     #[test]
@@ -201,24 +218,41 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_other_networks() {
-        let s = invoice(&client_key(), Currency::Bitcoin, Some(19_800_000), NOW, HOUR, 24).to_string();
+        let s = invoice(
+            &client_key(),
+            Currency::Bitcoin,
+            Some(19_800_000),
+            NOW,
+            HOUR,
+            24,
+        )
+        .to_string();
         assert_eq!(
             validate_proposal(&s, &quote(), Network::Regtest, NOW),
-            Err(ProposalError::WrongNetwork { expected: Currency::Regtest, got: Currency::Bitcoin })
+            Err(ProposalError::WrongNetwork {
+                expected: Currency::Regtest,
+                got: Currency::Bitcoin
+            })
         );
     }
 
     #[test]
     fn rejects_missing_amount() {
         let s = invoice(&client_key(), Currency::Regtest, None, NOW, HOUR, 24).to_string();
-        assert_eq!(validate_proposal(&s, &quote(), Network::Regtest, NOW), Err(ProposalError::NoAmount));
+        assert_eq!(
+            validate_proposal(&s, &quote(), Network::Regtest, NOW),
+            Err(ProposalError::NoAmount)
+        );
     }
 
     #[test]
     fn rejects_other_payee() {
         let other = SecretKey::from_slice(&[6; 32]).unwrap();
         let s = invoice(&other, Currency::Regtest, Some(19_800_000), NOW, HOUR, 24).to_string();
-        assert_eq!(validate_proposal(&s, &quote(), Network::Regtest, NOW), Err(ProposalError::PayeeMismatch));
+        assert_eq!(
+            validate_proposal(&s, &quote(), Network::Regtest, NOW),
+            Err(ProposalError::PayeeMismatch)
+        );
     }
 
     #[test]
@@ -227,23 +261,47 @@ pub(crate) mod tests {
             let s = invoice(&client_key(), Currency::Regtest, Some(a), NOW, HOUR, 24).to_string();
             assert_eq!(
                 validate_proposal(&s, &quote(), Network::Regtest, NOW),
-                Err(ProposalError::AmountMismatch { expected_msat: 19_800_000, got_msat: a })
+                Err(ProposalError::AmountMismatch {
+                    expected_msat: 19_800_000,
+                    got_msat: a
+                })
             );
         }
     }
 
     #[test]
     fn rejects_expiring_invoices() {
-        let s = invoice(&client_key(), Currency::Regtest, Some(19_800_000), NOW, Duration::from_secs(59), 24)
-            .to_string();
-        assert_eq!(validate_proposal(&s, &quote(), Network::Regtest, NOW), Err(ProposalError::Expired));
+        let s = invoice(
+            &client_key(),
+            Currency::Regtest,
+            Some(19_800_000),
+            NOW,
+            Duration::from_secs(59),
+            24,
+        )
+        .to_string();
+        assert_eq!(
+            validate_proposal(&s, &quote(), Network::Regtest, NOW),
+            Err(ProposalError::Expired)
+        );
         let later = NOW + HOUR;
-        assert_eq!(validate_proposal(&good(), &quote(), Network::Regtest, later), Err(ProposalError::Expired));
+        assert_eq!(
+            validate_proposal(&good(), &quote(), Network::Regtest, later),
+            Err(ProposalError::Expired)
+        );
     }
 
     #[test]
     fn rejects_huge_final_cltv() {
-        let s = invoice(&client_key(), Currency::Regtest, Some(19_800_000), NOW, HOUR, 433).to_string();
+        let s = invoice(
+            &client_key(),
+            Currency::Regtest,
+            Some(19_800_000),
+            NOW,
+            HOUR,
+            433,
+        )
+        .to_string();
         assert_eq!(
             validate_proposal(&s, &quote(), Network::Regtest, NOW),
             Err(ProposalError::FinalCltvTooLarge { got: 433 })

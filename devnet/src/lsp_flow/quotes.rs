@@ -43,7 +43,14 @@ pub fn random_quote_id() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::DisplayHex::to_lower_hex_string(&b[..]);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 impl QuoteBook {
@@ -76,18 +83,38 @@ mod tests {
     fn quote(id: &str, expires: u64) -> FeeQuote {
         let secp = Secp256k1::new();
         let client = PublicKey::from_secret_key(&secp, &SecretKey::from_slice(&[3; 32]).unwrap());
-        FeeQuote { id: id.into(), client, amount_msat: 10_000, fee_msat: 1_000, expires_at: Duration::from_secs(expires) }
+        FeeQuote {
+            id: id.into(),
+            client,
+            amount_msat: 10_000,
+            fee_msat: 1_000,
+            expires_at: Duration::from_secs(expires),
+        }
     }
 
     #[test]
     fn lookup_expiry_and_consume() {
         let mut book = QuoteBook::default();
         book.insert(quote("a", 100), Duration::from_secs(10));
-        assert_eq!(book.get("a", Duration::from_secs(99)).unwrap().inner_amount_msat(), 9_000);
-        assert_eq!(book.get("a", Duration::from_secs(100)), Err(QuoteLookupError::Expired));
-        assert_eq!(book.get("b", Duration::from_secs(1)), Err(QuoteLookupError::Unknown));
+        assert_eq!(
+            book.get("a", Duration::from_secs(99))
+                .unwrap()
+                .inner_amount_msat(),
+            9_000
+        );
+        assert_eq!(
+            book.get("a", Duration::from_secs(100)),
+            Err(QuoteLookupError::Expired)
+        );
+        assert_eq!(
+            book.get("b", Duration::from_secs(1)),
+            Err(QuoteLookupError::Unknown)
+        );
         assert!(book.consume("a").is_some());
-        assert_eq!(book.get("a", Duration::from_secs(1)), Err(QuoteLookupError::Unknown));
+        assert_eq!(
+            book.get("a", Duration::from_secs(1)),
+            Err(QuoteLookupError::Unknown)
+        );
     }
 
     #[test]
@@ -95,7 +122,10 @@ mod tests {
         let mut book = QuoteBook::default();
         book.insert(quote("old", 5), Duration::from_secs(0));
         book.insert(quote("new", 500), Duration::from_secs(6));
-        assert_eq!(book.get("old", Duration::from_secs(0)), Err(QuoteLookupError::Unknown));
+        assert_eq!(
+            book.get("old", Duration::from_secs(0)),
+            Err(QuoteLookupError::Unknown)
+        );
     }
 
     #[test]

@@ -49,7 +49,11 @@ pub(crate) async fn pay_client_skimmed(
         .cloned()
         .ok_or("fault skim: this LSP has no skim source node to forward from")?;
     let scid = lsp.ldk.channel_manager.get_intercept_scid();
-    lsp.state.lock().unwrap().skims.insert(scid, SkimForward { client, skim_msat });
+    lsp.state
+        .lock()
+        .unwrap()
+        .skims
+        .insert(scid, SkimForward { client, skim_msat });
     let result = source.pay_through(inner, lsp.node_id(), scid).await;
     lsp.state.lock().unwrap().skims.remove(&scid);
     result
@@ -67,20 +71,22 @@ pub(crate) fn on_intercepted(
 ) {
     let cm = &lsp.ldk.channel_manager;
     let forward = lsp.state.lock().unwrap().skims.get(&scid).copied();
-    let outcome = forward.ok_or_else(|| "no skimmed payment uses this SCID".to_string()).and_then(|f| {
-        let channel = cm
-            .list_channels_with_counterparty(&f.client)
-            .into_iter()
-            .find(|c| c.is_usable)
-            .ok_or("no usable channel to the client")?;
-        let amount = expected_outbound_amount_msat
-            .checked_sub(f.skim_msat)
-            .ok_or("the skim exceeds the payment")?;
-        tracing::warn!(target: "lsp_flow", hash = %payment_hash, amount, skim = f.skim_msat,
+    let outcome = forward
+        .ok_or_else(|| "no skimmed payment uses this SCID".to_string())
+        .and_then(|f| {
+            let channel = cm
+                .list_channels_with_counterparty(&f.client)
+                .into_iter()
+                .find(|c| c.is_usable)
+                .ok_or("no usable channel to the client")?;
+            let amount = expected_outbound_amount_msat
+                .checked_sub(f.skim_msat)
+                .ok_or("the skim exceeds the payment")?;
+            tracing::warn!(target: "lsp_flow", hash = %payment_hash, amount, skim = f.skim_msat,
             "fault skim: forwarding to the client with a fee withheld");
-        cm.forward_intercepted_htlc(intercept_id, &channel.channel_id, f.client, amount)
-            .map_err(|e| format!("forward_intercepted_htlc: {e:?}"))
-    });
+            cm.forward_intercepted_htlc(intercept_id, &channel.channel_id, f.client, amount)
+                .map_err(|e| format!("forward_intercepted_htlc: {e:?}"))
+        });
     if let Err(reason) = outcome {
         tracing::warn!(target: "lsp_flow", hash = %payment_hash, scid, %reason, "failing intercepted HTLC");
         let _ = cm.fail_intercepted_htlc(intercept_id);
@@ -102,13 +108,19 @@ impl FlowLsp {
         hop: PublicKey,
         scid: u64,
     ) -> Result<PaymentPreimage, String> {
-        let amount_msat = invoice.amount_milli_satoshis().ok_or("the client's invoice has no amount")?;
+        let amount_msat = invoice
+            .amount_milli_satoshis()
+            .ok_or("the client's invoice has no amount")?;
         let payee = invoice.recover_payee_pub_key();
-        let final_cltv = u32::try_from(invoice.min_final_cltv_expiry_delta()).map_err(|_| "final CLTV delta too large")?;
+        let final_cltv = u32::try_from(invoice.min_final_cltv_expiry_delta())
+            .map_err(|_| "final CLTV delta too large")?;
         let hint = RouteHint(vec![RouteHintHop {
             src_node_id: hop,
             short_channel_id: scid,
-            fees: RoutingFees { base_msat: 0, proportional_millionths: 0 },
+            fees: RoutingFees {
+                base_msat: 0,
+                proportional_millionths: 0,
+            },
             cltv_expiry_delta: INTERCEPT_HOP_CLTV_DELTA,
             htlc_minimum_msat: None,
             htlc_maximum_msat: None,
@@ -126,10 +138,17 @@ impl FlowLsp {
         self.payment_waiters.lock().unwrap().insert(payment_id, tx);
         let hash = PaymentHash(invoice.payment_hash().to_byte_array());
         let onion = RecipientOnionFields::secret_only(*invoice.payment_secret());
-        if let Err(e) = self.ldk.channel_manager.send_payment(hash, onion, payment_id, route_params, Retry::Attempts(0)) {
+        if let Err(e) = self.ldk.channel_manager.send_payment(
+            hash,
+            onion,
+            payment_id,
+            route_params,
+            Retry::Attempts(0),
+        ) {
             self.payment_waiters.lock().unwrap().remove(&payment_id);
             return Err(format!("skim source cannot send: {e:?}"));
         }
-        rx.await.map_err(|_| "skim source shutting down".to_string())?
+        rx.await
+            .map_err(|_| "skim source shutting down".to_string())?
     }
 }

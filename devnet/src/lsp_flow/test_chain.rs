@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use bitcoin::block::{Header, Version};
 use bitcoin::hashes::Hash;
 use bitcoin::{
-    Amount, Block, BlockHash, CompactTarget, OutPoint, Script, ScriptBuf, Transaction, TxMerkleNode,
-    TxOut, Txid,
+    Amount, Block, BlockHash, CompactTarget, OutPoint, Script, ScriptBuf, Transaction,
+    TxMerkleNode, TxOut, Txid,
 };
 
 use crate::chain::{ChainAccess, Rejected, Utxo};
@@ -63,8 +63,14 @@ impl FakeChain {
     /// Gives `script` a confirmed non-coinbase coin of `sat` at height 1.
     pub(crate) fn add_coin(&self, script: &Script, sat: u64, n: u8) {
         self.coins.lock().unwrap().push(Utxo {
-            outpoint: OutPoint { txid: Txid::from_byte_array([n; 32]), vout: 0 },
-            txout: TxOut { value: Amount::from_sat(sat), script_pubkey: script.to_owned() },
+            outpoint: OutPoint {
+                txid: Txid::from_byte_array([n; 32]),
+                vout: 0,
+            },
+            txout: TxOut {
+                value: Amount::from_sat(sat),
+                script_pubkey: script.to_owned(),
+            },
             height: Some(1),
             is_coinbase: false,
         });
@@ -84,7 +90,12 @@ impl ChainAccess for FakeChain {
         Ok(tx.compute_txid())
     }
     fn get_tx(&self, txid: &Txid) -> Option<(Transaction, Option<u32>)> {
-        self.mempool.lock().unwrap().iter().find(|t| t.compute_txid() == *txid).map(|t| (t.clone(), None))
+        self.mempool
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.compute_txid() == *txid)
+            .map(|t| (t.clone(), None))
     }
     fn utxos(&self, script: &Script) -> Vec<Utxo> {
         let mut spent: Vec<OutPoint> = self
@@ -95,7 +106,11 @@ impl ChainAccess for FakeChain {
             .flat_map(|t| t.input.iter().map(|i| i.previous_output))
             .collect();
         for b in self.blocks.lock().unwrap().iter() {
-            spent.extend(b.txdata.iter().flat_map(|t| t.input.iter().map(|i| i.previous_output)));
+            spent.extend(
+                b.txdata
+                    .iter()
+                    .flat_map(|t| t.input.iter().map(|i| i.previous_output)),
+            );
         }
         self.coins
             .lock()
@@ -108,7 +123,11 @@ impl ChainAccess for FakeChain {
     fn mine(&self, count: u32, _to: &ScriptBuf) -> Result<Vec<BlockHash>, Rejected> {
         let mut out = vec![];
         for i in 0..count {
-            let txs = if i == 0 { std::mem::take(&mut *self.mempool.lock().unwrap()) } else { vec![] };
+            let txs = if i == 0 {
+                std::mem::take(&mut *self.mempool.lock().unwrap())
+            } else {
+                vec![]
+            };
             let mut b = self.blocks.lock().unwrap();
             let prev = b.last().unwrap().block_hash();
             let n = b.len() as u32;

@@ -62,22 +62,29 @@ pub fn spendable_utxos(
         .iter()
         .filter(|u| !reserved.contains(&u.outpoint))
         .filter(|u| match u.height {
-            Some(h) if u.is_coinbase => {
-                tip_height.checked_sub(h).map(|d| d + 1 >= COINBASE_MATURITY).unwrap_or(false)
-            }
+            Some(h) if u.is_coinbase => tip_height
+                .checked_sub(h)
+                .map(|d| d + 1 >= COINBASE_MATURITY)
+                .unwrap_or(false),
             Some(_) => true,
             None => !u.is_coinbase && own_txids.contains(&u.outpoint.txid),
         })
         .cloned()
         .collect();
     out.sort_by(|a, b| {
-        b.height.is_some().cmp(&a.height.is_some()).then(b.txout.value.cmp(&a.txout.value))
+        b.height
+            .is_some()
+            .cmp(&a.height.is_some())
+            .then(b.txout.value.cmp(&a.txout.value))
     });
     out
 }
 
 fn fee_for_weight(weight_wu: u64, feerate_sat_per_kw: u32) -> Option<u64> {
-    weight_wu.checked_mul(feerate_sat_per_kw as u64)?.checked_add(999).map(|x| x / 1000)
+    weight_wu
+        .checked_mul(feerate_sat_per_kw as u64)?
+        .checked_add(999)
+        .map(|x| x / 1000)
 }
 
 /// Weight of a P2WPKH-spending transaction with these inputs and outputs, with worst-case
@@ -114,8 +121,14 @@ pub fn build_funding_tx(
     let secp = Secp256k1::new();
     let pubkey = CompressedPublicKey(key.public_key(&secp));
     let change_script = ScriptBuf::new_p2wpkh(&pubkey.wpubkey_hash());
-    let funding_out = TxOut { value: Amount::from_sat(value_sat), script_pubkey: output_script };
-    let change_proto = TxOut { value: Amount::ZERO, script_pubkey: change_script };
+    let funding_out = TxOut {
+        value: Amount::from_sat(value_sat),
+        script_pubkey: output_script,
+    };
+    let change_proto = TxOut {
+        value: Amount::ZERO,
+        script_pubkey: change_script,
+    };
 
     let available: u64 = candidates.iter().map(|u| u.txout.value.to_sat()).sum();
     let mut chosen: Vec<Utxo> = Vec::new();
@@ -123,16 +136,31 @@ pub fn build_funding_tx(
     let mut needed = value_sat;
     for u in candidates {
         chosen.push(u.clone());
-        total = total.checked_add(u.txout.value.to_sat()).ok_or(FundingError::Overflow)?;
-        let w_change = estimated_weight(&chosen, &[funding_out.clone(), change_proto.clone()], &pubkey);
-        let fee_change = fee_for_weight(w_change, feerate_sat_per_kw).ok_or(FundingError::Overflow)?;
+        total = total
+            .checked_add(u.txout.value.to_sat())
+            .ok_or(FundingError::Overflow)?;
+        let w_change = estimated_weight(
+            &chosen,
+            &[funding_out.clone(), change_proto.clone()],
+            &pubkey,
+        );
+        let fee_change =
+            fee_for_weight(w_change, feerate_sat_per_kw).ok_or(FundingError::Overflow)?;
         let w_plain = estimated_weight(&chosen, &[funding_out.clone()], &pubkey);
-        let fee_plain = fee_for_weight(w_plain, feerate_sat_per_kw).ok_or(FundingError::Overflow)?;
-        let need_change = value_sat.checked_add(fee_change).ok_or(FundingError::Overflow)?;
-        let need_plain = value_sat.checked_add(fee_plain).ok_or(FundingError::Overflow)?;
+        let fee_plain =
+            fee_for_weight(w_plain, feerate_sat_per_kw).ok_or(FundingError::Overflow)?;
+        let need_change = value_sat
+            .checked_add(fee_change)
+            .ok_or(FundingError::Overflow)?;
+        let need_plain = value_sat
+            .checked_add(fee_plain)
+            .ok_or(FundingError::Overflow)?;
         needed = need_plain;
         let outputs = if total >= need_change && total - need_change >= CHANGE_DUST_SAT {
-            let change = TxOut { value: Amount::from_sat(total - need_change), ..change_proto.clone() };
+            let change = TxOut {
+                value: Amount::from_sat(total - need_change),
+                ..change_proto.clone()
+            };
             vec![funding_out.clone(), change]
         } else if total >= need_plain {
             vec![funding_out.clone()]
@@ -141,7 +169,10 @@ pub fn build_funding_tx(
         };
         return sign_p2wpkh(&chosen, outputs, key);
     }
-    Err(FundingError::InsufficientFunds { needed_sat: needed, available_sat: available })
+    Err(FundingError::InsufficientFunds {
+        needed_sat: needed,
+        available_sat: available,
+    })
 }
 
 /// Signs a version-2 transaction spending `inputs` (all paying `key`'s P2WPKH script) to
@@ -203,7 +234,8 @@ impl FundingWallet {
         bitcoin::hashes::HashEngine::input(&mut engine, b"tabnode-devnet/lsp-flow/funding");
         bitcoin::hashes::HashEngine::input(&mut engine, seed);
         let digest = sha256::Hash::from_engine(engine);
-        let key = SecretKey::from_slice(digest.as_byte_array()).expect("a sha256 digest is a valid key");
+        let key =
+            SecretKey::from_slice(digest.as_byte_array()).expect("a sha256 digest is a valid key");
         let pubkey = CompressedPublicKey(key.public_key(&Secp256k1::new()));
         FundingWallet {
             key,
@@ -228,7 +260,11 @@ impl FundingWallet {
     pub fn balance(&self, chain: &dyn ChainAccess) -> (u64, u64) {
         let utxos = chain.utxos(&self.script);
         let total = utxos.iter().map(|u| u.txout.value.to_sat()).sum();
-        let spendable = self.spendable(chain, &utxos).iter().map(|u| u.txout.value.to_sat()).sum();
+        let spendable = self
+            .spendable(chain, &utxos)
+            .iter()
+            .map(|u| u.txout.value.to_sat())
+            .sum();
         (spendable, total)
     }
 
@@ -252,7 +288,13 @@ impl FundingWallet {
         let (tip, _) = chain.tip();
         let own = self.own_txids.lock().unwrap().clone();
         let candidates = spendable_utxos(&chain.utxos(&self.script), tip, &own, &reserved);
-        let tx = build_funding_tx(&candidates, output_script, value_sat, feerate_sat_per_kw, &self.key)?;
+        let tx = build_funding_tx(
+            &candidates,
+            output_script,
+            value_sat,
+            feerate_sat_per_kw,
+            &self.key,
+        )?;
         reserved.extend(tx.input.iter().map(|i| i.previous_output));
         self.own_txids.lock().unwrap().insert(tx.compute_txid());
         Ok(tx)
@@ -281,8 +323,14 @@ mod tests {
     }
     fn utxo(n: u8, sat: u64, height: Option<u32>, coinbase: bool) -> Utxo {
         Utxo {
-            outpoint: OutPoint { txid: Txid::from_byte_array([n; 32]), vout: 0 },
-            txout: TxOut { value: Amount::from_sat(sat), script_pubkey: script() },
+            outpoint: OutPoint {
+                txid: Txid::from_byte_array([n; 32]),
+                vout: 0,
+            },
+            txout: TxOut {
+                value: Amount::from_sat(sat),
+                script_pubkey: script(),
+            },
             height,
             is_coinbase: coinbase,
         }
@@ -294,15 +342,18 @@ mod tests {
     #[test]
     fn maturity_and_mempool_rules() {
         let utxos = vec![
-            utxo(1, 50, Some(1), true),     // 100 confs at tip 100: mature
-            utxo(2, 60, Some(2), true),     // 99 confs: immature
-            utxo(3, 70, Some(100), false),  // confirmed normal
-            utxo(4, 80, None, false),       // unconfirmed, not ours
-            utxo(5, 90, None, false),       // unconfirmed, ours
+            utxo(1, 50, Some(1), true),    // 100 confs at tip 100: mature
+            utxo(2, 60, Some(2), true),    // 99 confs: immature
+            utxo(3, 70, Some(100), false), // confirmed normal
+            utxo(4, 80, None, false),      // unconfirmed, not ours
+            utxo(5, 90, None, false),      // unconfirmed, ours
         ];
         let own: HashSet<Txid> = [Txid::from_byte_array([5; 32])].into();
         let s = spendable_utxos(&utxos, 100, &own, &HashSet::new());
-        let ids: Vec<u8> = s.iter().map(|u| u.outpoint.txid.to_byte_array()[0]).collect();
+        let ids: Vec<u8> = s
+            .iter()
+            .map(|u| u.outpoint.txid.to_byte_array()[0])
+            .collect();
         assert_eq!(ids, vec![3, 1, 5]);
         let reserved: HashSet<OutPoint> = [utxos[2].outpoint].into();
         let s = spendable_utxos(&utxos, 100, &own, &reserved);
@@ -318,7 +369,10 @@ mod tests {
         assert_eq!(tx.output[0].script_pubkey, funding_script());
         let fee = 5_000_000_000 - tx.output.iter().map(|o| o.value.to_sat()).sum::<u64>();
         let min_fee = fee_for_weight(tx.weight().to_wu(), 1000).unwrap();
-        assert!(fee >= min_fee && fee <= min_fee + 2, "fee {fee}, weight-based {min_fee}");
+        assert!(
+            fee >= min_fee && fee <= min_fee + 2,
+            "fee {fee}, weight-based {min_fee}"
+        );
         // verify the signature against the sighash
         let secp = Secp256k1::new();
         let sighash = SighashCache::new(&tx)
@@ -330,7 +384,8 @@ mod tests {
         let sig = Signature::from_der(&sig_bytes[..sig_bytes.len() - 1]).unwrap();
         let pk = key().public_key(&secp);
         assert_eq!(w.nth(1).unwrap(), &pk.serialize()[..]);
-        secp.verify_ecdsa(&Message::from_digest(sighash.to_byte_array()), &sig, &pk).unwrap();
+        secp.verify_ecdsa(&Message::from_digest(sighash.to_byte_array()), &sig, &pk)
+            .unwrap();
     }
 
     #[test]
@@ -342,10 +397,19 @@ mod tests {
 
     #[test]
     fn uses_several_inputs_and_reports_shortfall() {
-        let inputs = vec![utxo(1, 600_000, Some(1), false), utxo(2, 600_000, Some(1), false)];
+        let inputs = vec![
+            utxo(1, 600_000, Some(1), false),
+            utxo(2, 600_000, Some(1), false),
+        ];
         let tx = build_funding_tx(&inputs, funding_script(), 1_000_000, 1000, &key()).unwrap();
         assert_eq!(tx.input.len(), 2);
         let err = build_funding_tx(&inputs, funding_script(), 1_200_000, 1000, &key()).unwrap_err();
-        assert!(matches!(err, FundingError::InsufficientFunds { available_sat: 1_200_000, .. }));
+        assert!(matches!(
+            err,
+            FundingError::InsufficientFunds {
+                available_sat: 1_200_000,
+                ..
+            }
+        ));
     }
 }

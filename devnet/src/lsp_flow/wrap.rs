@@ -85,15 +85,21 @@ pub fn plan_wrapped(
     max_expiry_secs: u32,
     now: Duration,
 ) -> Result<WrapPlan, WrapError> {
-    let inner_amount = inner.amount_milli_satoshis().ok_or(WrapError::AmountOverflow)?;
-    let mut amount_msat = inner_amount.checked_add(fee_msat).ok_or(WrapError::AmountOverflow)?;
+    let inner_amount = inner
+        .amount_milli_satoshis()
+        .ok_or(WrapError::AmountOverflow)?;
+    let mut amount_msat = inner_amount
+        .checked_add(fee_msat)
+        .ok_or(WrapError::AmountOverflow)?;
     let mut payment_hash = PaymentHash(inner.payment_hash().to_byte_array());
     let mut currency = Currency::from(network);
     let mut signer = WrapSigner::Lsp;
     let mut register = true;
     match fault {
         Fault::OverchargeFee { extra_msat } => {
-            amount_msat = amount_msat.checked_add(*extra_msat).ok_or(WrapError::AmountOverflow)?;
+            amount_msat = amount_msat
+                .checked_add(*extra_msat)
+                .ok_or(WrapError::AmountOverflow)?;
         }
         Fault::WrongPaymentHash => {
             let random: [u8; 32] = rand::random();
@@ -183,11 +189,19 @@ mod tests {
         PublicKey::from_secret_key(&Secp256k1::new(), &lsp())
     }
     fn inner() -> Bolt11Invoice {
-        invoice(&client(), Currency::Regtest, Some(19_800_000), Duration::from_secs(1_700_000_000), Duration::from_secs(1800), 42)
+        invoice(
+            &client(),
+            Currency::Regtest,
+            Some(19_800_000),
+            Duration::from_secs(1_700_000_000),
+            Duration::from_secs(1800),
+            42,
+        )
     }
 
     fn wrap(fault: Fault) -> (WrapPlan, Bolt11Invoice) {
-        let plan = plan_wrapped(&inner(), 200_000, &fault, Network::Regtest, 144, 3600, NOW).unwrap();
+        let plan =
+            plan_wrapped(&inner(), 200_000, &fault, Network::Regtest, 144, 3600, NOW).unwrap();
         let inv = build_wrapped(&plan, &inner(), PaymentSecret([1; 32]), &lsp()).unwrap();
         (plan, inv)
     }
@@ -216,7 +230,16 @@ mod tests {
 
     #[test]
     fn expiry_capped_by_config() {
-        let plan = plan_wrapped(&inner(), 200_000, &Fault::None, Network::Regtest, 144, 600, NOW).unwrap();
+        let plan = plan_wrapped(
+            &inner(),
+            200_000,
+            &Fault::None,
+            Network::Regtest,
+            144,
+            600,
+            NOW,
+        )
+        .unwrap();
         assert_eq!(plan.expiry_secs, 600);
         assert_eq!(plan.timestamp, Duration::from_secs(1_700_000_000));
     }
@@ -225,7 +248,15 @@ mod tests {
     fn expired_inner_refused() {
         let later = Duration::from_secs(1_700_000_000 + 1800);
         assert_eq!(
-            plan_wrapped(&inner(), 200_000, &Fault::None, Network::Regtest, 144, 600, later),
+            plan_wrapped(
+                &inner(),
+                200_000,
+                &Fault::None,
+                Network::Regtest,
+                144,
+                600,
+                later
+            ),
             Err(WrapError::InnerExpired)
         );
     }
@@ -233,11 +264,27 @@ mod tests {
     #[test]
     fn overflow_refused() {
         assert_eq!(
-            plan_wrapped(&inner(), u64::MAX, &Fault::None, Network::Regtest, 144, 600, NOW),
+            plan_wrapped(
+                &inner(),
+                u64::MAX,
+                &Fault::None,
+                Network::Regtest,
+                144,
+                600,
+                NOW
+            ),
             Err(WrapError::AmountOverflow)
         );
         assert_eq!(
-            plan_wrapped(&inner(), 1, &Fault::None, Network::Regtest, u16::MAX, 600, NOW),
+            plan_wrapped(
+                &inner(),
+                1,
+                &Fault::None,
+                Network::Regtest,
+                u16::MAX,
+                600,
+                NOW
+            ),
             Err(WrapError::CltvOverflow)
         );
     }
@@ -274,10 +321,14 @@ mod tests {
 
     #[test]
     fn wrong_network() {
-        let (_, w) = wrap(Fault::WrongNetwork { network: Network::Bitcoin });
+        let (_, w) = wrap(Fault::WrongNetwork {
+            network: Network::Bitcoin,
+        });
         assert_eq!(w.currency(), Currency::Bitcoin);
         assert!(w.to_string().starts_with("lnbc2"));
-        let (_, w) = wrap(Fault::WrongNetwork { network: Network::Testnet });
+        let (_, w) = wrap(Fault::WrongNetwork {
+            network: Network::Testnet,
+        });
         assert_eq!(w.currency(), Currency::BitcoinTestnet);
         assert!(w.to_string().starts_with("lntb"));
     }

@@ -55,7 +55,9 @@ impl Lsps2Fault {
     /// Checks the fault's parameters.
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Lsps2Fault::SkimAboveFee { extra_msat: 0 } => Err("skim_above_fee needs extra_msat > 0".into()),
+            Lsps2Fault::SkimAboveFee { extra_msat: 0 } => {
+                Err("skim_above_fee needs extra_msat > 0".into())
+            }
             Lsps2Fault::OpenLate { delay_secs: 0 } => Err("open_late needs delay_secs > 0".into()),
             _ => Ok(()),
         }
@@ -68,7 +70,8 @@ mod tests {
 
     #[test]
     fn json_shapes_and_validation() {
-        let f: Lsps2Fault = serde_json::from_str(r#"{"mode":"buy_cltv_delta","delta":5000}"#).unwrap();
+        let f: Lsps2Fault =
+            serde_json::from_str(r#"{"mode":"buy_cltv_delta","delta":5000}"#).unwrap();
         assert_eq!(f, Lsps2Fault::BuyCltvDelta { delta: 5000 });
         let f: Lsps2Fault = serde_json::from_str(r#"{"mode":"unknown_menu_field"}"#).unwrap();
         assert_eq!(f, Lsps2Fault::UnknownMenuField);
@@ -76,8 +79,12 @@ mod tests {
             serde_json::to_value(Lsps2Fault::OfferExpiresIn { secs: 5 }).unwrap(),
             serde_json::json!({"mode":"offer_expires_in","secs":5})
         );
-        assert!(Lsps2Fault::SkimAboveFee { extra_msat: 0 }.validate().is_err());
-        assert!(Lsps2Fault::SkimAboveFee { extra_msat: 1 }.validate().is_ok());
+        assert!(Lsps2Fault::SkimAboveFee { extra_msat: 0 }
+            .validate()
+            .is_err());
+        assert!(Lsps2Fault::SkimAboveFee { extra_msat: 1 }
+            .validate()
+            .is_ok());
         assert!(Lsps2Fault::OpenLate { delay_secs: 0 }.validate().is_err());
         assert!(serde_json::from_str::<Lsps2Fault>(r#"{"mode":"nonsense"}"#).is_err());
     }

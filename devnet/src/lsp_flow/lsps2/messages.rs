@@ -31,13 +31,18 @@ pub(crate) struct FaultyLsps {
 /// (a `result` with `opening_fee_params_menu`) changes, and only for the two faults this module
 /// exists for. Anything unparsable is passed through.
 pub fn rewrite(payload: &str, fault: Lsps2Fault) -> String {
-    if !matches!(fault, Lsps2Fault::UnknownMenuField | Lsps2Fault::LongPromise) {
+    if !matches!(
+        fault,
+        Lsps2Fault::UnknownMenuField | Lsps2Fault::LongPromise
+    ) {
         return payload.to_string();
     }
     let Ok(mut msg) = serde_json::from_str::<Value>(payload) else {
         return payload.to_string();
     };
-    let Some(menu) = msg.pointer_mut("/result/opening_fee_params_menu").and_then(Value::as_array_mut)
+    let Some(menu) = msg
+        .pointer_mut("/result/opening_fee_params_menu")
+        .and_then(Value::as_array_mut)
     else {
         return payload.to_string();
     };
@@ -67,7 +72,11 @@ impl CustomMessageReader for FaultyLsps {
 }
 
 impl CustomMessageHandler for FaultyLsps {
-    fn handle_custom_message(&self, msg: RawLSPSMessage, sender: PublicKey) -> Result<(), LightningError> {
+    fn handle_custom_message(
+        &self,
+        msg: RawLSPSMessage,
+        sender: PublicKey,
+    ) -> Result<(), LightningError> {
         self.liquidity.handle_custom_message(msg, sender)
     }
 
@@ -76,7 +85,14 @@ impl CustomMessageHandler for FaultyLsps {
         self.liquidity
             .get_and_clear_pending_msg()
             .into_iter()
-            .map(|(peer, msg)| (peer, RawLSPSMessage { payload: rewrite(&msg.payload, fault) }))
+            .map(|(peer, msg)| {
+                (
+                    peer,
+                    RawLSPSMessage {
+                        payload: rewrite(&msg.payload, fault),
+                    },
+                )
+            })
             .collect()
     }
 
@@ -84,7 +100,12 @@ impl CustomMessageHandler for FaultyLsps {
         self.liquidity.peer_disconnected(their_node_id)
     }
 
-    fn peer_connected(&self, their_node_id: PublicKey, msg: &Init, inbound: bool) -> Result<(), ()> {
+    fn peer_connected(
+        &self,
+        their_node_id: PublicKey,
+        msg: &Init,
+        inbound: bool,
+    ) -> Result<(), ()> {
         self.liquidity.peer_connected(their_node_id, msg, inbound)
     }
 
@@ -120,19 +141,24 @@ mod tests {
         let menu = menu_answer();
         assert_eq!(rewrite(&menu, Lsps2Fault::None), menu);
         assert_eq!(rewrite(&menu, Lsps2Fault::ExpiredOffer), menu);
-        let buy = json!({"jsonrpc":"2.0","id":"r2","result":{"jit_channel_scid":"1x2x3"}}).to_string();
+        let buy =
+            json!({"jsonrpc":"2.0","id":"r2","result":{"jit_channel_scid":"1x2x3"}}).to_string();
         assert_eq!(rewrite(&buy, Lsps2Fault::LongPromise), buy);
         assert_eq!(rewrite("not json", Lsps2Fault::LongPromise), "not json");
     }
 
     #[test]
     fn the_two_faults_change_every_entry() {
-        let v: Value = serde_json::from_str(&rewrite(&menu_answer(), Lsps2Fault::UnknownMenuField)).unwrap();
+        let v: Value =
+            serde_json::from_str(&rewrite(&menu_answer(), Lsps2Fault::UnknownMenuField)).unwrap();
         let entry = &v["result"]["opening_fee_params_menu"][0];
         assert_eq!(entry["x_devnet_unknown"], 1);
         assert_eq!(entry["promise"], "abc");
-        let v: Value = serde_json::from_str(&rewrite(&menu_answer(), Lsps2Fault::LongPromise)).unwrap();
-        let promise = v["result"]["opening_fee_params_menu"][0]["promise"].as_str().unwrap();
+        let v: Value =
+            serde_json::from_str(&rewrite(&menu_answer(), Lsps2Fault::LongPromise)).unwrap();
+        let promise = v["result"]["opening_fee_params_menu"][0]["promise"]
+            .as_str()
+            .unwrap();
         assert_eq!(promise.len(), LONG_PROMISE_LEN);
         assert_eq!(v["id"], "r1");
     }

@@ -23,13 +23,13 @@ use lightning::ln::channelmanager::InterceptId;
 use lightning::ln::types::ChannelId;
 use lightning::sign::KeysManager;
 use lightning::types::payment::PaymentHash;
+use lightning_liquidity::events::LiquidityEvent;
 use lightning_liquidity::lsps0::ser::LSPSDateTime;
 use lightning_liquidity::lsps2::event::LSPS2ServiceEvent;
 use lightning_liquidity::lsps2::msgs::LSPS2RawOpeningFeeParams;
 use lightning_liquidity::lsps2::service::LSPS2ServiceConfig;
 use lightning_liquidity::lsps2::utils::compute_opening_fee;
 use lightning_liquidity::utils::time::DefaultTimeProvider;
-use lightning_liquidity::events::LiquidityEvent;
 use lightning_liquidity::{LiquidityManagerSync, LiquidityServiceConfig};
 
 pub use fault::Lsps2Fault;
@@ -89,7 +89,9 @@ pub(crate) struct Lsps2Service {
 }
 
 fn now() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 /// The `opening_fee_params_menu` for `terms` under `fault` at `now` (one entry, or none).
@@ -132,7 +134,9 @@ impl Lsps2Service {
         terms: Lsps2Terms,
     ) -> anyhow::Result<Self> {
         let service = LiquidityServiceConfig {
-            lsps2_service_config: Some(LSPS2ServiceConfig { promise_secret: rand::random() }),
+            lsps2_service_config: Some(LSPS2ServiceConfig {
+                promise_secret: rand::random(),
+            }),
             lsps5_service_config: None,
             advertise_service: true,
         };
@@ -159,7 +163,10 @@ impl Lsps2Service {
 
     /// The custom message handler for the peer manager.
     pub(crate) fn message_handler(&self) -> FaultyLsps {
-        FaultyLsps { liquidity: self.liquidity.clone(), fault: self.fault.clone() }
+        FaultyLsps {
+            liquidity: self.liquidity.clone(),
+            fault: self.fault.clone(),
+        }
     }
 
     /// The fault set now.
@@ -176,21 +183,34 @@ pub(crate) fn process_events(lsp: &Arc<FlowLsp>) {
             tracing::debug!(target: "lsp_flow::lsps2", ?event, "liquidity event not acted on");
             continue;
         };
-        let Some(handler) = svc.liquidity.lsps2_service_handler() else { return };
+        let Some(handler) = svc.liquidity.lsps2_service_handler() else {
+            return;
+        };
         let fault = svc.current_fault();
         match event {
-            LSPS2ServiceEvent::GetInfo { request_id, counterparty_node_id, token } => {
+            LSPS2ServiceEvent::GetInfo {
+                request_id,
+                counterparty_node_id,
+                token,
+            } => {
                 if svc.terms.require_token.is_some() && token != svc.terms.require_token {
                     let _ = handler.invalid_token_provided(&counterparty_node_id, request_id);
                     continue;
                 }
                 let menu = menu(&svc.terms, fault, now());
                 tracing::info!(target: "lsp_flow::lsps2", peer = %counterparty_node_id, ?fault, "get_info answered");
-                if let Err(e) = handler.opening_fee_params_generated(&counterparty_node_id, request_id, menu) {
+                if let Err(e) =
+                    handler.opening_fee_params_generated(&counterparty_node_id, request_id, menu)
+                {
                     tracing::error!(target: "lsp_flow::lsps2", "opening_fee_params_generated: {e:?}");
                 }
             }
-            LSPS2ServiceEvent::BuyRequest { request_id, counterparty_node_id, opening_fee_params, payment_size_msat } => {
+            LSPS2ServiceEvent::BuyRequest {
+                request_id,
+                counterparty_node_id,
+                opening_fee_params,
+                payment_size_msat,
+            } => {
                 let scid = match fault {
                     Lsps2Fault::BuyScidZero => 0,
                     _ => lsp.ldk.channel_manager.get_intercept_scid(),
@@ -224,7 +244,12 @@ pub(crate) fn process_events(lsp: &Arc<FlowLsp>) {
                     tracing::error!(target: "lsp_flow::lsps2", "invoice_parameters_generated: {e:?}");
                 }
             }
-            LSPS2ServiceEvent::OpenChannel { their_network_key, amt_to_forward_msat, user_channel_id, .. } => {
+            LSPS2ServiceEvent::OpenChannel {
+                their_network_key,
+                amt_to_forward_msat,
+                user_channel_id,
+                ..
+            } => {
                 let delay = match fault {
                     Lsps2Fault::OpenLate { delay_secs } => Duration::from_secs(delay_secs),
                     _ => Duration::ZERO,
@@ -232,7 +257,12 @@ pub(crate) fn process_events(lsp: &Arc<FlowLsp>) {
                 let lsp = lsp.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    open_jit_channel(&lsp, their_network_key, amt_to_forward_msat, user_channel_id);
+                    open_jit_channel(
+                        &lsp,
+                        their_network_key,
+                        amt_to_forward_msat,
+                        user_channel_id,
+                    );
                 });
             }
         }
@@ -241,7 +271,12 @@ pub(crate) fn process_events(lsp: &Arc<FlowLsp>) {
 
 /// Opens the JIT channel for `amt_to_forward_msat`: over-provisioned by the terms' ppm, private
 /// with an SCID alias, zero forwarding fees (the opening fee pays for it).
-fn open_jit_channel(lsp: &FlowLsp, client: PublicKey, amt_to_forward_msat: u64, user_channel_id: u128) {
+fn open_jit_channel(
+    lsp: &FlowLsp,
+    client: PublicKey,
+    amt_to_forward_msat: u64,
+    user_channel_id: u128,
+) {
     let ppm = lsp.ldk.lsps2.terms.over_provisioning_ppm as u64;
     let capacity_sat = amt_to_forward_msat
         .checked_mul(1_000_000 + ppm)
@@ -250,8 +285,12 @@ fn open_jit_channel(lsp: &FlowLsp, client: PublicKey, amt_to_forward_msat: u64, 
         .ok_or_else(|| anyhow::anyhow!("channel size overflows"))
         .and_then(|sat| lsp.open_jit_channel(client, sat, user_channel_id));
     match result {
-        Ok(()) => tracing::info!(target: "lsp_flow::lsps2", peer = %client, ?capacity_sat, "JIT channel opening"),
-        Err(e) => tracing::error!(target: "lsp_flow::lsps2", peer = %client, "cannot open the JIT channel: {e}"),
+        Ok(()) => {
+            tracing::info!(target: "lsp_flow::lsps2", peer = %client, ?capacity_sat, "JIT channel opening")
+        }
+        Err(e) => {
+            tracing::error!(target: "lsp_flow::lsps2", peer = %client, "cannot open the JIT channel: {e}")
+        }
     }
 }
 
@@ -266,7 +305,9 @@ pub(crate) fn on_intercepted(
     expected_outbound_amount_msat: u64,
 ) -> bool {
     let svc = &lsp.ldk.lsps2;
-    let Some(buy) = svc.buys.lock().unwrap().get(&scid).cloned() else { return false };
+    let Some(buy) = svc.buys.lock().unwrap().get(&scid).cloned() else {
+        return false;
+    };
     let cm = &lsp.ldk.channel_manager;
     match svc.current_fault() {
         Lsps2Fault::IgnoreFixedSize if buy.payment_size_msat.is_some() => {
@@ -282,7 +323,9 @@ pub(crate) fn on_intercepted(
             });
         }
         Lsps2Fault::SkimAboveFee { extra_msat } => {
-            let size = buy.payment_size_msat.unwrap_or(expected_outbound_amount_msat);
+            let size = buy
+                .payment_size_msat
+                .unwrap_or(expected_outbound_amount_msat);
             let amount = compute_opening_fee(size, buy.min_fee_msat, buy.proportional as u64)
                 .and_then(|fee| fee.checked_add(extra_msat))
                 .and_then(|withheld| expected_outbound_amount_msat.checked_sub(withheld));
@@ -294,13 +337,24 @@ pub(crate) fn on_intercepted(
                 "fault skim_above_fee: forwarding with more than the fee withheld");
             svc.manual.lock().unwrap().insert(
                 buy.user_channel_id,
-                ManualForward { intercept_id, client: buy.client, amount_msat },
+                ManualForward {
+                    intercept_id,
+                    client: buy.client,
+                    amount_msat,
+                },
             );
             open_jit_channel(lsp, buy.client, amount_msat, buy.user_channel_id);
         }
         _ => {
-            let Some(handler) = svc.liquidity.lsps2_service_handler() else { return false };
-            if let Err(e) = handler.htlc_intercepted(scid, intercept_id, expected_outbound_amount_msat, payment_hash) {
+            let Some(handler) = svc.liquidity.lsps2_service_handler() else {
+                return false;
+            };
+            if let Err(e) = handler.htlc_intercepted(
+                scid,
+                intercept_id,
+                expected_outbound_amount_msat,
+                payment_hash,
+            ) {
                 tracing::warn!(target: "lsp_flow::lsps2", hash = %payment_hash, "htlc_intercepted: {e:?}");
             }
         }
@@ -309,12 +363,25 @@ pub(crate) fn on_intercepted(
 }
 
 /// A channel became ready: a fault's held HTLC is forwarded, else lightning-liquidity is told.
-pub(crate) fn on_channel_ready(lsp: &FlowLsp, user_channel_id: u128, channel_id: &ChannelId, counterparty: &PublicKey) {
+pub(crate) fn on_channel_ready(
+    lsp: &FlowLsp,
+    user_channel_id: u128,
+    channel_id: &ChannelId,
+    counterparty: &PublicKey,
+) {
     let svc = &lsp.ldk.lsps2;
     if let Some(f) = svc.manual.lock().unwrap().remove(&user_channel_id) {
-        if let Err(e) = lsp.ldk.channel_manager.forward_intercepted_htlc(f.intercept_id, channel_id, f.client, f.amount_msat) {
+        if let Err(e) = lsp.ldk.channel_manager.forward_intercepted_htlc(
+            f.intercept_id,
+            channel_id,
+            f.client,
+            f.amount_msat,
+        ) {
             tracing::error!(target: "lsp_flow::lsps2", "forward_intercepted_htlc: {e:?}");
-            let _ = lsp.ldk.channel_manager.fail_intercepted_htlc(f.intercept_id);
+            let _ = lsp
+                .ldk
+                .channel_manager
+                .fail_intercepted_htlc(f.intercept_id);
         }
         return;
     }
@@ -332,8 +399,15 @@ pub(crate) fn on_htlc_handling_failed(lsp: &FlowLsp, failure_type: HTLCHandlingF
 }
 
 /// A payment was forwarded: lightning-liquidity settles the JIT channel's fee.
-pub(crate) fn on_payment_forwarded(lsp: &FlowLsp, next_channel_id: Option<ChannelId>, skimmed_fee_msat: Option<u64>) {
-    let (Some(channel), Some(handler)) = (next_channel_id, lsp.ldk.lsps2.liquidity.lsps2_service_handler()) else {
+pub(crate) fn on_payment_forwarded(
+    lsp: &FlowLsp,
+    next_channel_id: Option<ChannelId>,
+    skimmed_fee_msat: Option<u64>,
+) {
+    let (Some(channel), Some(handler)) = (
+        next_channel_id,
+        lsp.ldk.lsps2.liquidity.lsps2_service_handler(),
+    ) else {
         return;
     };
     let _ = handler.payment_forwarded(channel, skimmed_fee_msat.unwrap_or(0));
@@ -351,15 +425,31 @@ mod tests {
         assert_eq!(honest.len(), 1);
         assert_eq!(honest[0].min_fee_msat, terms.min_fee_msat);
         assert_eq!(honest[0].proportional, terms.fee_ppm);
-        assert_eq!(honest[0].valid_until, LSPSDateTime::new_from_duration_since_epoch(now + OFFER_VALIDITY));
+        assert_eq!(
+            honest[0].valid_until,
+            LSPSDateTime::new_from_duration_since_epoch(now + OFFER_VALIDITY)
+        );
         assert!(menu(&terms, Lsps2Fault::EmptyMenu, now).is_empty());
         let expired = &menu(&terms, Lsps2Fault::ExpiredOffer, now)[0];
-        assert_eq!(expired.valid_until, LSPSDateTime::new_from_duration_since_epoch(now - Duration::from_secs(60)));
+        assert_eq!(
+            expired.valid_until,
+            LSPSDateTime::new_from_duration_since_epoch(now - Duration::from_secs(60))
+        );
         let soon = &menu(&terms, Lsps2Fault::OfferExpiresIn { secs: 5 }, now)[0];
-        assert_eq!(soon.valid_until, LSPSDateTime::new_from_duration_since_epoch(now + Duration::from_secs(5)));
+        assert_eq!(
+            soon.valid_until,
+            LSPSDateTime::new_from_duration_since_epoch(now + Duration::from_secs(5))
+        );
         let swapped = &menu(&terms, Lsps2Fault::MinAboveMax, now)[0];
         assert!(swapped.min_payment_size_msat > swapped.max_payment_size_msat);
         let overflow = &menu(&terms, Lsps2Fault::FeeOverflow, now)[0];
-        assert_eq!(compute_opening_fee(overflow.max_payment_size_msat, overflow.min_fee_msat, overflow.proportional as u64), None);
+        assert_eq!(
+            compute_opening_fee(
+                overflow.max_payment_size_msat,
+                overflow.min_fee_msat,
+                overflow.proportional as u64
+            ),
+            None
+        );
     }
 }

@@ -56,7 +56,10 @@ mod tests {
     #[test]
     fn round_trip_and_listing_by_namespace() {
         let s = MemoryKvStore::default();
-        assert_eq!(s.read("a", "", "k").unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            s.read("a", "", "k").unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
         s.write("a", "", "k", vec![1]).unwrap();
         s.write("a", "b", "j", vec![2]).unwrap();
         assert_eq!(s.read("a", "", "k").unwrap(), vec![1]);
