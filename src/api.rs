@@ -20,48 +20,9 @@ use crate::lsp::receive::JitReceiver;
 use crate::node::event_bus::to_js;
 use crate::node::{self, Node};
 
+/// The TypeScript types of the JS contract, one file shared with the demo wallet.
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-export type Network = "regtest" | "signet" | "testnet" | "bitcoin";
-export type LspConfig =
-  | { protocol: "flow"; url: string; token?: string; simpleTaproot?: boolean; nodeId?: string }
-  | { protocol: "lsps2"; nodeId: string; address: string; token?: string; fixedSizeBuys?: boolean };
-export interface WalletConfig {
-  network: Network; esploraUrl: string; proxyUrl: string; storageName: string; lsp: LspConfig;
-  mnemonic?: string; maxFeeMsat?: number; maxFeePpm?: number;
-  trustMinimized?: boolean;
-}
-export interface Balance {
-  lightningMsat: number;
-  /** The on-chain (BDK) wallet's confirmed funds, as of its last sync. */
-  onchainSat: number;
-  /** Its unconfirmed (ours and others') and immature funds. */
-  onchainPendingSat: number;
-  inboundMsat: number;
-}
-export interface Channel {
-  channelId: string; counterpartyNodeId: string; capacitySat: number;
-  outboundMsat: number; inboundMsat: number; pendingInboundMsat: number; isUsable: boolean; isReady: boolean;
-  confirmations: number | null; shortChannelId: string | null; fundingTxid: string | null;
-}
-export type PaymentStatus = "pending" | "succeeded" | "failed";
-export interface Payment {
-  paymentHash: string; direction: "inbound" | "outbound"; status: PaymentStatus;
-  amountMsat: number | null; feeMsat: number | null; preimage: string | null;
-  invoice: string | null; description: string | null; createdAt: number;
-  updatedAt: number; viaJit: "flow" | "lsps2" | null; failure: string | null;
-}
-export interface ReceiveRequest { amountMsat?: number; description: string; maxFeeMsat?: number; maxFeePpm?: number; expirySecs?: number }
-export interface ReceiveResult {
-  invoice: string; paymentHash: string; protocol: "direct" | "flow" | "lsps2";
-  feeMsat: number; amountMsat: number | null; expiresAt: number;
-}
-export interface PayResult { paymentHash: string; preimage: string; feeMsat: number; amountMsat: number }
-export type WalletEventType =
-  | "receive_state" | "payment_received" | "payment_sent" | "payment_failed"
-  | "channel_opened" | "channel_closed" | "synced" | "peer" | "error";
-export interface WalletError extends Error { code: string; reason?: string; fatal: boolean }
-"#;
+const TS_TYPES: &'static str = include_str!("js_types.d.ts");
 
 /// A running wallet.
 #[wasm_bindgen]

@@ -4,7 +4,10 @@
  * any other outside party can reach the page.
  */
 
-const BY_CODE: Record<string, string> = {
+import type { ErrorCode } from "../../src/js_types.js";
+
+/** A text for every code the package ships (`ErrorCode`): the type check fails when one lacks it. */
+const BY_CODE: Record<Lowercase<ErrorCode>, string> = {
   invalid_config: "A wallet setting is not valid. Check the network settings.",
   invalid_mnemonic: "That recovery phrase is not valid. Check the words and their order.",
   storage_failed: "The browser's storage failed. The wallet stopped to protect your funds.",
@@ -34,8 +37,10 @@ const BY_CODE: Record<string, string> = {
   chain_source_failed: "The blockchain server (Esplora) could not be reached or answered wrongly.",
   channel_failed: "The channel operation failed.",
   invalid_state_transition: "The payment took an unexpected turn and was stopped.",
+  payment_out_of_range: "The amount paid is outside the service provider's limits for a new channel, so the payment was refused.",
   stopped: "The wallet is stopped. Reload the page to start it again.",
-  expired: "The invoice expired before it was paid.",
+  lock_lost: "Another tab or window took over this wallet, so it stopped here. Reload to open it again.",
+  invalid_argument: "The wallet was called with a value it cannot use.",
 };
 
 const LSP_REASONS: Record<string, string> = {
@@ -68,7 +73,7 @@ export function textForCode(code: string | null | undefined, reason?: string | n
   if (c === "invalid_lsps2_offer" && r === "expired") {
     return "The service provider's channel terms expired. Try again.";
   }
-  const known = BY_CODE[c];
+  const known = (BY_CODE as Record<string, string | undefined>)[c];
   if (known) return known;
   return `Something went wrong (${/^[a-z0-9_]+$/.test(c) ? c : "unknown error"}).`;
 }

@@ -1,0 +1,77 @@
+// tabnode's JS contract types. In the repository they are one file, src/js_types.d.ts: the
+// package ships it (src/api.rs) and the demo wallet imports it (www/); a native test checks
+// ErrorCode against the wallet's error codes (src/error.rs).
+export type Network = "regtest" | "signet" | "testnet" | "bitcoin";
+export type LspConfig =
+  | { protocol: "flow"; url: string; token?: string; simpleTaproot?: boolean; nodeId?: string }
+  | { protocol: "lsps2"; nodeId: string; address: string; token?: string; fixedSizeBuys?: boolean };
+export interface WalletConfig {
+  network: Network; esploraUrl: string; proxyUrl: string; storageName: string; lsp: LspConfig;
+  mnemonic?: string; maxFeeMsat?: number; maxFeePpm?: number;
+  trustMinimized?: boolean;
+}
+export interface Balance {
+  lightningMsat: number;
+  /** The on-chain (BDK) wallet's confirmed funds, as of its last sync. */
+  onchainSat: number;
+  /** Its unconfirmed (ours and others') and immature funds. */
+  onchainPendingSat: number;
+  inboundMsat: number;
+}
+export interface Channel {
+  channelId: string; counterpartyNodeId: string; capacitySat: number;
+  outboundMsat: number; inboundMsat: number; pendingInboundMsat: number; isUsable: boolean; isReady: boolean;
+  confirmations: number | null; shortChannelId: string | null; fundingTxid: string | null;
+}
+export type PaymentStatus = "pending" | "succeeded" | "failed";
+export interface Payment {
+  paymentHash: string; direction: "inbound" | "outbound"; status: PaymentStatus;
+  amountMsat: number | null; feeMsat: number | null; preimage: string | null;
+  invoice: string | null; description: string | null; createdAt: number;
+  updatedAt: number; viaJit: "flow" | "lsps2" | null; failure: string | null;
+}
+export interface ReceiveRequest { amountMsat?: number; description: string; maxFeeMsat?: number; maxFeePpm?: number; expirySecs?: number }
+export interface ReceiveResult {
+  invoice: string; paymentHash: string; protocol: "direct" | "flow" | "lsps2";
+  feeMsat: number; amountMsat: number | null; expiresAt: number;
+}
+export interface PayResult { paymentHash: string; preimage: string; feeMsat: number; amountMsat: number }
+export type WalletEventType =
+  | "receive_state" | "payment_received" | "payment_sent" | "payment_failed"
+  | "channel_opened" | "channel_closed" | "synced" | "peer" | "error";
+/** Every stable `code` a wallet `Error` carries (src/error.rs, `Error::code`). */
+export type ErrorCode =
+  | "INVALID_CONFIG"
+  | "INVALID_MNEMONIC"
+  | "STORAGE_FAILED"
+  | "STORAGE_CORRUPT"
+  | "ALREADY_EXISTS"
+  | "NOT_FOUND"
+  | "ALREADY_RUNNING"
+  | "NETWORK_MISMATCH"
+  | "INVALID_INVOICE"
+  | "LSP_UNREACHABLE"
+  | "LSP_BAD_RESPONSE"
+  | "LSP_IDENTITY_MISMATCH"
+  | "LSP_REJECTED"
+  | "FEE_ABOVE_CAP"
+  | "INVALID_WRAPPED_INVOICE"
+  | "INVALID_LSPS2_OFFER"
+  | "SKIM_TOO_HIGH"
+  | "UNEXPECTED_SKIM"
+  | "UNDERPAID"
+  | "PAYMENT_OUT_OF_RANGE"
+  | "AMOUNT_OVERFLOW"
+  | "INVALID_AMOUNT"
+  | "PAYMENT_FAILED"
+  | "PAYMENT_PENDING"
+  | "INSUFFICIENT_FUNDS"
+  | "NO_INBOUND_CAPACITY"
+  | "PEER_CONNECTION_FAILED"
+  | "CHAIN_SOURCE_FAILED"
+  | "CHANNEL_FAILED"
+  | "INVALID_STATE_TRANSITION"
+  | "STOPPED"
+  | "LOCK_LOST"
+  | "INVALID_ARGUMENT";
+export interface WalletError extends Error { code: ErrorCode; reason?: string; fatal: boolean }
