@@ -1,6 +1,6 @@
 // tabnode's JS contract types. In the repository they are one file, src/js_types.d.ts: the
-// package ships it (src/api.rs) and the demo wallet imports it (www/); a native test checks
-// ErrorCode against the wallet's error codes (src/error.rs).
+// package ships it (src/api.rs) and the demo wallet imports it (www/); native tests
+// (src/js_types.rs) hold its error codes, receive states and events to the Rust.
 export type Network = "regtest" | "signet" | "testnet" | "bitcoin";
 export type LspConfig =
   | { protocol: "flow"; url: string; token?: string; simpleTaproot?: boolean; nodeId?: string }
@@ -36,9 +36,30 @@ export interface ReceiveResult {
   feeMsat: number; amountMsat: number | null; expiresAt: number;
 }
 export interface PayResult { paymentHash: string; preimage: string; feeMsat: number; amountMsat: number }
-export type WalletEventType =
-  | "receive_state" | "payment_received" | "payment_sent" | "payment_failed"
-  | "channel_opened" | "channel_closed" | "synced" | "peer" | "error";
+/** A JIT receive's steps, in the `receive_state` event (docs/js-api.md). */
+export type ReceiveState =
+  | "invoice_ready" | "payment_arriving" | "channel_opening" | "channel_ready"
+  | "awaiting_funding" | "claimed" | "failed" | "expired";
+export interface ReceiveStateDetail {
+  paymentHash: string; state: ReceiveState;
+  /** On `failed`: why, as an error code and its sub-reason. */
+  code?: ErrorCode; reason?: string;
+}
+/** `{ code, reason?, message, fatal }`: the `error` event's detail. */
+export interface ErrorDetail { code: ErrorCode; reason?: string; message: string; fatal: boolean }
+/** Each event type and the `detail` of its `CustomEvent`. */
+export interface WalletEventDetailMap {
+  receive_state: ReceiveStateDetail;
+  payment_received: Payment;
+  payment_sent: Payment;
+  payment_failed: Payment;
+  channel_opened: Channel;
+  channel_closed: { channelId: string; reason: string };
+  synced: { height: number };
+  peer: { nodeId: string; connected: boolean };
+  error: ErrorDetail;
+}
+export type WalletEventType = keyof WalletEventDetailMap;
 /** Every stable `code` a wallet `Error` carries (src/error.rs, `Error::code`). */
 export type ErrorCode =
   | "INVALID_CONFIG"

@@ -38,6 +38,8 @@ pub mod spawn;
 pub mod time;
 
 #[cfg(test)]
+mod js_types;
+#[cfg(test)]
 mod test_util;
 
 pub use error::Error;

@@ -1,117 +1,39 @@
 /**
- * The tabnode package's JS API as this app relies on it: a copy of the contract in
- * docs/js-api.md. The app type-checks against this copy, so it builds whether or not `pkg/` has
- * been built yet; `loader.ts` is the one place that casts the real module to it.
+ * The tabnode package's JS API as this app relies on it. The data types are the package's own
+ * (src/js_types.d.ts, which the package ships), so the app type-checks against them whether or
+ * not `pkg/` has been built yet; the `Wallet` class's methods are restated here, and `loader.ts`
+ * is the one place that casts the real module to them.
  */
 
-export type Network = "regtest" | "signet" | "testnet" | "bitcoin";
-
-export type LspConfig =
-  | { protocol: "flow"; url: string; token?: string; simpleTaproot?: boolean; nodeId?: string }
-  | { protocol: "lsps2"; nodeId: string; address: string; token?: string; fixedSizeBuys?: boolean };
-
-export interface WalletConfig {
-  network: Network;
-  esploraUrl: string;
-  proxyUrl: string;
-  storageName: string;
-  lsp: LspConfig;
-  mnemonic?: string;
-  maxFeeMsat?: number;
-  maxFeePpm?: number;
-  trustMinimized?: boolean;
-}
-
-export interface Balance {
-  lightningMsat: number;
-  onchainSat: number;
-  onchainPendingSat: number;
-  inboundMsat: number;
-}
-
-export interface Channel {
-  channelId: string;
-  counterpartyNodeId: string;
-  capacitySat: number;
-  outboundMsat: number;
-  inboundMsat: number;
-  /** Incoming HTLCs not settled yet (a payment being claimed). */
-  pendingInboundMsat: number;
-  isUsable: boolean;
-  isReady: boolean;
-  confirmations: number | null;
-  shortChannelId: string | null;
-  fundingTxid: string | null;
-}
-
-export type PaymentStatus = "pending" | "succeeded" | "failed";
-
-export interface Payment {
-  paymentHash: string;
-  direction: "inbound" | "outbound";
-  status: PaymentStatus;
-  amountMsat: number | null;
-  feeMsat: number | null;
-  preimage: string | null;
-  invoice: string | null;
-  description: string | null;
-  createdAt: number;
-  updatedAt: number;
-  viaJit: "flow" | "lsps2" | null;
-  failure: string | null;
-}
-
-export interface ReceiveRequest {
-  amountMsat?: number;
-  description: string;
-  maxFeeMsat?: number;
-  maxFeePpm?: number;
-  expirySecs?: number;
-}
-
-export interface ReceiveResult {
-  invoice: string;
-  paymentHash: string;
-  protocol: "direct" | "flow" | "lsps2";
-  feeMsat: number;
-  amountMsat: number | null;
-  expiresAt: number;
-}
-
-export interface PayResult {
-  paymentHash: string;
-  preimage: string;
-  feeMsat: number;
-  amountMsat: number;
-}
-
-export type ReceiveState =
-  | "invoice_ready"
-  | "payment_arriving"
-  | "channel_opening"
-  | "channel_ready"
-  | "awaiting_funding"
-  | "claimed"
-  | "failed"
-  | "expired";
-
-export interface ReceiveStateDetail {
-  paymentHash: string;
-  state: ReceiveState;
-  reason?: string;
-  code?: string;
-}
-
-export type WalletEventType =
-  | "receive_state"
-  | "payment_received"
-  | "payment_sent"
-  | "payment_failed"
-  | "channel_opened"
-  | "channel_closed"
-  | "synced"
-  | "peer"
-  | "error";
+export type {
+  Balance,
+  Channel,
+  ErrorCode,
+  ErrorDetail,
+  LspConfig,
+  Network,
+  Payment,
+  PaymentStatus,
+  PayResult,
+  ReceiveRequest,
+  ReceiveResult,
+  ReceiveState,
+  ReceiveStateDetail,
+  WalletConfig,
+  WalletEventDetailMap,
+  WalletEventType,
+} from "../../src/js_types.js";
+import type {
+  Balance,
+  Channel,
+  Network,
+  Payment,
+  PayResult,
+  ReceiveRequest,
+  ReceiveResult,
+  WalletConfig,
+  WalletEventType,
+} from "../../src/js_types.js";
 
 /** A running wallet, as the package's `Wallet` class instances behave. */
 export interface Wallet {
