@@ -2,7 +2,7 @@
 //! demo wallet's types) held to the Rust they describe: a code, state or event added, renamed or
 //! dropped on one side fails a test here. Tests only; the file itself is included by `api.rs`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 const TS: &str = include_str!("js_types.d.ts");
 
@@ -19,16 +19,68 @@ fn ts_union(name: &str) -> HashSet<&'static str> {
         .collect()
 }
 
-/// The property names of `export interface NAME { ... }` (one `name: type;` per line).
-fn ts_interface_keys(name: &str) -> HashSet<&'static str> {
-    let body = TS
-        .split(&format!("export interface {name} {{"))
-        .nth(1)
-        .and_then(|rest| rest.split("\n}").next())
-        .unwrap_or_else(|| panic!("js_types.d.ts declares {name}"));
-    body.lines()
-        .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k.trim()))
-        .filter(|k| !k.is_empty() && !k.starts_with("/*") && !k.starts_with('*'))
+/// `text` without its `/* */` and `//` comments.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("/*") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].split_once("*/").map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| l.split("//").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The interfaces declared in TypeScript `text` (`export interface NAME { a: T; b?: U }`), each
+/// with its property names (optional or not), comments ignored.
+fn ts_interfaces(text: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let text = strip_comments(text);
+    let mut out = BTreeMap::new();
+    for part in text.split("export interface ").skip(1) {
+        let (name, rest) = part.split_once('{').expect("interface body");
+        let name = name.split_whitespace().next().unwrap().to_string();
+        // The body up to the matching `}`, its fields split at `;` outside nested `{ }`.
+        let (mut depth, mut fields, mut field) = (1, Vec::new(), String::new());
+        for c in rest.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 1 => break,
+                '}' => depth -= 1,
+                ';' if depth == 1 => fields.push(core::mem::take(&mut field)),
+                _ => {}
+            }
+            if !(c == ';' && depth == 1) {
+                field.push(c);
+            }
+        }
+        fields.push(field);
+        let keys = fields
+            .iter()
+            .filter_map(|field| field.split_once(':'))
+            .map(|(key, _)| key.trim().trim_end_matches('?').to_string())
+            .filter(|key| !key.is_empty())
+            .collect();
+        out.insert(name, keys);
+    }
+    out
+}
+
+/// The names of the types (`export type NAME =`) and interfaces declared in `text`.
+fn ts_declared(text: &str) -> BTreeSet<String> {
+    let text = strip_comments(text);
+    let types = text.split("export type ").skip(1);
+    let interfaces = text.split("export interface ").skip(1);
+    types
+        .chain(interfaces)
+        .map(|part| {
+            part.split(|c: char| !c.is_alphanumeric() && c != '_')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -71,7 +123,9 @@ fn event_types_are_the_wallets() {
         "pub fn event_type(&self) -> &'static str {",
     );
     assert_eq!(in_code.len(), 9);
-    assert_eq!(ts_interface_keys("WalletEventDetailMap"), in_code);
+    let shipped = &ts_interfaces(TS)["WalletEventDetailMap"];
+    let shipped: HashSet<&str> = shipped.iter().map(String::as_str).collect();
+    assert_eq!(shipped, in_code);
 }
 
 /// Every JIT state's name, and `awaiting_funding` (a step of `channel_ready` that the receive
@@ -85,4 +139,41 @@ fn receive_states_are_the_wallets() {
     assert!(include_str!("lsp/receive.rs").contains("state: \"awaiting_funding\""));
     in_code.insert("awaiting_funding");
     assert_eq!(ts_union("ReceiveState"), in_code);
+}
+
+/// docs/js-api.md restates the contract for people: every type it declares is shipped, with
+/// the same fields, and every UPPER_SNAKE code it names is a code the wallet has.
+#[test]
+fn the_docs_agree_with_the_shipped_types() {
+    let docs = include_str!("../docs/js-api.md");
+    let block = docs
+        .split("```ts")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("docs/js-api.md has the ts block");
+    let shipped = ts_declared(TS);
+    for name in ts_declared(block) {
+        assert!(
+            shipped.contains(&name),
+            "docs/js-api.md declares {name}, the package does not"
+        );
+    }
+    let shipped_fields = ts_interfaces(TS);
+    for (name, fields) in ts_interfaces(block) {
+        assert_eq!(
+            Some(&fields),
+            shipped_fields.get(&name),
+            "fields of {name}: docs/js-api.md vs src/js_types.d.ts"
+        );
+    }
+    let codes = ts_union("ErrorCode");
+    let named = docs.split('`').skip(1).step_by(2).filter(|w| {
+        w.len() > 3 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_') && w.contains('_')
+    });
+    for code in named {
+        assert!(
+            codes.contains(code),
+            "docs/js-api.md names {code}, no ErrorCode"
+        );
+    }
 }
