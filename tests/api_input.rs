@@ -63,10 +63,13 @@ async fn non_strings_and_stopped_wallets_are_refused_with_codes() {
     let config = lsps2_config(&fresh_name("api-input"));
     let w = open(&config).await.expect("opens");
     for (what, bad) in non_strings() {
-        let e = w.call_async("pay", &[bad.clone()]).await.expect_err(what);
+        let e = w
+            .call_async("pay", std::slice::from_ref(&bad))
+            .await
+            .expect_err(what);
         assert_eq!(code_of(&e), "INVALID_ARGUMENT", "pay({what})");
         let e = w
-            .call_async("closeChannel", &[bad.clone()])
+            .call_async("closeChannel", std::slice::from_ref(&bad))
             .await
             .expect_err(what);
         assert_eq!(code_of(&e), "INVALID_ARGUMENT", "closeChannel({what})");

@@ -422,7 +422,7 @@ async fn a_failed_write_in_receive_stops_the_node() {
 
         let fault = IdbFault::failing_writes(&name, namespace);
         let e = w
-            .call_async("receive", &[request.clone()])
+            .call_async("receive", std::slice::from_ref(&request))
             .await
             .expect_err("a receive whose write failed must be refused");
         assert_eq!(code_of(&e), "STORAGE_FAILED", "{}", err_message(&e));
@@ -436,7 +436,7 @@ async fn a_failed_write_in_receive_stops_the_node() {
         let after = snapshot(&name).await;
 
         let refused = w
-            .call_async("receive", &[request.clone()])
+            .call_async("receive", std::slice::from_ref(&request))
             .await
             .expect_err("a stopped node receives nothing");
         say(&format!(

@@ -289,11 +289,11 @@ mod tests {
         };
         // 99 999 000 msat to deliver: 100 000 sat carries it, 99 998 sat does not
         assert_eq!(
-            ok(&[waiting.clone()], 100_000),
+            ok(std::slice::from_ref(&waiting), 100_000),
             ChannelOffer::AcceptZeroConf
         );
         assert_eq!(
-            ok(&[waiting.clone()], 99_998),
+            ok(std::slice::from_ref(&waiting), 99_998),
             ChannelOffer::AcceptConfirmed
         );
         // unsolicited: nothing waits (none stored, or only finished / expired receives)
@@ -318,7 +318,14 @@ mod tests {
             (None, &lsp, false),
         ] {
             assert!(matches!(
-                decide_channel_offer(&[waiting.clone()], l, from, announced, 1_000_000, now),
+                decide_channel_offer(
+                    std::slice::from_ref(&waiting),
+                    l,
+                    from,
+                    announced,
+                    1_000_000,
+                    now
+                ),
                 ChannelOffer::Refuse(_)
             ));
         }
