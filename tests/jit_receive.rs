@@ -999,6 +999,15 @@ async fn lsps2_htlc_lies() {
     w.stop().await;
 }
 
+/// The devnet payer's `/pay` of a receive's invoice, or the receive's error (so a test can reset
+/// a fault before it asserts either).
+async fn pay_if_made(r: &Result<Value, (String, Option<String>)>) -> Result<Value, String> {
+    match r {
+        Ok(r) => control_post("/pay", json!({"invoice": r["invoice"]})).await,
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
+
 /// The invoice's amount and whether it offers `basic_mpp`.
 fn invoice_shape(invoice: &Value) -> (Option<u64>, bool) {
     use core::str::FromStr;
@@ -1023,14 +1032,8 @@ async fn lsps2_an_lsp_without_fixed_size_buys_is_sold_one_part() {
     let forced = open_raw_lsps2_wallet_with(|v| v["lsp"]["fixedSizeBuys"] = json!(true)).await;
     forced.wait_connected(30).await;
     let r_forced = forced.receive(req()).await;
-    let paid = match &r {
-        Ok(r) => control_post("/pay", json!({"invoice": r["invoice"]})).await,
-        Err(e) => Err(format!("{e:?}")),
-    };
-    let paid_forced = match &r_forced {
-        Ok(r) => control_post("/pay", json!({"invoice": r["invoice"]})).await,
-        Err(e) => Err(format!("{e:?}")),
-    };
+    let paid = pay_if_made(&r).await;
+    let paid_forced = pay_if_made(&r_forced).await;
     set_lsps2_fault(json!({"mode": "none"})).await;
 
     let r = r.expect("receive from an LSP without fixed-size buys");
