@@ -118,6 +118,8 @@ async fn handle(
     idle_timeout: Duration,
 ) -> Result<()> {
     let mut target = None;
+    // The callback's type is tungstenite's `Callback`; its large error is not ours to box.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
         let refuse = |status: StatusCode, why: &str| {
             let mut err = ErrorResponse::new(Some(why.into()));

@@ -10,7 +10,12 @@ pub enum EsploraError {
     /// The HTTP request failed (its own code is kept: `http_status`, `http_timeout`, ...).
     Http(HttpError),
     /// The server's answer is not the documented shape; `what` names the endpoint's value.
-    Parse { what: &'static str, message: String },
+    Parse {
+        /// The endpoint's value that did not parse (`"tip hash"`, `"header"`, ...).
+        what: &'static str,
+        /// The parser's message.
+        message: String,
+    },
     /// The answer parsed but contradicts what was asked or what it claims (a header whose
     /// hash is not the one requested, a transaction whose txid differs, a proof that does
     /// not reach the block's merkle root). Treat the server as unreliable.

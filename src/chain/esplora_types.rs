@@ -35,8 +35,11 @@ pub enum TxStatus {
     Unconfirmed,
     /// In block `block_hash` at `block_height`, whose header time is `block_time`.
     Confirmed {
+        /// The height of the block that holds it.
         block_height: u32,
+        /// The hash of that block.
         block_hash: BlockHash,
+        /// That block's header time (Unix seconds), when the server gives it.
         block_time: Option<u64>,
     },
 }
@@ -76,8 +79,11 @@ pub enum OutputSpend {
     Unspent,
     /// Input `vin` of `txid` spends it; `status` says where that transaction is.
     Spent {
+        /// The spending transaction.
         txid: Txid,
+        /// Which of its inputs spends the output.
         vin: u32,
+        /// Where the spending transaction is.
         status: TxStatus,
     },
 }

@@ -28,14 +28,19 @@ use super::{verify_merkle_block, BlockStatus, OutputSpend, TxStatus};
 /// first and leaves its state to be retried.
 #[allow(async_fn_in_trait)]
 pub trait ChainSource {
+    /// The backend's error (for Esplora, [`EsploraError`](super::EsploraError)).
     type Error;
+    /// The hash of the best block the backend knows.
     async fn tip_hash(&self) -> Result<BlockHash, Self::Error>;
+    /// The header of block `hash`; the sync checks that it hashes to `hash`.
     async fn header(&self, hash: &BlockHash) -> Result<Header, Self::Error>;
+    /// Whether block `hash` is in the backend's best chain, and its height.
     async fn block_status(&self, hash: &BlockHash) -> Result<BlockStatus, Self::Error>;
     /// `None` when the transaction is unknown or unconfirmed.
     async fn merkle_block(&self, txid: &Txid) -> Result<Option<MerkleBlock>, Self::Error>;
     /// `None` when the transaction is unknown.
     async fn tx(&self, txid: &Txid) -> Result<Option<Transaction>, Self::Error>;
+    /// Whether `outpoint` is spent, by what, and where that spend is.
     async fn output_spend(&self, outpoint: &OutPoint) -> Result<OutputSpend, Self::Error>;
 }
 

@@ -13,17 +13,28 @@ pub enum HttpError {
     /// No response: DNS, connection refused, CORS refusal, offline. Browsers hide which.
     Network(String),
     /// No complete response within the timeout; the request was aborted.
-    Timeout { millis: u64 },
+    Timeout {
+        /// The timeout that ran out, in milliseconds.
+        millis: u64,
+    },
     /// The server answered with a non-2xx status; `body` is the start of its body
     /// (lossy UTF-8, at most [`MAX_ERROR_BODY`] bytes).
-    Status { status: u16, body: String },
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the body, lossy UTF-8.
+        body: String,
+    },
     /// A 2xx body was not valid UTF-8 where text was expected.
     BodyNotText,
     /// A 2xx body was not the expected JSON.
     Json(String),
     /// The response body is larger than the client reads (declared by `Content-Length`, or
     /// counted as it streamed in); the request was aborted.
-    BodyTooLarge { limit: usize },
+    BodyTooLarge {
+        /// The most bytes the client reads.
+        limit: usize,
+    },
 }
 
 impl HttpError {

@@ -9,11 +9,24 @@ pub enum WsError {
     InvalidUrl(String),
     /// The connection could not be opened (proxy down, target refused, TLS, mixed content).
     /// Browsers give no reason; `code` is the close code (usually 1006).
-    ConnectFailed { code: u16, reason: String },
+    ConnectFailed {
+        /// The close code (usually 1006).
+        code: u16,
+        /// The close reason (usually empty).
+        reason: String,
+    },
     /// No open connection within the timeout.
-    Timeout { millis: u64 },
+    Timeout {
+        /// The timeout that ran out, in milliseconds.
+        millis: u64,
+    },
     /// The connection is closed (or closing); nothing more can be sent.
-    Closed { code: u16, reason: String },
+    Closed {
+        /// The close code.
+        code: u16,
+        /// The close reason the peer or browser gave.
+        reason: String,
+    },
     /// `send` threw.
     SendFailed(String),
     /// The peer sent a text frame; BOLT8 over the proxy is binary only. The connection
@@ -21,7 +34,10 @@ pub enum WsError {
     UnexpectedText,
     /// The peer sent more than [`crate::net::limits::MAX_INBOUND_QUEUE_BYTES`] that were not read
     /// yet (a flood); the connection was closed and its queue dropped.
-    QueueFull { limit: usize },
+    QueueFull {
+        /// The most unread bytes the connection keeps.
+        limit: usize,
+    },
 }
 
 impl WsError {

@@ -10,7 +10,12 @@ pub enum StoreError {
     Unavailable(String),
     /// `indexedDB.open` failed; `name` is the DOMException name (e.g. `VersionError` when the
     /// database was made by a newer version of the wallet).
-    OpenFailed { name: String, message: String },
+    OpenFailed {
+        /// The DOMException name.
+        name: String,
+        /// The DOMException message.
+        message: String,
+    },
     /// The database connection is closed: closed by us, by another tab deleting or
     /// upgrading the database, or by the browser (storage cleared).
     Closed,
@@ -19,7 +24,12 @@ pub enum StoreError {
     QuotaExceeded(String),
     /// A transaction aborted or could not be started; `name` is the DOMException name
     /// (`AbortError`, `ConstraintError`, `UnknownError`, ...). Nothing of it was written.
-    TransactionFailed { name: String, message: String },
+    TransactionFailed {
+        /// The DOMException name.
+        name: String,
+        /// The DOMException message.
+        message: String,
+    },
     /// A namespace or key is not valid for the store (see [`StoreKey`](super::StoreKey)).
     InvalidKey(String),
     /// A stored record is not what this code wrote (not bytes, or a malformed marker).

@@ -161,8 +161,10 @@ mod tests {
 
     #[test]
     fn max_amount_must_fit_the_channel() {
-        let mut c = FlowLspConfig::default();
-        c.jit_channel_capacity_sat = 100_000;
+        let mut c = FlowLspConfig {
+            jit_channel_capacity_sat: 100_000,
+            ..Default::default()
+        };
         c.fee_policy.max_amount_msat = 100_000_000;
         assert!(c.validate().unwrap_err().contains("does not fit"));
         c.fee_policy.max_amount_msat = 50_000_000;

@@ -37,7 +37,7 @@ pub fn outbound_cltv_budget(
     inner_final_cltv: u64,
 ) -> Result<u32, String> {
     let room = match claim_deadline {
-        Some(deadline) => deadline.checked_sub(best_height).unwrap_or(0),
+        Some(deadline) => deadline.saturating_sub(best_height),
         None => u32::try_from(wrapped_final_cltv)
             .unwrap_or(0)
             .saturating_sub(3 + LDK_FAIL_BACK_BUFFER),

@@ -146,7 +146,7 @@ pub fn build_funding_tx(
         );
         let fee_change =
             fee_for_weight(w_change, feerate_sat_per_kw).ok_or(FundingError::Overflow)?;
-        let w_plain = estimated_weight(&chosen, &[funding_out.clone()], &pubkey);
+        let w_plain = estimated_weight(&chosen, std::slice::from_ref(&funding_out), &pubkey);
         let fee_plain =
             fee_for_weight(w_plain, feerate_sat_per_kw).ok_or(FundingError::Overflow)?;
         let need_change = value_sat

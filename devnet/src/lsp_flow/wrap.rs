@@ -119,7 +119,7 @@ pub fn plan_wrapped(
     }
     let timestamp = Duration::from_secs(now.as_secs());
     let inner_expires = inner.expires_at().ok_or(WrapError::InnerExpired)?.as_secs();
-    let remaining = inner_expires.checked_sub(timestamp.as_secs()).unwrap_or(0);
+    let remaining = inner_expires.saturating_sub(timestamp.as_secs());
     if remaining == 0 {
         return Err(WrapError::InnerExpired);
     }
