@@ -266,12 +266,14 @@ impl Wallet {
         self.jit.pending_receives()
     }
 
-    /// Adds a listener for a wallet event.
-    #[wasm_bindgen(js_name = addEventListener)]
+    /// Adds a listener for a wallet event. Its TypeScript signature is generic over the event type (the
+    /// listener's `detail` is that event's), so it is declared in js_types.d.ts (`interface
+    /// Wallet`, merged into this class) rather than generated here.
+    #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
     pub fn add_event_listener(
         &self,
-        #[wasm_bindgen(js_name = eventType, unchecked_param_type = "WalletEventType")] kind: String,
-        #[wasm_bindgen(unchecked_param_type = "(e: CustomEvent) => void")] listener: Function,
+        #[wasm_bindgen(js_name = eventType)] kind: String,
+        listener: Function,
     ) -> Result<(), JsValue> {
         self.node
             .bus()
@@ -279,12 +281,14 @@ impl Wallet {
             .add_event_listener_with_callback(&kind, &listener)
     }
 
-    /// Removes a listener.
-    #[wasm_bindgen(js_name = removeEventListener)]
+    /// Removes a listener. Its TypeScript signature is generic over the event type (the
+    /// listener's `detail` is that event's), so it is declared in js_types.d.ts (`interface
+    /// Wallet`, merged into this class) rather than generated here.
+    #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
     pub fn remove_event_listener(
         &self,
-        #[wasm_bindgen(js_name = eventType, unchecked_param_type = "WalletEventType")] kind: String,
-        #[wasm_bindgen(unchecked_param_type = "(e: CustomEvent) => void")] listener: Function,
+        #[wasm_bindgen(js_name = eventType)] kind: String,
+        listener: Function,
     ) -> Result<(), JsValue> {
         self.node
             .bus()

@@ -30,7 +30,17 @@ export interface Payment {
   invoice: string | null; description: string | null; createdAt: number;
   updatedAt: number; viaJit: "flow" | "lsps2" | null; failure: string | null;
 }
-export interface ReceiveRequest { amountMsat?: number; description: string; maxFeeMsat?: number; maxFeePpm?: number; expirySecs?: number }
+/** What `receive` is asked; a field not named here is refused (`INVALID_CONFIG`). */
+export interface ReceiveRequest {
+  /** Omitted: an amountless invoice (LSPS2 variable-amount mode, or a direct one). */
+  amountMsat?: number;
+  /** At most 639 bytes. */
+  description: string;
+  /** Replace the config's fee caps for this receive. */
+  maxFeeMsat?: number; maxFeePpm?: number;
+  /** How long the invoice is valid: 60 to 604800 seconds (one week); default 3600. */
+  expirySecs?: number;
+}
 export interface ReceiveResult {
   invoice: string; paymentHash: string; protocol: "direct" | "flow" | "lsps2";
   feeMsat: number; amountMsat: number | null; expiresAt: number;
@@ -60,6 +70,18 @@ export interface WalletEventDetailMap {
   error: ErrorDetail;
 }
 export type WalletEventType = keyof WalletEventDetailMap;
+/** A listener for event `K`: its `CustomEvent`'s `detail` is `WalletEventDetailMap[K]`. */
+export type WalletEventListener<K extends WalletEventType> = (e: CustomEvent<WalletEventDetailMap[K]>) => void;
+/**
+ * The `Wallet` class's listener methods. In the package this interface merges into the class
+ * (whose other members wasm-bindgen generates); the demo wallet extends it.
+ */
+export interface Wallet {
+  /** Adds a listener for a wallet event; `e.detail` is typed by the event's name. */
+  addEventListener<K extends WalletEventType>(eventType: K, listener: WalletEventListener<K>): void;
+  /** Removes a listener added by `addEventListener`. */
+  removeEventListener<K extends WalletEventType>(eventType: K, listener: WalletEventListener<K>): void;
+}
 /** Every stable `code` a wallet `Error` carries (src/error.rs, `Error::code`). */
 export type ErrorCode =
   | "INVALID_CONFIG"

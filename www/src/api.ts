@@ -1,8 +1,10 @@
 /**
- * The tabnode package's JS API as this app relies on it. The data types are the package's own
- * (src/js_types.d.ts, which the package ships), so the app type-checks against them whether or
- * not `pkg/` has been built yet; the `Wallet` class's methods are restated here, and `loader.ts`
- * is the one place that casts the real module to them.
+ * The tabnode package's JS API as this app relies on it. The data types and the typed listener
+ * methods are the package's own (src/js_types.d.ts, which the package ships), so the app
+ * type-checks against them whether or not `pkg/` has been built yet. The rest of the `Wallet`
+ * class (which wasm-bindgen generates from src/api.rs) is restated here; the npm-consumer test
+ * fails when this restatement and the built package's class differ in any member's type.
+ * `loader.ts` is the one place that casts the real module to them.
  */
 
 export type {
@@ -21,6 +23,7 @@ export type {
   ReceiveStateDetail,
   WalletConfig,
   WalletEventDetailMap,
+  WalletEventListener,
   WalletEventType,
 } from "../../src/js_types.js";
 import type {
@@ -31,12 +34,12 @@ import type {
   PayResult,
   ReceiveRequest,
   ReceiveResult,
+  Wallet as WalletListeners,
   WalletConfig,
-  WalletEventType,
 } from "../../src/js_types.js";
 
 /** A running wallet, as the package's `Wallet` class instances behave. */
-export interface Wallet {
+export interface Wallet extends WalletListeners {
   readonly nodeId: string;
   readonly network: Network;
   balance(): Promise<Balance>;
@@ -49,8 +52,6 @@ export interface Wallet {
   sync(): Promise<void>;
   mnemonic(): string;
   pendingReceives(): number;
-  addEventListener(type: WalletEventType, listener: (e: CustomEvent) => void): void;
-  removeEventListener(type: WalletEventType, listener: (e: CustomEvent) => void): void;
   stop(): Promise<void>;
 }
 

@@ -3,7 +3,7 @@
  * set up the wallet, then run the wallet screens with navigation, the pending-receive guard and
  * wallet events.
  */
-import type { Tabnode, Wallet, WalletEventType } from "./api.js";
+import type { Tabnode, Wallet, WalletEventListener, WalletEventType } from "./api.js";
 import type { ScreenName, Screen, WalletContext } from "./context.js";
 import { DevnetClient, controlUrlFrom } from "./devnet.js";
 import { alertLine, h, replace } from "./dom.js";
@@ -63,7 +63,8 @@ export class App {
     wallet: Wallet;
     settings: Settings;
     guard: PendingGuard;
-    listeners: Array<[WalletEventType, (e: CustomEvent) => void]>;
+    /** Removes each listener this app added to the wallet. */
+    unlisten: Array<() => void>;
     changeSubs: Set<() => void>;
     screen: Screen | null;
     ctx: WalletContext;
@@ -245,23 +246,22 @@ export class App {
       restart: (s) => this.restart(s),
       notify: (t) => this.notify(t),
     };
-    const listeners: Array<[WalletEventType, (e: CustomEvent) => void]> = [];
+    const unlisten: Array<() => void> = [];
+    const on = <K extends WalletEventType>(type: K, listener: WalletEventListener<K>) => {
+      wallet.addEventListener(type, listener);
+      unlisten.push(() => wallet.removeEventListener(type, listener));
+    };
     const fireChange = () => {
       for (const cb of [...changeSubs]) cb();
     };
-    for (const t of CHANGE_EVENTS) listeners.push([t, fireChange]);
-    listeners.push(["receive_state", () => guard.update()]);
-    listeners.push([
-      "error",
-      (e) => {
-        const fatal = (e.detail as { fatal?: unknown } | null)?.fatal === true;
-        if (fatal) this.showStopped(friendlyError(e.detail));
-        else this.notify(friendlyError(e.detail));
-      },
-    ]);
-    listeners.push(["synced", (e) => this.updateFooter((e.detail as { height?: number } | null)?.height ?? null)]);
-    for (const [t, l] of listeners) wallet.addEventListener(t, l);
-    this.running = { wallet, settings, guard, listeners, changeSubs, screen: null, ctx };
+    for (const t of CHANGE_EVENTS) on(t, fireChange);
+    on("receive_state", () => guard.update());
+    on("error", (e) => {
+      if (e.detail.fatal) this.showStopped(friendlyError(e.detail));
+      else this.notify(friendlyError(e.detail));
+    });
+    on("synced", (e) => this.updateFooter(e.detail.height));
+    this.running = { wallet, settings, guard, unlisten, changeSubs, screen: null, ctx };
     guard.start();
 
     this.badge.textContent = devnet ? "devnet" : wallet.network;
@@ -296,7 +296,7 @@ export class App {
     if (r) {
       r.screen?.dispose?.();
       r.guard.stop();
-      for (const [t, l] of r.listeners) r.wallet.removeEventListener(t, l);
+      for (const off of r.unlisten) off();
       this.running = null;
     }
     this.nav.hidden = true;
@@ -375,7 +375,7 @@ export class App {
     if (r) {
       r.screen?.dispose?.();
       r.guard.stop();
-      for (const [t, l] of r.listeners) r.wallet.removeEventListener(t, l);
+      for (const off of r.unlisten) off();
       this.running = null;
       this.busy("Stopping the wallet…");
       try {

@@ -1,13 +1,13 @@
 // Smoke test of the page itself, runnable without the real package or a devnet. NOT end to end:
-// the wallet here is a stand-in module written into a temp dir by this file (never committed,
-// never in pkg/), speaking the docs/js-api.md contract with canned answers, next to a stand-in
+// the wallet here is a stand-in module (tests/lib/standin-tabnode.js) copied into a temp dir
+// (never in pkg/), speaking the docs/js-api.md contract with canned answers, next to a stand-in
 // devnet control API. It checks that the page loads, renders, explains a missing or broken
 // package, and that its screens drive the contract as the end-to-end test expects.
 //
 //   npm run test:smoke        (screenshots in www/test-results/smoke-*.png)
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -15,98 +15,8 @@ import { launch, newPage, screenshot, waitFor } from "./lib/browser.mjs";
 import { build, serve } from "./lib/serve.mjs";
 import { createWallet, history, lightningBalance, nav, openApp, pay, receive, waitClaimed } from "./lib/wallet-page.mjs";
 
-const STANDIN_JS = String.raw`// Stand-in for the tabnode package, written by www/tests/smoke.mjs for one smoke run.
-const WORDS = "abandon ability able about above absent absorb abstract absurd abuse access accident".split(" ");
-const BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-let started = false;
-const key = (n) => "standin-tabnode:" + n;
-const load = (n) => { const raw = localStorage.getItem(key(n)); return raw ? JSON.parse(raw) : null; };
-const save = (n, s) => localStorage.setItem(key(n), JSON.stringify(s));
-const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join("");
-const fail = (code) => Object.assign(new Error("stand-in error " + code), { code });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-export default async function init(arg) {
-  const res = await fetch(arg ?? new URL("tabnode_bg.wasm", import.meta.url));
-  await WebAssembly.instantiate(await res.arrayBuffer(), {});
-  started = true;
-}
-
-export class Wallet {
-  static async exists(name) { return load(name) !== null; }
-  static async open(config) {
-    if (!started) throw fail("STOPPED");
-    let s = load(config.storageName);
-    if (!s) {
-      if (config.mnemonic !== undefined && config.mnemonic.split(" ").length !== 12) throw fail("INVALID_MNEMONIC");
-      s = { mnemonic: config.mnemonic ?? WORDS.join(" "), balanceMsat: 0, payments: [], channels: [] };
-      save(config.storageName, s);
-    }
-    const w = new Wallet(config, s);
-    globalThis.__standin = w;
-    return w;
-  }
-  constructor(config, s) {
-    this.config = config; this.s = s; this.ev = new EventTarget(); this.pending = new Map();
-    this.nodeId = "02" + "11".repeat(32); this.network = config.network;
-  }
-  addEventListener(t, l) { this.ev.addEventListener(t, l); }
-  removeEventListener(t, l) { this.ev.removeEventListener(t, l); }
-  emit(type, detail) { this.ev.dispatchEvent(new CustomEvent(type, { detail })); }
-  async balance() { return { lightningMsat: this.s.balanceMsat, onchainSat: 0, onchainPendingSat: 0, inboundMsat: 0 }; }
-  async channels() { return this.s.channels; }
-  async payments() { return this.s.payments; }
-  async receive(req) {
-    if (!Number.isSafeInteger(req.amountMsat)) throw fail("INVALID_AMOUNT");
-    const paymentHash = hex(32);
-    const feeMsat = this.s.channels.length ? 0 : 1_000_000;
-    const tail = Array.from(crypto.getRandomValues(new Uint8Array(200)), (b) => BECH32[b % 32]).join("");
-    const r = { invoice: "lnbcrt" + req.amountMsat / 100 + "n1" + tail, paymentHash, protocol: feeMsat ? this.config.lsp.protocol : "direct",
-      feeMsat, amountMsat: req.amountMsat, expiresAt: Date.now() + 3_600_000 };
-    this.pending.set(paymentHash, r);
-    setTimeout(() => this.emit("receive_state", { paymentHash, state: "invoice_ready" }), 0);
-    return r;
-  }
-  // What the real wallet does when the payer pays; the smoke test calls it.
-  async settleForTest() {
-    const r = [...this.pending.values()].at(-1);
-    for (const state of ["payment_arriving", "channel_opening", "channel_ready"]) {
-      this.emit("receive_state", { paymentHash: r.paymentHash, state });
-      await sleep(100);
-    }
-    const got = r.amountMsat - r.feeMsat;
-    this.s.balanceMsat += got;
-    if (!this.s.channels.length) this.s.channels.push({ channelId: hex(32), counterpartyNodeId: this.config.lsp.nodeId ?? "03" + "22".repeat(32),
-      capacitySat: 100000, outboundMsat: got, inboundMsat: 100000000 - got, pendingInboundMsat: 0, isUsable: true, isReady: true, confirmations: 0, shortChannelId: "101x1x0", fundingTxid: hex(32) });
-    const p = { paymentHash: r.paymentHash, direction: "inbound", status: "succeeded", amountMsat: got, feeMsat: r.feeMsat, preimage: hex(32),
-      invoice: r.invoice, description: "stand-in", createdAt: Date.now(), updatedAt: Date.now(), viaJit: r.feeMsat ? this.config.lsp.protocol : null, failure: null };
-    this.s.payments.push(p);
-    save(this.config.storageName, this.s);
-    this.pending.delete(r.paymentHash);
-    this.emit("receive_state", { paymentHash: r.paymentHash, state: "claimed" });
-    this.emit("payment_received", p);
-  }
-  async pay(invoice) {
-    const m = /^lnbcrt(\d+)n1/.exec(invoice);
-    if (!m) throw fail("INVALID_INVOICE");
-    const amountMsat = Number(m[1]) * 100, feeMsat = 1000;
-    if (amountMsat + feeMsat > this.s.balanceMsat) throw fail("INSUFFICIENT_FUNDS");
-    this.s.balanceMsat -= amountMsat + feeMsat;
-    const p = { paymentHash: hex(32), direction: "outbound", status: "succeeded", amountMsat, feeMsat, preimage: hex(32), invoice,
-      description: null, createdAt: Date.now(), updatedAt: Date.now(), viaJit: null, failure: null };
-    this.s.payments.push(p);
-    save(this.config.storageName, this.s);
-    this.emit("payment_sent", p);
-    return { paymentHash: p.paymentHash, preimage: p.preimage, feeMsat, amountMsat };
-  }
-  async onchainAddress() { return "bcrt1qstandin"; }
-  async closeChannel() {}
-  async sync() { this.emit("synced", { height: 101 }); }
-  mnemonic() { return this.s.mnemonic; }
-  pendingReceives() { return this.pending.size; }
-  async stop() {}
-}
-`;
+// The stand-in package's module (type-checked against the contract by `npm run typecheck`).
+const STANDIN_JS = readFileSync(new URL("./lib/standin-tabnode.js", import.meta.url), "utf8");
 
 function writeStandinPackage(dir) {
   mkdirSync(dir, { recursive: true });

@@ -2,7 +2,7 @@
  * Receive: amount → the LSP's fee, shown before the invoice → QR code and invoice text → live
  * progress from `receive_state` events until the payment is claimed, fails or expires.
  */
-import type { Payment, ReceiveResult, ReceiveStateDetail } from "../api.js";
+import type { Payment, ReceiveResult, ReceiveStateDetail, WalletEventListener } from "../api.js";
 import { alertLine, field, h, replace } from "../dom.js";
 import { friendlyError } from "../errors.js";
 import type { Screen, WalletContext } from "../context.js";
@@ -17,14 +17,12 @@ export function receiveScreen(ctx: WalletContext): Screen {
   let redraw: (() => void) | null = null;
   let ticker: number | undefined;
 
-  const onState = (e: CustomEvent) => {
-    const d = e.detail as ReceiveStateDetail;
-    if (d && typeof d.paymentHash === "string") events.push(d);
+  const onState: WalletEventListener<"receive_state"> = (e) => {
+    events.push(e.detail);
     redraw?.();
   };
-  const onReceived = (e: CustomEvent) => {
-    const p = e.detail as Payment;
-    if (p && typeof p.paymentHash === "string") received.set(p.paymentHash, p);
+  const onReceived: WalletEventListener<"payment_received"> = (e) => {
+    received.set(e.detail.paymentHash, e.detail);
     redraw?.();
   };
   ctx.wallet.addEventListener("receive_state", onState);
