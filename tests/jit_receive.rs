@@ -296,6 +296,35 @@ async fn jit_then_direct(protocol: LspProtocol, expected_protocol: &str) {
     assert_eq!(msat(&p2["amountMsat"]), small);
     assert_eq!(p2["viaJit"], Value::Null);
     assert_eq!(w.channels().await.len(), 1, "no new channel");
+
+    // An amountless receive is never direct, even with inbound capacity: its payer could pick
+    // more than the channel takes. LSPS2 buys in variable-amount mode; a REST LSP needs an amount.
+    let any = w
+        .receive(json!({"description": "any amount", "expirySecs": 900}))
+        .await;
+    log(&format!("amountless receive with a channel: {any:?}"));
+    if expected_protocol == "lsps2" {
+        let any = any.expect("an amountless LSPS2 receive");
+        assert_eq!(any["protocol"], "lsps2", "{any}");
+        assert_eq!(any["amountMsat"], Value::Null);
+        let big = 200_000_000u64;
+        let paid3 = control_post(
+            "/pay",
+            json!({"invoice": any["invoice"], "amount_msat": big}),
+        )
+        .await
+        .expect("payer pays the amountless invoice");
+        assert_eq!(paid3["status"], "succeeded", "{paid3}");
+        let p3 = w
+            .wait_status(any["paymentHash"].as_str().unwrap(), "succeeded", 60)
+            .await;
+        // 1 % of 200k sat, above the 1000 sat minimum.
+        assert_eq!(msat(&p3["amountMsat"]), big - 2_000_000);
+        assert_eq!(w.channels().await.len(), 2, "a channel bought for it");
+    } else {
+        let (code, _) = any.expect_err("an amountless REST receive");
+        assert_eq!(code, "INVALID_AMOUNT");
+    }
     w.stop().await;
 }
 
@@ -365,6 +394,38 @@ async fn flow_faults() {
             "INVALID_WRAPPED_INVOICE",
             Some("wrong_network"),
         ),
+        // Issue 27, item 1: the lies that had only unit tests.
+        (
+            json!({"mode": "expiry_past_inner", "extra_secs": 3600}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("expiry_too_long"),
+        ),
+        (
+            json!({"mode": "final_cltv_delta", "delta": 9}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("cltv_insane"),
+        ),
+        (
+            json!({"mode": "final_cltv_delta", "delta": 2016}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("cltv_insane"),
+        ),
+        (
+            json!({"mode": "route_hint", "from": "lsp"}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("foreign_route_hint"),
+        ),
+        (
+            json!({"mode": "route_hint", "from": "client"}),
+            "INVALID_WRAPPED_INVOICE",
+            Some("foreign_route_hint"),
+        ),
+        (
+            json!({"mode": "fee_fields_differ", "extra_msat": 1}),
+            "LSP_BAD_RESPONSE",
+            None,
+        ),
+        (json!({"mode": "fee_at_amount"}), "FEE_ABOVE_CAP", None),
     ];
     for (fault, code, reason) in cases {
         set_fault(fault.clone()).await;
@@ -372,6 +433,10 @@ async fn flow_faults() {
         log(&format!("fault {fault}: {e:?}"));
         assert_eq!(e.0, code, "{fault}");
         assert_eq!(e.1.as_deref(), reason, "{fault}");
+        // Refused before anything is handed out: no receive in flight, nothing in the history.
+        assert_eq!(w.wallet.pending_receives(), 0, "{fault}");
+        let history = call(w.wallet.payments()).await.expect("payments");
+        assert_eq!(history, json!([]), "{fault}");
     }
     set_fault(json!({"mode": "none"})).await;
 
@@ -432,8 +497,9 @@ async fn flow_faults() {
 /// withholds part of the inner amount at arrival (the devnet's `skim` fault: the client's invoice
 /// paid with `msat` kept back, flagged as a skimmed fee) takes the fee twice. The wallet fails
 /// that HTLC back at once (`SKIM_TOO_HIGH`): nothing is claimed, the receive ends `failed`, the
-/// payer's payment fails. A skim within the 1-sat rounding tolerance is claimed, which shows the
-/// fault really delivers a skim to the wallet.
+/// payer's payment fails. Issue 27, item 13: exact to the msat. 1 sat skimmed over an exact
+/// wrapped invoice is refused too; a wrapped invoice rounded down by 600 msat lets the LSP skim
+/// exactly 600 msat (it keeps its quoted fee, claimed) and not 601.
 #[wasm_bindgen_test]
 async fn flow_fee_taken_twice_is_refused_at_arrival() {
     let amount = 30_000_000u64;
@@ -479,23 +545,53 @@ async fn flow_fee_taken_twice_is_refused_at_arrival() {
     assert_eq!(w.wallet.pending_receives(), 0);
     w.stop().await;
 
-    // 1 sat withheld: the rounding the wallet tolerates, claimed.
-    let w = open_wallet(LspProtocol::Flow, |_| {}).await;
-    set_fault(json!({"mode": "skim", "msat": 1_000})).await;
-    let r = w.receive(req()).await.expect("receive");
-    let hash = r["paymentHash"].as_str().unwrap().to_string();
-    let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
-    set_fault(json!({"mode": "none"})).await;
-    let paid = paid.expect("payer pays");
-    assert_eq!(paid["status"], "succeeded", "{paid}");
-    let p = w.wait_status(&hash, "succeeded", 60).await;
-    log(&format!("skim 1000 history: {p}"));
-    assert_eq!(
-        msat(&p["amountMsat"]),
-        amount - fee - 1_000,
-        "the skim was withheld"
-    );
-    w.stop().await;
+    // Over one wallet (its channel opened by the first claimed payment, later ones direct
+    // through the LSP would carry no skim): each case a fresh wallet.
+    for (fault, claimed) in [
+        (json!({"mode": "skim", "msat": 1_000}), false),
+        (
+            json!({"mode": "skim", "msat": 601, "undercharge_msat": 600}),
+            false,
+        ),
+        (
+            json!({"mode": "skim", "msat": 600, "undercharge_msat": 600}),
+            true,
+        ),
+    ] {
+        let w = open_wallet(LspProtocol::Flow, |_| {}).await;
+        set_fault(fault.clone()).await;
+        let r = w.receive(req()).await.expect("receive");
+        let hash = r["paymentHash"].as_str().unwrap().to_string();
+        let paid = control_post("/pay", json!({"invoice": r["invoice"]})).await;
+        set_fault(json!({"mode": "none"})).await;
+        log(&format!("{fault} pay: {paid:?}"));
+        let skim = fault["msat"].as_u64().unwrap();
+        if claimed {
+            let paid = paid.expect("payer pays");
+            assert_eq!(paid["status"], "succeeded", "{paid}");
+            let p = w.wait_status(&hash, "succeeded", 60).await;
+            log(&format!("{fault} history: {p}"));
+            assert_eq!(
+                msat(&p["amountMsat"]),
+                amount - fee - skim,
+                "the skim was withheld"
+            );
+            assert_eq!(
+                msat(&p["feeMsat"]),
+                fee,
+                "the LSP kept its quoted fee, no more"
+            );
+        } else {
+            assert!(
+                paid.as_ref().map_or(true, |p| p["status"] == "failed"),
+                "{fault}: the payer's payment fails: {paid:?}"
+            );
+            let p = w.wait_status(&hash, "failed", 60).await;
+            assert_eq!(p["failure"], "skim_too_high", "{fault}");
+            assert!(!w.states(&hash).iter().any(|s| s == "claimed"));
+        }
+        w.stop().await;
+    }
 }
 
 /// Identity and reachability of the REST LSP.

@@ -33,10 +33,6 @@ pub const AUTH_HEADER: &str = "x-auth-token";
 /// quoted fee and what the payer really pays on top of the inner amount.
 pub const AMOUNT_TOLERANCE_MSAT: u64 = 999;
 
-/// The skim a REST-flow LSP may take on arrival beyond what the wrapped invoice left unclaimed:
-/// 1 sat of msat rounding ([`check_htlc_arrival`]). Anything more takes the fee twice.
-pub const SKIM_ROUNDING_TOLERANCE_MSAT: u64 = 1_000;
-
 /// The wrapped invoice may expire at most this many seconds after the inner one. An LSP that
 /// copies the inner expiry but stamps its own (slightly later) creation time would otherwise be
 /// refused; LDK keeps accepting its own inbound payments 2 hours past their expiry, so a payment
@@ -423,13 +419,14 @@ impl FlowTerms {
             .amount_milli_satoshis()
     }
 
-    /// What the payer paid on top of `inner + fee` (the wrapped invoice's rounding, at most
-    /// [`AMOUNT_TOLERANCE_MSAT`]), normally 0. The LSP may keep it: it is the only skim the REST
-    /// flow allows besides the rounding tolerance.
-    pub fn unclaimed_msat(&self) -> u64 {
+    /// How much less than `inner + fee` the wrapped invoice asks (its rounding down, at most
+    /// [`AMOUNT_TOLERANCE_MSAT`]), normally 0; 0 when the stored invoice cannot be read. The
+    /// payer's payment then leaves the LSP that much short of its quoted fee, and it is the most
+    /// the LSP may skim ([`check_htlc_arrival`]).
+    pub fn shortfall_msat(&self) -> u64 {
         let agreed = self.inner_amount_msat.saturating_add(self.fee_msat);
         self.wrapped_amount_msat()
-            .map_or(0, |w| w.saturating_sub(agreed))
+            .map_or(0, |w| agreed.saturating_sub(w))
     }
 
     /// The fee the LSP took on a payment that delivered `received_msat` to the wallet: what the
@@ -444,12 +441,13 @@ impl FlowTerms {
 }
 
 /// The check before claiming a REST-flow JIT payment. The wrapped invoice already charged the fee
-/// (the payer paid `inner + fee`), so the LSP must deliver the inner amount in full: a skim
-/// (TLV 65537) would take the fee a second time. Allowed is at most what the wrapped invoice left
-/// unclaimed ([`FlowTerms::unclaimed_msat`], normally 0) plus [`SKIM_ROUNDING_TOLERANCE_MSAT`],
-/// and never more than `caps` leave beside the agreed fee; else [`Error::SkimTooHigh`]. What
-/// arrived plus the skim must cover the inner amount; else [`Error::Underpaid`]. Any error means:
-/// fail the HTLCs back now.
+/// (the payer paid it), so the LSP keeps at most the quoted fee, exact to the msat: what it keeps
+/// is the wrapped amount less what it forwards, so a skim (TLV 65537) is allowed only up to how
+/// much the wrapped invoice fell short of `inner + fee` ([`FlowTerms::shortfall_msat`], normally
+/// 0), and never more than `caps` leave beside the agreed fee; else [`Error::SkimTooHigh`] (the fee
+/// taken twice). A wrapped invoice rounded up already left the LSP the excess: no skim on top of
+/// it. What arrived plus the skim must cover the inner amount; else [`Error::Underpaid`]. Any
+/// error means: fail the HTLCs back now.
 pub fn check_htlc_arrival(
     terms: &FlowTerms,
     caps: &FeeCaps,
@@ -460,13 +458,10 @@ pub fn check_htlc_arrival(
         .inner_amount_msat
         .checked_add(terms.fee_msat)
         .ok_or(Error::AmountOverflow)?;
-    let allowed_msat = terms
-        .unclaimed_msat()
-        .saturating_add(SKIM_ROUNDING_TOLERANCE_MSAT)
-        .min(
-            caps.max_fee_for(wrapped_msat)
-                .saturating_sub(terms.fee_msat),
-        );
+    let allowed_msat = terms.shortfall_msat().min(
+        caps.max_fee_for(wrapped_msat)
+            .saturating_sub(terms.fee_msat),
+    );
     if skimmed_fee_msat > allowed_msat {
         return Err(Error::SkimTooHigh {
             skimmed_msat: skimmed_fee_msat,
@@ -991,28 +986,27 @@ mod tests {
         }
     }
 
-    /// The wrapped invoice carried the fee: the LSP delivers the inner amount in full, a skim of
-    /// more than the 1 sat rounding tolerance (plus what the wrapped invoice left unclaimed) is
-    /// the fee taken twice.
+    /// The wrapped invoice carried the fee: the LSP delivers the inner amount in full, and any
+    /// skim (exact to the msat, no rounding allowance) is the fee taken twice.
     #[test]
     fn arrival_refuses_the_fee_taken_twice() {
         let caps = FeeCaps::UNLIMITED;
         for t in [arrival_terms(Some(100_000_000)), arrival_terms(None)] {
-            assert_eq!(t.unclaimed_msat(), 0);
+            assert_eq!(t.shortfall_msat(), 0);
             assert_eq!(check_htlc_arrival(&t, &caps, 98_000_000, 0), Ok(()));
             assert_eq!(check_htlc_arrival(&t, &caps, 98_000_001, 0), Ok(()));
-            assert_eq!(check_htlc_arrival(&t, &caps, 97_999_000, 1_000), Ok(()));
-            // the double charge the old rule let through: a skim of the whole fee, or of half
+            // the double charge the old rules let through: the whole fee, half, 1 sat, 1 msat
             for (amount, skim) in [
                 (96_000_000, 2_000_000),
                 (97_000_000, 1_000_000),
-                (97_998_999, 1_001),
+                (97_999_000, 1_000),
+                (97_999_999, 1),
             ] {
                 assert_eq!(
                     check_htlc_arrival(&t, &caps, amount, skim),
                     Err(Error::SkimTooHigh {
                         skimmed_msat: skim,
-                        allowed_msat: 1_000
+                        allowed_msat: 0
                     }),
                     "skim {skim}"
                 );
@@ -1025,32 +1019,37 @@ mod tests {
                 })
             );
             assert_eq!(
-                check_htlc_arrival(&t, &caps, 97_998_999, 1_000),
-                Err(Error::Underpaid {
-                    received_msat: 97_998_999,
-                    expected_msat: 97_999_000
-                })
-            );
-            assert_eq!(
-                check_htlc_arrival(&t, &caps, u64::MAX, 1),
-                Err(Error::AmountOverflow)
+                check_htlc_arrival(&t, &caps, u64::MAX, 0),
+                Ok(()),
+                "more than the inner amount is no loss"
             );
         }
     }
 
-    /// A wrapped invoice rounded up by the LSP (within the 1 sat tolerance) leaves that much
-    /// unclaimed: the LSP may keep it as a skim, no more.
+    /// A wrapped invoice rounded down (within the tolerance of its check) leaves the LSP short of
+    /// its quoted fee: it may skim exactly that much, so it keeps the quoted fee to the msat. One
+    /// rounded up already left the LSP the excess: no skim on top.
     #[test]
-    fn arrival_allows_what_the_wrapped_invoice_left_unclaimed() {
-        let t = arrival_terms(Some(100_000_600));
-        assert_eq!(t.unclaimed_msat(), 600);
+    fn arrival_lets_the_lsp_keep_exactly_the_quoted_fee() {
         let caps = FeeCaps::UNLIMITED;
-        assert_eq!(check_htlc_arrival(&t, &caps, 97_998_400, 1_600), Ok(()));
+        let short = arrival_terms(Some(99_999_400));
+        assert_eq!(short.shortfall_msat(), 600);
+        assert_eq!(check_htlc_arrival(&short, &caps, 97_999_400, 600), Ok(()));
+        assert_eq!(short.fee_taken_msat(97_999_400, 600), 2_000_000);
         assert_eq!(
-            check_htlc_arrival(&t, &caps, 97_998_399, 1_601),
+            check_htlc_arrival(&short, &caps, 97_999_399, 601),
             Err(Error::SkimTooHigh {
-                skimmed_msat: 1_601,
-                allowed_msat: 1_600
+                skimmed_msat: 601,
+                allowed_msat: 600
+            })
+        );
+        let over = arrival_terms(Some(100_000_600));
+        assert_eq!(over.shortfall_msat(), 0);
+        assert_eq!(
+            check_htlc_arrival(&over, &caps, 97_999_999, 1),
+            Err(Error::SkimTooHigh {
+                skimmed_msat: 1,
+                allowed_msat: 0
             })
         );
         // caps still bound the agreed fee plus the skim: 2 % of 100k sat is exactly the fee
@@ -1059,7 +1058,7 @@ mod tests {
             max_fee_ppm: Some(20_000),
         };
         assert_eq!(
-            check_htlc_arrival(&t, &caps, 97_999_999, 1),
+            check_htlc_arrival(&short, &caps, 97_999_999, 1),
             Err(Error::SkimTooHigh {
                 skimmed_msat: 1,
                 allowed_msat: 0

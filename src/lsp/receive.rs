@@ -1,8 +1,9 @@
 //! The wallet's `receive` and the JIT receive's life after it (wasm32).
 //!
-//! [`JitReceiver::receive`]: a ready channel with enough inbound capacity gives a direct
+//! [`JitReceiver::receive`]: a fixed amount that one ready channel can take alone gives a direct
 //! invoice (`protocol: "direct"`, fee 0; waiting up to [`DIRECT_HINT_WAIT`] for the LSP's
-//! forwarding parameters of a new channel); otherwise the configured LSP's JIT flow runs
+//! forwarding parameters of a new channel); otherwise (and for every amountless receive, whose
+//! payer could pick more than a channel takes) the configured LSP's JIT flow runs
 //! ([`crate::lsp::flow_client`] or [`crate::lsp::lsps2_client`]) and its [`JitRecord`] is
 //! written durably BEFORE the invoice is returned, with the payment-history entry.
 //!
@@ -69,8 +70,8 @@ pub const FUNDING_WAIT_LIMIT: Duration = Duration::from_secs(1800);
 /// of a new channel (the route hint needs them) before failing with `NO_INBOUND_CAPACITY`.
 pub const DIRECT_HINT_WAIT: Duration = Duration::from_secs(10);
 
-/// Whether one of the wallet's ready channels can take `amount_msat` alone (any amount when
-/// `None`); else the receive buys a channel.
+/// Whether one of the wallet's ready channels can take `amount_msat` alone (never when `None`:
+/// see [`can_receive_directly`]); else the receive buys a channel.
 fn has_inbound_for(node: &Node, amount_msat: Option<u64>) -> bool {
     let channels = node.lsp_hint_channels();
     can_receive_directly(&channels, amount_msat)

@@ -82,12 +82,15 @@ impl Node {
             .collect()
     }
 
-    /// Issues an invoice payable over the wallet's existing inbound capacity.
+    /// Issues an invoice payable over the wallet's existing inbound capacity: only for a fixed
+    /// amount ([`can_receive_directly`](crate::payment::invoice::can_receive_directly) says why),
+    /// else [`Error::NoInboundCapacity`].
     pub async fn receive_direct(&self, args: &ReceiveArgs) -> Result<Receipt, Error> {
         self.check_running()?;
+        let amount_msat = args.amount_msat.ok_or(Error::NoInboundCapacity)?;
         let channels = self.lsp_hint_channels();
         // Only channels that can carry the payment alone are hinted; none: no direct invoice.
-        let hints = route_hints(&channels, args.amount_msat);
+        let hints = route_hints(&channels, amount_msat);
         if hints.is_empty() {
             return Err(Error::NoInboundCapacity);
         }
@@ -96,7 +99,7 @@ impl Node {
         let (payment_hash, payment_secret) = self
             .channel_manager
             .create_inbound_payment(
-                args.amount_msat,
+                Some(amount_msat),
                 args.expiry_secs.saturating_add(padding),
                 None,
             )
@@ -105,7 +108,7 @@ impl Node {
             })?;
         let spec = InvoiceSpec {
             network: self.network,
-            amount_msat: args.amount_msat,
+            amount_msat: Some(amount_msat),
             description: args.description.clone(),
             payment_hash,
             payment_secret,
@@ -136,7 +139,7 @@ impl Node {
             payment_hash: hash_hex.clone(),
             direction: Direction::Inbound,
             status: PaymentStatus::Pending,
-            amount_msat: args.amount_msat,
+            amount_msat: Some(amount_msat),
             // Over the wallet's own channels: no LSP fee.
             fee_msat: Some(0),
             preimage: None,
@@ -159,7 +162,7 @@ impl Node {
             payment_hash: hash_hex,
             protocol: "direct",
             fee_msat: 0,
-            amount_msat: args.amount_msat,
+            amount_msat: Some(amount_msat),
             expires_at,
         })
     }

@@ -149,14 +149,11 @@ impl HintChannel {
             .map_or(receivable, |max| receivable.min(max))
     }
 
-    /// Whether one payment of `amount_msat` (any amount when `None`) fits this ready channel.
-    fn carries(&self, amount_msat: Option<u64>) -> bool {
-        let receivable = self.receivable_msat();
+    /// Whether one payment of `amount_msat` fits this ready channel.
+    fn carries(&self, amount_msat: u64) -> bool {
         self.is_ready
-            && match amount_msat {
-                Some(a) => receivable >= a && self.htlc_minimum_msat.is_none_or(|min| a >= min),
-                None => receivable > 0,
-            }
+            && self.receivable_msat() >= amount_msat
+            && self.htlc_minimum_msat.is_none_or(|min| amount_msat >= min)
     }
 }
 
@@ -188,7 +185,7 @@ impl HintChannel {
 /// ([`HintChannel::receivable_msat`]): a payer that cannot split, or whose parts the LSP cannot
 /// spread, must find one channel that takes it all. Empty when none can: the wallet must then buy
 /// a channel (JIT) rather than hand out an invoice no payer can route.
-pub fn route_hints(channels: &[HintChannel], amount_msat: Option<u64>) -> Vec<RouteHint> {
+pub fn route_hints(channels: &[HintChannel], amount_msat: u64) -> Vec<RouteHint> {
     channels
         .iter()
         .filter(|c| c.carries(amount_msat))
@@ -206,11 +203,15 @@ pub fn route_hints(channels: &[HintChannel], amount_msat: Option<u64>) -> Vec<Ro
         .collect()
 }
 
-/// Whether some ready channel can carry a payment of `amount_msat` alone (any amount: some
-/// inbound at all), whether or not its forwarding parameters (needed for the hint) arrived yet.
-/// The sum over channels is not what a payer can pay.
+/// Whether some ready channel can carry a payment of `amount_msat` alone, whether or not its
+/// forwarding parameters (needed for the hint) arrived yet. The sum over channels is not what a
+/// payer can pay.
+///
+/// Never for an amountless receive (`None`): its payer picks the amount, a BOLT11 invoice cannot
+/// state the most a channel takes, so a direct amountless invoice could be handed out that no
+/// payer can pay. Such a receive goes through the LSP's variable-amount JIT mode instead.
 pub fn can_receive_directly(channels: &[HintChannel], amount_msat: Option<u64>) -> bool {
-    channels.iter().any(|c| c.carries(amount_msat))
+    amount_msat.is_some_and(|a| channels.iter().any(|c| c.carries(a)))
 }
 
 #[cfg(test)]
@@ -249,20 +250,24 @@ mod tests {
     fn direct_only_when_one_channel_carries_the_payment() {
         let chans = vec![channel(48_000_000, 1), channel(48_500_000, 2)];
         assert!(!can_receive_directly(&chans, Some(50_000_000)));
-        assert!(route_hints(&chans, Some(50_000_000)).is_empty());
+        assert!(route_hints(&chans, 50_000_000).is_empty());
         assert!(can_receive_directly(&chans, Some(40_000_000)));
-        assert_eq!(route_hints(&chans, Some(40_000_000)).len(), 2);
+        assert_eq!(route_hints(&chans, 40_000_000).len(), 2);
         let chans = vec![channel(5_000_000, 1), channel(50_000_000, 2)];
-        let hints = route_hints(&chans, Some(10_000_000));
+        let hints = route_hints(&chans, 10_000_000);
         assert_eq!(hints.len(), 1);
         assert_eq!(hints[0].0[0].short_channel_id, 2);
         assert_eq!(hints[0].0[0].cltv_expiry_delta, 72);
-        assert_eq!(route_hints(&chans, None).len(), 2);
+        assert_eq!(route_hints(&chans, 1).len(), 2);
+        assert!(
+            !can_receive_directly(&chans, None),
+            "an amountless invoice is never direct: its payer could pick more than a channel takes"
+        );
         let mut not_ready = channel(50_000_000, 3);
         not_ready.is_ready = false;
         let mut no_fwd = channel(50_000_000, 4);
         no_fwd.forwarding = None;
-        assert!(route_hints(&[not_ready.clone(), no_fwd.clone()], None).is_empty());
+        assert!(route_hints(&[not_ready.clone(), no_fwd.clone()], 1).is_empty());
         assert!(!can_receive_directly(&[not_ready], Some(1)));
         assert!(
             can_receive_directly(&[no_fwd], Some(1)),
@@ -312,7 +317,7 @@ mod tests {
             expiry_secs: 3600,
             min_final_cltv_expiry_delta: 24,
             payee: PublicKey::from_secret_key(&secp, &node),
-            route_hints: route_hints(&[channel(50_000_000, 9)], None),
+            route_hints: route_hints(&[channel(50_000_000, 9)], 10_000_000),
         };
         let raw = build_raw_invoice(&spec).unwrap();
         let signed = raw

@@ -13,6 +13,7 @@ use tower_http::cors::CorsLayer;
 
 use super::config::ConnectionMethod;
 use super::error::ApiError;
+use super::fault::Fault;
 use super::FlowLsp;
 
 /// `GET /api/v1/info` answer.
@@ -105,10 +106,19 @@ async fn fee(
         .parse()
         .map_err(|e| ApiError::new(400, "invalid_pubkey", format!("pubkey: {e}")))?;
     let quote = lsp.quote_fee(req.amount_msat, client)?;
+    // The quote's own lies (`fee_fields_differ`, `fee_at_amount`) are in its answer only: a
+    // checking wallet refuses it before any proposal.
+    let (amount_msat, fee_amount_msat) = match lsp.fault() {
+        Fault::FeeFieldsDiffer { extra_msat } => {
+            (quote.fee_msat, quote.fee_msat.saturating_add(extra_msat))
+        }
+        Fault::FeeAtAmount => (req.amount_msat, req.amount_msat),
+        _ => (quote.fee_msat, quote.fee_msat),
+    };
     Ok(Json(FeeResponse {
         id: quote.id,
-        amount_msat: quote.fee_msat,
-        fee_amount_msat: quote.fee_msat,
+        amount_msat,
+        fee_amount_msat,
     }))
 }
 

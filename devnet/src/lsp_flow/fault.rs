@@ -33,7 +33,49 @@ pub enum Fault {
     ImpostorIdentity,
     /// The client's invoice is paid with `msat` withheld and flagged as a skimmed fee (TLV
     /// 65537): the fee the wrapped invoice already carries, taken a second time (see `skim`).
-    Skim { msat: u64 },
+    /// With `undercharge_msat`, the wrapped invoice also asks that much less than `inner + fee`
+    /// (a rounding down the wallet tolerates up to 999 msat), so a skim of exactly that much
+    /// leaves the LSP its quoted fee to the msat.
+    Skim {
+        msat: u64,
+        #[serde(default)]
+        undercharge_msat: u64,
+    },
+    /// `/fee` names the fee twice and the names disagree: `amount_msat` is the fee,
+    /// `fee_amount_msat` the fee plus `extra_msat`.
+    FeeFieldsDiffer { extra_msat: u64 },
+    /// `/fee` quotes a fee equal to the amount asked: nothing would reach the client.
+    FeeAtAmount,
+    /// The wrapped invoice expires `extra_secs` after the client's own invoice.
+    ExpiryPastInner { extra_secs: u64 },
+    /// The wrapped invoice's `min_final_cltv_expiry_delta` is `delta` (below the inner one's, or
+    /// above what a wallet accepts).
+    FinalCltvDelta { delta: u16 },
+    /// The wrapped invoice carries a route hint whose one hop starts at `from`: the LSP itself
+    /// (a hint must end at the payee, never pass through it) or the client (a way around the LSP
+    /// that also reveals the client).
+    RouteHint { from: HintFrom },
+}
+
+/// Where the [`Fault::RouteHint`] hop starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HintFrom {
+    /// The LSP's own node.
+    Lsp,
+    /// The client (the inner invoice's payee).
+    Client,
+}
+
+impl Fault {
+    /// Whether this fault is a lie in the wrapped invoice that a checking wallet refuses before
+    /// paying: the hash is then not registered with LDK (nothing could pay it anyway).
+    pub fn wrapped_invoice_lie(&self) -> bool {
+        matches!(
+            self,
+            Fault::ExpiryPastInner { .. } | Fault::FinalCltvDelta { .. } | Fault::RouteHint { .. }
+        )
+    }
 }
 
 /// The node id [`Fault::ImpostorIdentity`] names instead of `real`: derived from it, so stable
@@ -58,7 +100,13 @@ impl Fault {
             Fault::OverchargeFee { extra_msat: 0 } => {
                 Err("overcharge_fee needs extra_msat > 0".into())
             }
-            Fault::Skim { msat: 0 } => Err("skim needs msat > 0".into()),
+            Fault::Skim { msat: 0, .. } => Err("skim needs msat > 0".into()),
+            Fault::FeeFieldsDiffer { extra_msat: 0 } => {
+                Err("fee_fields_differ needs extra_msat > 0".into())
+            }
+            Fault::ExpiryPastInner { extra_secs: 0 } => {
+                Err("expiry_past_inner needs extra_secs > 0".into())
+            }
             _ => Ok(()),
         }
     }
@@ -104,10 +152,48 @@ mod tests {
             .validate(Network::Regtest)
             .is_err());
         assert!(Fault::NeverOpen.validate(Network::Regtest).is_ok());
-        assert!(Fault::Skim { msat: 0 }.validate(Network::Regtest).is_err());
+        assert!(Fault::Skim {
+            msat: 0,
+            undercharge_msat: 0
+        }
+        .validate(Network::Regtest)
+        .is_err());
         let f: Fault = serde_json::from_str(r#"{"mode":"skim","msat":1000}"#).unwrap();
-        assert_eq!(f, Fault::Skim { msat: 1000 });
+        assert_eq!(
+            f,
+            Fault::Skim {
+                msat: 1000,
+                undercharge_msat: 0
+            }
+        );
         assert!(f.validate(Network::Regtest).is_ok());
+        let f: Fault =
+            serde_json::from_str(r#"{"mode":"skim","msat":600,"undercharge_msat":600}"#).unwrap();
+        assert_eq!(
+            f,
+            Fault::Skim {
+                msat: 600,
+                undercharge_msat: 600
+            }
+        );
+        let f: Fault = serde_json::from_str(r#"{"mode":"route_hint","from":"client"}"#).unwrap();
+        assert_eq!(
+            f,
+            Fault::RouteHint {
+                from: HintFrom::Client
+            }
+        );
+        assert!(f.wrapped_invoice_lie());
+        let f: Fault = serde_json::from_str(r#"{"mode":"final_cltv_delta","delta":9}"#).unwrap();
+        assert_eq!(f, Fault::FinalCltvDelta { delta: 9 });
+        let f: Fault = serde_json::from_str(r#"{"mode":"fee_at_amount"}"#).unwrap();
+        assert!(!f.wrapped_invoice_lie());
+        assert!(Fault::ExpiryPastInner { extra_secs: 0 }
+            .validate(Network::Regtest)
+            .is_err());
+        assert!(Fault::FeeFieldsDiffer { extra_msat: 0 }
+            .validate(Network::Regtest)
+            .is_err());
     }
 
     #[test]

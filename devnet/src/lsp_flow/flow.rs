@@ -150,7 +150,7 @@ async fn drive(lsp: &Arc<FlowLsp>, hash: PaymentHash) -> Result<PaymentPreimage,
             payment_id: hex::DisplayHex::to_lower_hex_string(&payment_id.0[..]),
         },
     );
-    if let Fault::Skim { msat } = rec.fault {
+    if let Fault::Skim { msat, .. } = rec.fault {
         let preimage = super::skim::pay_client_skimmed(lsp, rec.client, &rec.inner, msat).await?;
         return check_preimage(hash, preimage);
     }

@@ -6,10 +6,12 @@ use std::time::Duration;
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use bitcoin::Network;
+use lightning::routing::gossip::RoutingFees;
+use lightning::routing::router::{RouteHint, RouteHintHop};
 use lightning::types::payment::{PaymentHash, PaymentSecret};
 use lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef, Currency, InvoiceBuilder};
 
-use super::fault::Fault;
+use super::fault::{Fault, HintFrom};
 
 /// Who signs the wrapped invoice.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,10 +31,13 @@ pub struct WrapPlan {
     pub signer: WrapSigner,
     /// Invoice creation time, whole seconds since the Unix epoch.
     pub timestamp: Duration,
-    /// Relative expiry; `timestamp + expiry_secs` is never after the inner invoice's expiry.
+    /// Relative expiry; `timestamp + expiry_secs` is never after the inner invoice's expiry
+    /// (but for the `ExpiryPastInner` fault).
     pub expiry_secs: u32,
     /// The invoice's `min_final_cltv_expiry_delta`.
     pub min_final_cltv_expiry_delta: u16,
+    /// A route hint the honest LSP never adds (the `RouteHint` fault): one hop from there.
+    pub hint_from: Option<HintFrom>,
     /// Whether the hash is to be registered with the ChannelManager (an unregistered hash makes
     /// LDK fail any HTLC paying it).
     pub register: bool,
@@ -111,11 +116,25 @@ pub fn plan_wrapped(
             register = false;
         }
         Fault::WrongNetwork { network } => currency = Currency::from(*network),
+        Fault::Skim {
+            undercharge_msat, ..
+        } => {
+            amount_msat = amount_msat
+                .checked_sub(*undercharge_msat)
+                .ok_or(WrapError::AmountOverflow)?;
+        }
         Fault::None
         | Fault::NeverOpen
         | Fault::OpenLate { .. }
         | Fault::ImpostorIdentity
-        | Fault::Skim { .. } => {}
+        | Fault::FeeFieldsDiffer { .. }
+        | Fault::FeeAtAmount
+        | Fault::ExpiryPastInner { .. }
+        | Fault::FinalCltvDelta { .. }
+        | Fault::RouteHint { .. } => {}
+    }
+    if fault.wrapped_invoice_lie() {
+        register = false;
     }
     let timestamp = Duration::from_secs(now.as_secs());
     let inner_expires = inner.expires_at().ok_or(WrapError::InnerExpired)?.as_secs();
@@ -123,11 +142,22 @@ pub fn plan_wrapped(
     if remaining == 0 {
         return Err(WrapError::InnerExpired);
     }
-    let expiry_secs = std::cmp::min(remaining, max_expiry_secs as u64) as u32;
-    let min_final_cltv_expiry_delta = u16::try_from(inner.min_final_cltv_expiry_delta())
-        .ok()
-        .and_then(|d| d.checked_add(extra_final_cltv_delta))
-        .ok_or(WrapError::CltvOverflow)?;
+    let expiry_secs = match fault {
+        Fault::ExpiryPastInner { extra_secs } => remaining.saturating_add(*extra_secs),
+        _ => std::cmp::min(remaining, max_expiry_secs as u64),
+    };
+    let expiry_secs = u32::try_from(expiry_secs).unwrap_or(u32::MAX);
+    let min_final_cltv_expiry_delta = match fault {
+        Fault::FinalCltvDelta { delta } => *delta,
+        _ => u16::try_from(inner.min_final_cltv_expiry_delta())
+            .ok()
+            .and_then(|d| d.checked_add(extra_final_cltv_delta))
+            .ok_or(WrapError::CltvOverflow)?,
+    };
+    let hint_from = match fault {
+        Fault::RouteHint { from } => Some(*from),
+        _ => None,
+    };
     Ok(WrapPlan {
         payment_hash,
         amount_msat,
@@ -136,12 +166,13 @@ pub fn plan_wrapped(
         timestamp,
         expiry_secs,
         min_final_cltv_expiry_delta,
+        hint_from,
         register,
     })
 }
 
 /// Builds and signs the wrapped invoice described by `plan`, with `inner`'s description,
-/// `payment_secret`, no route hints, and `basic_mpp`. `lsp_key` signs unless the plan says
+/// `payment_secret`, no route hints (but the plan's `hint_from` one), and `basic_mpp`. `lsp_key` signs unless the plan says
 /// [`WrapSigner::Random`]. The payee field is the signer's public key.
 pub fn build_wrapped(
     plan: &WrapPlan,
@@ -159,7 +190,7 @@ pub fn build_wrapped(
         Bolt11InvoiceDescriptionRef::Direct(d) => builder.description(d.as_inner().0.clone()),
         Bolt11InvoiceDescriptionRef::Hash(h) => builder.description_hash(h.0),
     };
-    builder
+    let builder = builder
         .payment_hash(sha256::Hash::from_byte_array(plan.payment_hash.0))
         .payment_secret(lightning_invoice::PaymentSecret(payment_secret.0))
         .duration_since_epoch(plan.timestamp)
@@ -167,7 +198,25 @@ pub fn build_wrapped(
         .expiry_time(Duration::from_secs(plan.expiry_secs as u64))
         .amount_milli_satoshis(plan.amount_msat)
         .payee_pub_key(PublicKey::from_secret_key(&secp, key))
-        .basic_mpp()
+        .basic_mpp();
+    let builder = match plan.hint_from {
+        None => builder,
+        Some(from) => builder.private_route(RouteHint(vec![RouteHintHop {
+            src_node_id: match from {
+                HintFrom::Lsp => PublicKey::from_secret_key(&secp, lsp_key),
+                HintFrom::Client => inner.get_payee_pub_key(),
+            },
+            short_channel_id: (101 << 40) | (1 << 16),
+            fees: RoutingFees {
+                base_msat: 0,
+                proportional_millionths: 0,
+            },
+            cltv_expiry_delta: 40,
+            htlc_minimum_msat: None,
+            htlc_maximum_msat: None,
+        }])),
+    };
+    builder
         .build_signed(|m| secp.sign_ecdsa_recoverable(m, key))
         .map_err(|e| WrapError::Build(e.to_string()))
 }
@@ -226,6 +275,41 @@ mod tests {
         // round trip through text
         let parsed: Bolt11Invoice = w.to_string().parse().unwrap();
         assert_eq!(parsed, w);
+    }
+
+    /// The wrapped-invoice lies each change the one field they name, and leave the hash
+    /// unregistered (a checking wallet never pays them).
+    #[test]
+    fn wrapped_invoice_lies() {
+        let i = inner();
+        let (plan, w) = wrap(Fault::ExpiryPastInner { extra_secs: 3600 });
+        assert!(!plan.register);
+        assert_eq!(
+            w.expires_at().unwrap(),
+            i.expires_at().unwrap() + Duration::from_secs(3600)
+        );
+        let (plan, w) = wrap(Fault::FinalCltvDelta { delta: 9 });
+        assert!(!plan.register);
+        assert_eq!(w.min_final_cltv_expiry_delta(), 9);
+        for (from, node) in [
+            (HintFrom::Lsp, lsp_pub()),
+            (HintFrom::Client, i.get_payee_pub_key()),
+        ] {
+            let (plan, w) = wrap(Fault::RouteHint { from });
+            assert!(!plan.register);
+            let hints = w.route_hints();
+            assert_eq!(hints.len(), 1);
+            assert_eq!(hints[0].0[0].src_node_id, node);
+        }
+        let (plan, w) = wrap(Fault::Skim {
+            msat: 600,
+            undercharge_msat: 600,
+        });
+        assert!(
+            plan.register,
+            "the skim is an arrival lie: the invoice is paid"
+        );
+        assert_eq!(w.amount_milli_satoshis(), Some(20_000_000 - 600));
     }
 
     #[test]
