@@ -96,6 +96,8 @@ impl Wallet {
                     return Err(reject(e));
                 }
             };
+            // What the node reported while opening reaches listeners added once this resolves.
+            node.bus().release();
             Ok(JsValue::from(Wallet { node, jit }))
         })
     }
