@@ -248,12 +248,11 @@ impl Devnet {
             .mine(101, &miner)
             .map_err(|e| anyhow!("mining: {e}"))?;
 
+        // Only what a wallet must reach: its LSPs' nodes (the ldk-node LSP, and the REST LSP's
+        // node, which also serves the raw LSPS2 service). The payer pays over the LSPs; a
+        // wallet never dials it, so the proxy does not carry anyone there.
         let proxy_allow = AllowList::default();
-        for port in [
-            lsps2.spec.listen_port,
-            payer_node.spec.listen_port,
-            flow_p2p_port,
-        ] {
+        for port in [lsps2.spec.listen_port, flow_p2p_port] {
             proxy_allow.allow(SocketAddr::from(([127, 0, 0, 1], port)));
         }
         let proxy_task_allow = proxy_allow.clone();

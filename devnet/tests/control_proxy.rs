@@ -136,6 +136,22 @@ async fn control_api_and_proxy() {
             .is_err(),
         "a target off the allow-list is refused"
     );
+    // The allow-list holds only what a wallet must reach: its LSPs' nodes, not the payer.
+    let node = |e: &devnet::endpoints::NodeEndpoint| -> SocketAddr {
+        format!("{}:{}", e.host, e.port).parse().unwrap()
+    };
+    for lsp in [&devnet.endpoints.lsps2_lsp, &devnet.endpoints.lsps2_raw_lsp] {
+        let (ws, _) = tokio_tungstenite::connect_async(url(node(lsp)))
+            .await
+            .expect("an LSP is reachable through the proxy");
+        drop(ws);
+    }
+    assert!(
+        tokio_tungstenite::connect_async(url(node(&devnet.endpoints.payer)))
+            .await
+            .is_err(),
+        "the payer is not reachable through the proxy"
+    );
     devnet.proxy_allow.allow(echo_addr);
     let (mut ws, _) = tokio_tungstenite::connect_async(url(echo_addr))
         .await
