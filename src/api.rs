@@ -40,11 +40,21 @@ fn js_to_json(v: &JsValue) -> Result<Value, Error> {
     if v.is_undefined() || v.is_null() {
         return Ok(Value::Null);
     }
+    // The replacer is a Rust closure, not JS source: a page whose Content-Security-Policy refuses
+    // `unsafe-eval` (as it should) could not build a `Function` from a string.
     thread_local! {
-        static KEEP_NON_FINITE: js_sys::Function = js_sys::Function::new_with_args(
-            "key, value",
-            "return (typeof value === 'number' && !Number.isFinite(value)) ? String(value) : value;",
-        );
+        static KEEP_NON_FINITE: js_sys::Function =
+            Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(|_key: JsValue, value: JsValue| {
+                match value.as_f64() {
+                    Some(n) if n.is_nan() => JsValue::from_str("NaN"),
+                    Some(n) if n.is_infinite() => {
+                        JsValue::from_str(if n > 0.0 { "Infinity" } else { "-Infinity" })
+                    }
+                    _ => value,
+                }
+            })
+            .into_js_value()
+            .unchecked_into();
     }
     let not_json = || Error::InvalidConfig {
         field: "argument",

@@ -50,16 +50,55 @@ export const Wallet = undefined;`;
   };
 }
 
+/**
+ * Where the built page may connect (fetch, websockets): `TABNODE_CONNECT_SRC`, space-separated
+ * CSP sources, for a page built for real endpoints (e.g. `https://esplora.example
+ * wss://proxy.example https://lsp.example`); by default the loopback devnet on any port.
+ */
+const CONNECT_SRC = process.env.TABNODE_CONNECT_SRC?.trim() || "http://127.0.0.1:* ws://127.0.0.1:*";
+
+/**
+ * The built page's Content-Security-Policy, as a `<meta>` (so it travels with the files, whatever
+ * serves them): scripts only from the page's origin, WebAssembly compiled from fetched bytes
+ * (`wasm-unsafe-eval`; no JS `eval`), connections only to `CONNECT_SRC`, no plugins, no `<base>`,
+ * no form posts. `frame-ancestors` is ignored in a `<meta>`: it is a header (see `preview`). Not
+ * in the dev server, whose hot reload injects inline styles.
+ */
+const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  `connect-src 'self' ${CONNECT_SRC}`,
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join("; ");
+
+/** Headers a server of the built page must send: the page may not be framed (clickjacking). */
+const FRAME_HEADERS = { "Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY" };
+
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: "tabnode-csp",
+    apply: "build",
+    transformIndexHtml() {
+      return [{ tag: "meta", attrs: { "http-equiv": "Content-Security-Policy", content: PAGE_CSP }, injectTo: "head-prepend" }];
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [tabnodePackage()],
+  plugins: [tabnodePackage(), contentSecurityPolicy()],
   // The wasm is loaded with `new URL("tabnode_bg.wasm", import.meta.url)`: keep the package out
   // of dependency pre-bundling so that URL stays next to its JS.
   optimizeDeps: { exclude: ["tabnode"] },
-  build: { target: "es2022", sourcemap: true },
+  // No source maps in what is shipped: the page holds a wallet, its sources need not be served.
+  build: { target: "es2022", sourcemap: false },
   server: {
     host: "127.0.0.1",
     port: 5173,
     fs: { allow: [searchForWorkspaceRoot(here), pkgDir] },
   },
-  preview: { host: "127.0.0.1", port: 4173 },
+  preview: { host: "127.0.0.1", port: 4173, headers: FRAME_HEADERS },
 });

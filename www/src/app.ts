@@ -81,6 +81,16 @@ export class App {
       this.main,
       this.footer,
     );
+    // Leaving the page stops the wallet: its state is written and its lock released at once, so
+    // another tab can take over (rather than whenever the browser tears the page down). A page
+    // restored from the back/forward cache has a stopped wallet: it starts again by reloading.
+    window.addEventListener("pagehide", () => {
+      const r = this.running;
+      if (r) void r.wallet.stop().catch(() => {});
+    });
+    window.addEventListener("pageshow", (e) => {
+      if (e.persisted) location.reload();
+    });
   }
 
   private busy(text: string): void {

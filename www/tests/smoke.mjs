@@ -7,7 +7,7 @@
 //   npm run test:smoke        (screenshots in www/test-results/smoke-*.png)
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -216,6 +216,55 @@ describe("smoke: the page against a stand-in package (not end to end)", () => {
     await page.getByRole("button", { name: "Accept fee and show invoice" }).click();
     await page.getByLabel("Invoice", { exact: true }).waitFor();
     assert.equal(await page.getByRole("button", { name: "Pay me (devnet)" }).count(), 0);
+    // Leaving the page stops the wallet (pagehide), as the stand-in records.
+    const storageName = await page.evaluate(() => globalThis.__standin.config.storageName);
+    await page.goto("about:blank");
+    await page.goto(server.url + "/missing-page-for-the-origin");
+    assert.equal(await page.evaluate(() => localStorage.getItem("standin-tabnode:stopped")), storageName);
+    await context.close();
+  });
+
+  test("the built page: a Content-Security-Policy, no source maps, not frameable", async () => {
+    const html = readFileSync(join(tmp, "dist", "index.html"), "utf8");
+    const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html);
+    assert.ok(meta, "a CSP meta in index.html");
+    const policy = meta[1].replaceAll("&#39;", "'");
+    for (const d of ["default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "object-src 'none'", "base-uri 'none'", "connect-src 'self' http://127.0.0.1:* ws://127.0.0.1:*"]) {
+      assert.ok(policy.includes(d), `CSP has ${d}: ${policy}`);
+    }
+    const files = readdirSync(join(tmp, "dist"), { recursive: true }).map(String);
+    assert.deepEqual(files.filter((f) => f.endsWith(".map")), [], "no source maps shipped");
+    for (const f of files.filter((f) => f.endsWith(".js"))) {
+      assert.ok(!readFileSync(join(tmp, "dist", f), "utf8").includes("sourceMappingURL"), `${f} names no source map`);
+    }
+    const res = await fetch(server.url);
+    assert.equal(res.headers.get("content-security-policy"), "frame-ancestors 'none'");
+    assert.equal(res.headers.get("x-frame-options"), "DENY");
+
+    // In the page: the app runs under it (the wasm starts), while an inline script and a
+    // connection anywhere else (another loopback address) are refused.
+    const context = await browser.newContext();
+    const page = await newPage(context);
+    await openApp(page, server.url, control.url);
+    await page.getByRole("heading", { name: "Set up your wallet" }).waitFor();
+    const refused = await page.evaluate(async () => {
+      const violations = [];
+      document.addEventListener("securitypolicyviolation", (e) => violations.push(e.effectiveDirective));
+      // An injected inline script (what an XSS would add) does not run.
+      const inline = document.createElement("script");
+      inline.textContent = "window.__inlineRan = true;";
+      document.head.append(inline);
+      const inlineRefused = window.__inlineRan !== true;
+      let fetchRefused = false;
+      try {
+        await fetch("http://127.0.0.2:9/");
+      } catch {
+        fetchRefused = true;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      return { inlineRefused, fetchRefused, violations };
+    });
+    assert.deepEqual(refused, { inlineRefused: true, fetchRefused: true, violations: ["script-src-elem", "connect-src"] });
     await context.close();
   });
 

@@ -123,7 +123,8 @@ export class Wallet {
   async sync() { this.emit("synced", { height: 101 }); }
   mnemonic() { return this.s.mnemonic; }
   pendingReceives() { return this.pending.size; }
-  async stop() {}
+  // Recorded where the smoke test can read it after the page is gone.
+  async stop() { localStorage.setItem("standin-tabnode:stopped", this.config.storageName); }
 }
 
 /** The static side, checked against the contract's `WalletClass`. */
