@@ -8,7 +8,7 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
-use serde_json::{json, Value};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -146,13 +146,7 @@ impl Wallet {
         let node = self.node.clone();
         promise(async move {
             node.check_running()?;
-            let b = node.balance().await?;
-            Ok(json!({
-                "lightningMsat": b.lightning_msat,
-                "onchainSat": b.onchain_sat,
-                "onchainPendingSat": b.onchain_pending_sat,
-                "inboundMsat": b.inbound_msat,
-            }))
+            Ok(serde_json::to_value(node.balance().await?).expect("serializable"))
         })
     }
 
@@ -188,15 +182,7 @@ impl Wallet {
         let parsed = js_to_json(&request).and_then(|v| ReceiveArgs::parse(&v));
         promise(async move {
             let args = parsed?;
-            let r = jit.receive(&args).await?;
-            Ok(json!({
-                "invoice": r.invoice,
-                "paymentHash": r.payment_hash,
-                "protocol": r.protocol,
-                "feeMsat": r.fee_msat,
-                "amountMsat": r.amount_msat,
-                "expiresAt": r.expires_at,
-            }))
+            Ok(serde_json::to_value(jit.receive(&args).await?).expect("serializable"))
         })
     }
 
@@ -217,13 +203,8 @@ impl Wallet {
             let invoice = invoice?;
             let opts = parsed?;
             let timeout = core::time::Duration::from_secs(u64::from(opts.timeout_secs));
-            let r = node.pay(&invoice, opts.amount_msat, timeout).await?;
-            Ok(json!({
-                "paymentHash": r.payment_hash,
-                "preimage": r.preimage,
-                "feeMsat": r.fee_msat,
-                "amountMsat": r.amount_msat,
-            }))
+            let paid = node.pay(&invoice, opts.amount_msat, timeout).await?;
+            Ok(serde_json::to_value(paid).expect("serializable"))
         })
     }
 

@@ -50,8 +50,8 @@ use crate::lsp::receive_rules::{
 use crate::node::claim::{decide, ChannelOffer, ClaimDecision, Claimable, JitHook};
 use crate::node::running::Node;
 use crate::node::WalletEvent;
-use crate::payment::bolt11::Receipt;
 use crate::payment::invoice::can_receive_directly;
+use crate::payment::Receipt;
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
 use crate::time;
 

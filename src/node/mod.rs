@@ -17,7 +17,7 @@ pub mod tip;
 pub mod wallet_event;
 
 pub use claim::{decide, ClaimDecision, Claimable, JitHook};
-pub use wallet_event::{ChannelInfo, WalletEvent};
+pub use wallet_event::{ChannelInfo, WalletBalance, WalletEvent};
 
 #[cfg(target_arch = "wasm32")]
 pub mod background;

@@ -32,7 +32,7 @@ use super::types::{
     ChainMonitor, ChannelManager, GossipSync, Keys, Kv, LiquidityManager, LspsPeek, PeerManager,
     Scorer, Sweeper,
 };
-use super::{ChannelInfo, JitHook, WalletEvent};
+use super::{ChannelInfo, JitHook, WalletBalance, WalletEvent};
 use crate::chain::sync::SyncError;
 use crate::chain::{EsploraClient, TxSync};
 use crate::config::Config;
@@ -57,19 +57,6 @@ pub struct PaySuccess {
     pub preimage: String,
     /// Routing fees paid.
     pub fee_msat: u64,
-}
-
-/// The `Balance` object of the JS API.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WalletBalance {
-    /// What the wallet would get if its channels closed now (whole sats, as msat).
-    pub lightning_msat: u64,
-    /// Confirmed on-chain funds (the BDK wallet's, as of its last sync).
-    pub onchain_sat: u64,
-    /// Unconfirmed on-chain funds (ours and others', trusted or not) and immature ones.
-    pub onchain_pending_sat: u64,
-    /// What the wallet can receive over its channels now.
-    pub inbound_msat: u64,
 }
 
 /// The LSP the node keeps connected, once known.

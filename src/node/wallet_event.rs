@@ -1,4 +1,4 @@
-//! What the wallet tells JS: the `Channel` object and the events of docs/js-api.md, as JSON
+//! What the wallet tells JS: the `Balance` and `Channel` objects and the events of docs/js-api.md, as JSON
 //! values (turned into plain JS objects at the boundary).
 //!
 //! Guarantees: every event has one of the documented type names and a `detail` of the
@@ -12,6 +12,20 @@ use serde_json::{json, Value};
 
 use crate::error::Error;
 use crate::payment::PaymentRecord;
+
+/// The `Balance` object of the JS API.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletBalance {
+    /// What the wallet would get if its channels closed now (whole sats, as msat).
+    pub lightning_msat: u64,
+    /// Confirmed on-chain funds (the BDK wallet's, as of its last sync).
+    pub onchain_sat: u64,
+    /// Unconfirmed on-chain funds (ours and others', trusted or not) and immature ones.
+    pub onchain_pending_sat: u64,
+    /// What the wallet can receive over its channels now.
+    pub inbound_msat: u64,
+}
 
 /// The JS `Channel` object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

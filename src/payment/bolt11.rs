@@ -24,7 +24,7 @@ use lightning::util::logger::Level;
 use lightning_invoice::Bolt11Invoice;
 
 use super::invoice::{build_raw_invoice, route_hints, HintChannel, InvoiceSpec};
-use super::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
+use super::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, Payout, Receipt};
 use crate::error::Error;
 use crate::js_args::ReceiveArgs;
 use crate::node::running::{Node, PaySuccess};
@@ -34,36 +34,6 @@ use crate::time;
 
 /// Attempts LDK makes for one payment (the first try included).
 const PAY_ATTEMPTS: u32 = 3;
-
-/// What `receive` returns (the JS `ReceiveResult`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Receipt {
-    /// The BOLT11 invoice.
-    pub invoice: String,
-    /// Hex payment hash.
-    pub payment_hash: String,
-    /// "direct" here (JIT receives say "flow" or "lsps2").
-    pub protocol: &'static str,
-    /// The LSP's fee (0 for direct).
-    pub fee_msat: u64,
-    /// What the payer pays.
-    pub amount_msat: Option<u64>,
-    /// Unix ms.
-    pub expires_at: u64,
-}
-
-/// What `pay` returns (the JS `PayResult`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Payout {
-    /// Hex payment hash.
-    pub payment_hash: String,
-    /// Hex preimage.
-    pub preimage: String,
-    /// Routing fees.
-    pub fee_msat: u64,
-    /// Delivered to the payee.
-    pub amount_msat: u64,
-}
 
 fn hex32(bytes: &[u8; 32]) -> String {
     hex::DisplayHex::to_lower_hex_string(&bytes[..])

@@ -3,8 +3,10 @@
 
 pub mod invoice;
 pub mod record;
+pub mod results;
 
 pub use record::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};
+pub use results::{Payout, Receipt};
 
 #[cfg(target_arch = "wasm32")]
 pub mod bolt11;
