@@ -826,7 +826,11 @@ async fn held_payment_is_claimed_after_a_restart() {
 
 /// `trustMinimized` with an LSPS2 LSP that does not ask the client to trust it: the wallet
 /// claims only once the new channel's funding transaction is on the chain source with the right
-/// output (the devnet LSP broadcasts it first, so the payment completes).
+/// output (the devnet LSP broadcasts it first, so the payment completes). Issue 27, item 6: so
+/// does a direct receive over that channel while its funding is unconfirmed (the LSP picks the
+/// channel it forwards over): with the chain source hiding the funding transaction the payment is
+/// held (`awaiting_funding`, nothing claimed, the payer waiting), and claimed once it shows. A
+/// wallet that trusts the LSP claims such a payment at once (the other half of the test).
 #[wasm_bindgen_test]
 async fn lsps2_trust_minimized_claims_after_funding_seen() {
     let w = open_wallet(LspProtocol::Lsps2, |v| v["trustMinimized"] = json!(true)).await;
@@ -852,6 +856,89 @@ async fn lsps2_trust_minimized_claims_after_funding_seen() {
         .await
         .expect("the funding transaction is on the chain source");
     log(&format!("funding {txid}: {} bytes", hex.len() / 2));
+    assert_eq!(channels[0]["confirmations"], json!(0), "{channels:?}");
+
+    // A direct receive over the unconfirmed channel, with the chain source hiding it.
+    control_post(
+        "/chain/hide-mempool",
+        json!({"hidden": true, "max_secs": 120}),
+    )
+    .await
+    .expect("hide the mempool");
+    let small = 5_000_000u64;
+    let r2 = w
+        .receive(json!({"amountMsat": small, "description": "direct, trust-minimized"}))
+        .await
+        .expect("direct receive");
+    assert_eq!(r2["protocol"], "direct", "{r2}");
+    let hash2 = r2["paymentHash"].as_str().unwrap().to_string();
+    let paid2: Rc<RefCell<Option<Result<Value, String>>>> = Rc::new(RefCell::new(None));
+    let slot = paid2.clone();
+    let invoice = r2["invoice"].clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let res = control_post("/pay", json!({ "invoice": invoice })).await;
+        *slot.borrow_mut() = Some(res);
+    });
+    let deadline = time::now_millis() + 60_000;
+    while !w.states(&hash2).iter().any(|s| s == "awaiting_funding") {
+        assert!(
+            time::now_millis() < deadline,
+            "no awaiting_funding: {:?}",
+            w.states(&hash2)
+        );
+        time::sleep(Duration::from_millis(100)).await;
+    }
+    time::sleep(Duration::from_secs(5)).await;
+    let p2 = w.payment(&hash2).await.expect("a payment record");
+    let held = p2["status"] == "pending" && paid2.borrow().is_none();
+    control_post("/chain/hide-mempool", json!({"hidden": false}))
+        .await
+        .expect("show the mempool");
+    assert!(held, "nothing claimed while the funding is hidden: {p2}");
+    assert!(!w.states(&hash2).iter().any(|s| s == "claimed"));
+    let p2 = w.wait_status(&hash2, "succeeded", 60).await;
+    assert_eq!(msat(&p2["amountMsat"]), small);
+    let deadline = time::now_millis() + 60_000;
+    while paid2.borrow().is_none() {
+        assert!(time::now_millis() < deadline, "the payer never heard back");
+        time::sleep(Duration::from_millis(200)).await;
+    }
+    let paid2 = paid2.borrow().clone().unwrap().expect("payer");
+    assert_eq!(paid2["status"], "succeeded", "{paid2}");
+    w.stop().await;
+
+    // A wallet that trusts its LSP claims a direct payment over an unconfirmed channel at once,
+    // hidden funding or not.
+    let w = open_wallet(LspProtocol::Lsps2, |_| {}).await;
+    let r = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "trusting"}))
+        .await
+        .expect("receive");
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
+        .await;
+    control_post(
+        "/chain/hide-mempool",
+        json!({"hidden": true, "max_secs": 120}),
+    )
+    .await
+    .expect("hide the mempool");
+    let r2 = w
+        .receive(json!({"amountMsat": small, "description": "direct, trusting"}))
+        .await
+        .expect("direct receive");
+    assert_eq!(r2["protocol"], "direct", "{r2}");
+    let paid2 = control_post("/pay", json!({"invoice": r2["invoice"]})).await;
+    control_post("/chain/hide-mempool", json!({"hidden": false}))
+        .await
+        .expect("show the mempool");
+    assert_eq!(paid2.expect("payer")["status"], "succeeded");
+    let hash2 = r2["paymentHash"].as_str().unwrap();
+    w.wait_status(hash2, "succeeded", 30).await;
+    assert!(!w.states(hash2).iter().any(|s| s == "awaiting_funding"));
     w.stop().await;
 }
 

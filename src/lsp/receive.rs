@@ -503,6 +503,57 @@ impl JitReceiver {
         Some(ClaimDecision::Hold)
     }
 
+    /// A payment with no JIT record (a direct receive over a channel the LSP already opened):
+    /// left to the node's default rules (`None`), except with `trustMinimized` and an LSPS2 LSP
+    /// while a channel with the LSP is unconfirmed. The LSP chooses the channel it forwards over,
+    /// so such a payment is held (`awaiting_funding`) until every unconfirmed channel with the LSP
+    /// has its funding transaction on the chain source with the right output, as the first JIT
+    /// claim was; then claimed, or failed back when it never shows.
+    fn decide_direct(&self, node: &Rc<Node>, c: &Claimable) -> Option<ClaimDecision> {
+        let lsp = node.lsp.node_id.get()?;
+        let waits = node.config.trust_minimized
+            && node.config.lsp.protocol() == LspProtocol::Lsps2
+            && node
+                .channel_manager
+                .list_channels_with_counterparty(&lsp)
+                .iter()
+                .any(|ch| ch.confirmations.is_none_or(|n| n == 0));
+        if !waits || decide(c, None) != ClaimDecision::Claim {
+            return None;
+        }
+        let preimage = c.preimage?;
+        if !self.claiming.borrow_mut().insert(c.payment_hash.0) {
+            return Some(ClaimDecision::Hold);
+        }
+        let hash = c.payment_hash;
+        node.bus.emit(WalletEvent::ReceiveState {
+            payment_hash: hash_key(&hash.0),
+            state: "awaiting_funding",
+            error: None,
+        });
+        let task_node = node.clone();
+        let claiming = self.claiming.clone();
+        node.spawn_task(async move {
+            let node = task_node;
+            let seen = wait_for_funding(&node, lsp, None).await;
+            claiming.borrow_mut().remove(&hash.0);
+            match seen {
+                Ok(()) if node.check_running().is_ok() => {
+                    node.log(
+                        Level::Info,
+                        &format!("claiming direct payment {}", hash_key(&hash.0)),
+                    );
+                    node.channel_manager.claim_funds(preimage);
+                }
+                // Stopped (or storage failed) while waiting: LDK keeps holding the HTLC, which
+                // fails back to the payer at its deadline unless claimed.
+                Ok(()) | Err(Error::Stopped | Error::StorageFailed) => {}
+                Err(e) => fail_back(&node, &hash, e),
+            }
+        });
+        Some(ClaimDecision::Hold)
+    }
+
     /// [`ReloadAction::ResumeClaim`]: the record says the HTLC was accepted (skim and payment
     /// secret durable) but the claim had not completed when the wallet stopped. LDK keeps the
     /// claimable HTLC across the restart but does not hand its `PaymentClaimable` out again, so
@@ -709,7 +760,7 @@ async fn finish_claim(
             state: "awaiting_funding",
             error: None,
         });
-        match wait_for_funding(node, record).await {
+        match wait_for_funding(node, record.lsp_node_id, record.user_channel_id).await {
             Ok(()) => {}
             // The wallet stops (or its storage failed) during the wait: the HTLC stays held
             // (LDK keeps it, the record has the skim and secret) and the next open resumes the
@@ -743,11 +794,16 @@ async fn finish_claim(
     claiming.borrow_mut().remove(&hash);
 }
 
-/// Waits until every channel this receive may be paid over (its accepted JIT channel, or every
-/// channel with the LSP when none was recorded) has its funding transaction on the chain source
-/// with the right output ([`check_funding_output`]); [`Error::ChannelFailed`] after
-/// [`FUNDING_WAIT_LIMIT`] or when no such channel exists.
-async fn wait_for_funding(node: &Rc<Node>, record: &JitRecord) -> Result<(), Error> {
+/// Waits until every channel a payment may have come over (with `lsp`; only `user_channel_id`
+/// when given) has its funding transaction on the chain source with the right output
+/// ([`check_funding_output`]); [`Error::ChannelFailed`] after [`FUNDING_WAIT_LIMIT`] or when no
+/// such channel exists. A channel whose funding is confirmed needs no look: LDK saw it in a
+/// block and checked its output.
+async fn wait_for_funding(
+    node: &Rc<Node>,
+    lsp: PublicKey,
+    user_channel_id: Option<u128>,
+) -> Result<(), Error> {
     let deadline = time::now_millis().saturating_add(FUNDING_WAIT_LIMIT.as_millis() as u64);
     loop {
         node.check_running()?;
@@ -756,10 +812,8 @@ async fn wait_for_funding(node: &Rc<Node>, record: &JitRecord) -> Result<(), Err
             .list_channels()
             .into_iter()
             .filter(|c| {
-                c.counterparty.node_id == record.lsp_node_id
-                    && record
-                        .user_channel_id
-                        .is_none_or(|id| id == c.user_channel_id)
+                c.counterparty.node_id == lsp
+                    && user_channel_id.is_none_or(|id| id == c.user_channel_id)
             })
             .collect();
         if channels.is_empty() {
@@ -767,8 +821,12 @@ async fn wait_for_funding(node: &Rc<Node>, record: &JitRecord) -> Result<(), Err
                 reason: "no channel with the LSP to check",
             });
         }
+        let unconfirmed: Vec<_> = channels
+            .iter()
+            .filter(|c| c.confirmations.is_none_or(|n| n == 0))
+            .collect();
         let mut all_seen = true;
-        for c in &channels {
+        for c in &unconfirmed {
             let Some(txo) = c.funding_txo else {
                 all_seen = false;
                 break;
@@ -803,8 +861,8 @@ async fn wait_for_funding(node: &Rc<Node>, record: &JitRecord) -> Result<(), Err
             node.log(
                 Level::Info,
                 &format!(
-                    "funding of {} JIT channel(s) seen on the chain source",
-                    channels.len()
+                    "funding of {} unconfirmed channel(s) with the LSP seen on the chain source",
+                    unconfirmed.len()
                 ),
             );
             return Ok(());
@@ -831,6 +889,7 @@ impl JitHook for JitReceiver {
             return Some(ClaimDecision::Hold);
         }
         self.decide_claimable(&node, claimable)
+            .or_else(|| self.decide_direct(&node, claimable))
     }
 
     fn on_channel_accepted(&self, counterparty: PublicKey, user_channel_id: u128) {
