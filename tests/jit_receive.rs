@@ -725,6 +725,58 @@ async fn lsps2_receive_survives_reload() {
     w.stop().await;
 }
 
+/// Issue 27, item 10: the payer pays while the wallet is closed; the REST LSP holds the HTLC and
+/// opens the channel as soon as the wallet connects, which is while it reopens. Here the node is
+/// reopened without its JIT receive for 5 s (what a slow load of the records looks like), so the
+/// LSP's channel request surely arrives before the records are loaded: it is decided once they
+/// are (LDK replays it), not refused. The channel is accepted, the payment claimed, the payer's
+/// payment completes.
+#[wasm_bindgen_test]
+async fn flow_channel_opened_before_the_receives_load() {
+    let name = unique_name("jit-reopen");
+    let n = name.clone();
+    let w = open_wallet(LspProtocol::Flow, move |v| v["storageName"] = json!(n)).await;
+    let r = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "reopen", "expirySecs": 900}))
+        .await
+        .expect("receive");
+    w.stop().await;
+
+    let paid: Rc<RefCell<Option<Result<Value, String>>>> = Rc::new(RefCell::new(None));
+    let slot = paid.clone();
+    let invoice = r["invoice"].clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let res = control_post("/pay", json!({ "invoice": invoice })).await;
+        *slot.borrow_mut() = Some(res);
+    });
+    // The HTLC reaches the LSP, which waits for the wallet.
+    time::sleep(Duration::from_secs(3)).await;
+    assert!(paid.borrow().is_none(), "the payer waits for the wallet");
+
+    let mut config = Config::from_devnet_endpoints(&endpoints().await, LspProtocol::Flow).unwrap();
+    config.storage_name = name.clone();
+    let node = tabnode::node::open(config).await.expect("the node reopens");
+    // Connected to the LSP, which asks to open the channel; no JIT receive to decide it yet.
+    time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        paid.borrow().is_none(),
+        "the payer still waits: {:?}",
+        paid.borrow()
+    );
+    let _jit = tabnode::lsp::receive::start(&node)
+        .await
+        .expect("the receives load");
+    let deadline = time::now_millis() + 60_000;
+    while paid.borrow().is_none() {
+        assert!(time::now_millis() < deadline, "the payer never heard back");
+        time::sleep(Duration::from_millis(200)).await;
+    }
+    let paid = paid.borrow().clone().unwrap().expect("payer");
+    log(&format!("paid after the late load: {paid}"));
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    node.stop().await;
+}
+
 /// A payment held by the wallet when it stops is claimed after it reopens. `trustMinimized`
 /// makes the wallet hold the arrived HTLC until the new channel's funding transaction is seen,
 /// and the devnet's chain source hides its mempool meanwhile, so the HTLC is still held (its

@@ -59,7 +59,8 @@ pub trait JitHook {
 
     /// Whether to accept a channel `counterparty` asks to open
     /// ([`crate::lsp::receive_rules::decide_channel_offer`]); `None` while the hook's records are
-    /// not loaded (the node then refuses: no zero-conf trust without a receive that asked).
+    /// not loaded (the node then decides later, LDK replaying the request: the channel may be
+    /// the one a stored receive asked for).
     fn channel_offer(
         &self,
         _counterparty: &PublicKey,

@@ -4,7 +4,8 @@
 //! - an inbound channel is accepted only from the configured LSP, with the overrides of
 //!   protocols.md C ([`lsp_channel_overrides`]), and trusted at zero conf only when a JIT receive
 //!   asked for it ([`crate::lsp::receive_rules::decide_channel_offer`]); otherwise it is not ready
-//!   until confirmed; any other peer's, and any announced channel, is refused;
+//!   until confirmed; any other peer's, and any announced channel, is refused; a request that
+//!   arrives before the JIT records are loaded (at reopen) is decided once they are (replayed);
 //! - a claimable payment is claimed or failed back at once according to [`decide`] (the JIT
 //!   hook decides for JIT receives; a skim nobody approved is failed back), never left pending
 //!   unless a hook says [`ClaimDecision::Hold`];
@@ -45,14 +46,18 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             // (receive_rules::decide_channel_offer); another LSP channel must confirm first, any
             // other peer's is refused.
             let hook = node.jit_hook.borrow().clone();
-            let offer = hook
-                .as_deref()
-                .and_then(|h| {
-                    h.channel_offer(&counterparty_node_id, is_announced, funding_satoshis)
-                })
-                .unwrap_or(ChannelOffer::Refuse(
-                    "the wallet's receives are not loaded yet",
-                ));
+            let Some(offer) = hook.as_deref().and_then(|h| {
+                h.channel_offer(&counterparty_node_id, is_announced, funding_satoshis)
+            }) else {
+                // The wallet is opening and its receives are not loaded yet: the LSP may be
+                // opening the channel a stored receive asked for (its payment held meanwhile).
+                // Decide once they are: LDK hands the event out again.
+                node.log(
+                    Level::Info,
+                    &format!("a channel request from {counterparty_node_id} before the receives are loaded: deciding it once they are"),
+                );
+                return Err(ReplayEvent());
+            };
             if let ChannelOffer::Refuse(why) = offer {
                 node.log(
                     Level::Warn,
