@@ -1072,6 +1072,71 @@ async fn lsps2_client_trusts_lsp_only_when_the_wallet_trusts() {
     trusting.stop().await;
 }
 
+/// Issue 27, item 2: a skim on a payment that is no JIT receive (a direct payment over a channel
+/// the LSP already opened) is refused end to end, for a wallet of the REST LSP and one of the
+/// raw LSPS2 service (the same node): the REST LSP's node forwards the wallet's direct invoice
+/// with 1 sat withheld as a skimmed fee; the wallet fails it back (`UNEXPECTED_SKIM`), the sender's
+/// payment fails, nothing is claimed; the same invoice paid honestly afterwards is claimed.
+#[wasm_bindgen_test]
+async fn a_skim_on_a_direct_payment_is_refused() {
+    for raw_lsps2 in [false, true] {
+        let w = if raw_lsps2 {
+            open_raw_lsps2_wallet().await
+        } else {
+            open_wallet(LspProtocol::Flow, |_| {}).await
+        };
+        let r = w
+            .receive(json!({"amountMsat": 30_000_000u64, "description": "jit"}))
+            .await
+            .expect("JIT receive");
+        let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+            .await
+            .expect("payer pays");
+        assert_eq!(paid["status"], "succeeded", "{paid}");
+        w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
+            .await;
+        let balance =
+            || async { msat(&call(w.wallet.balance()).await.expect("balance")["lightningMsat"]) };
+        let before = balance().await;
+
+        let d = w
+            .receive(json!({"amountMsat": 5_000_000u64, "description": "direct"}))
+            .await
+            .expect("direct receive");
+        assert_eq!(d["protocol"], "direct", "{d}");
+        let hash = d["paymentHash"].as_str().unwrap().to_string();
+        let skimmed = control_post(
+            "/flow/pay-skimmed",
+            json!({"invoice": d["invoice"], "skim_msat": 1_000}),
+        )
+        .await
+        .expect("the control API answers");
+        log(&format!(
+            "raw_lsps2 {raw_lsps2}: skimmed direct payment: {skimmed}"
+        ));
+        assert_eq!(skimmed["status"], "failed", "{skimmed}");
+        let refused = w.events.borrow().iter().any(|e| {
+            e["paymentHash"] == hash.as_str()
+                && e["state"] == "failed"
+                && e["code"] == "UNEXPECTED_SKIM"
+        });
+        assert!(
+            refused,
+            "a failed event with UNEXPECTED_SKIM: {:?}",
+            w.events.borrow()
+        );
+        assert_eq!(balance().await, before, "nothing claimed");
+
+        let paid = control_post("/pay", json!({"invoice": d["invoice"]}))
+            .await
+            .expect("payer pays");
+        assert_eq!(paid["status"], "succeeded", "{paid}");
+        let p = w.wait_status(&hash, "succeeded", 60).await;
+        assert_eq!(msat(&p["amountMsat"]), 5_000_000);
+        w.stop().await;
+    }
+}
+
 async fn set_lsps2_fault(fault: Value) {
     control_post("/lsps2-raw/fault", fault.clone())
         .await

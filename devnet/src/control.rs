@@ -15,6 +15,7 @@
 //! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?}` | `{ok, funding_txid}` once the funding tx is in the mempool |
 //! | `POST /flow/fault` | a `Fault`: `{"mode": m, ...}`, m one of `none`, `overcharge_fee` (`extra_msat`), `wrong_payment_hash`, `wrong_payee`, `wrong_network` (`network`), `never_open`, `open_late` (`delay_secs`), `impostor_identity`, `skim` (`msat`) | `{fault}` |
 //! | `POST /lsps2-raw/fault` | an `Lsps2Fault` for the LSPS2 service on the REST LSP's node: `{"mode": m, ...}`, m one of `none`, `unknown_menu_field`, `long_promise`, `expired_offer`, `offer_expires_in` (`secs`), `min_above_max`, `fee_overflow`, `empty_menu`, `buy_scid_zero`, `buy_cltv_delta` (`delta`), `client_trusts_lsp`, `skim_above_fee` (`extra_msat`), `never_open`, `open_late` (`delay_secs`), `ignore_fixed_size` | `{fault}` |
+//! | `POST /flow/pay-skimmed` | `{invoice, skim_msat}`: the REST LSP's node forwards a payment of `invoice` with `skim_msat` withheld as a skimmed fee (TLV 65537), e.g. on a direct payment | `{status, preimage?, failure?}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //!
 //! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
@@ -75,6 +76,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/invoice", post(invoice))
         .route("/open-channel", post(open_channel))
         .route("/flow/fault", post(set_fault))
+        .route("/flow/pay-skimmed", post(pay_skimmed))
         .route("/lsps2-raw/fault", post(set_lsps2_fault))
         .route("/chain/hide-mempool", post(hide_mempool))
         .layer(
@@ -338,6 +340,35 @@ async fn set_lsps2_fault(
         .set_lsps2_fault(fault)
         .map_err(|e| ApiError::bad("bad_fault", e))?;
     Ok(Json(json!({ "fault": fault })))
+}
+
+#[derive(Deserialize)]
+struct PaySkimmedRequest {
+    invoice: String,
+    skim_msat: u64,
+}
+
+/// The REST LSP's node forwards a payment of `invoice` to its payee with `skim_msat` withheld as
+/// a skimmed fee (paid by its skim source): `{status: "succeeded", preimage}` or
+/// `{status: "failed", failure}`.
+async fn pay_skimmed(
+    State(devnet): State<Arc<Devnet>>,
+    Json(req): Json<PaySkimmedRequest>,
+) -> ApiResult {
+    let invoice = lightning_invoice::Bolt11Invoice::from_str(req.invoice.trim())
+        .map_err(|e| ApiError::bad("bad_invoice", format!("{e}")))?;
+    if req.skim_msat == 0 {
+        return Err(ApiError::bad("bad_skim", "skim_msat must be above 0"));
+    }
+    Ok(Json(
+        match devnet.flow.pay_skimmed(&invoice, req.skim_msat).await {
+            Ok(preimage) => json!({
+                "status": "succeeded",
+                "preimage": hex::DisplayHex::to_lower_hex_string(&preimage.0[..]),
+            }),
+            Err(failure) => json!({ "status": "failed", "failure": failure }),
+        },
+    ))
 }
 
 async fn set_fault(State(devnet): State<Arc<Devnet>>, Json(fault): Json<Fault>) -> ApiResult {

@@ -94,6 +94,19 @@ pub(crate) fn on_intercepted(
 }
 
 impl FlowLsp {
+    /// Pays `invoice` (any invoice of a client with a usable channel to this LSP, e.g. a direct
+    /// one over an existing channel) through the skim source and this LSP, withholding `skim_msat`
+    /// at the last hop as a skimmed fee: an LSP skimming a payment that is no JIT receive.
+    /// Returns the client's preimage, or why it failed.
+    pub async fn pay_skimmed(
+        self: &Arc<Self>,
+        invoice: &Bolt11Invoice,
+        skim_msat: u64,
+    ) -> Result<PaymentPreimage, String> {
+        let client = invoice.recover_payee_pub_key();
+        pay_client_skimmed(self, client, invoice, skim_msat).await
+    }
+
     /// Makes `source` this LSP's skim source (see the module doc). `source` must have a usable
     /// channel to this LSP. Set once; a second call is ignored.
     pub fn set_skim_source(&self, source: Arc<FlowLsp>) {
