@@ -43,7 +43,7 @@ async function receiveThroughJit(browser, wwwUrl, { preset, lspLabel, tag }) {
   const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
   const page = await newPage(context);
   await openApp(page, wwwUrl, CONTROL);
-  await createWallet(page, { preset, storageName: `e2e-${tag}-${Date.now()}` });
+  const words = await createWallet(page, { preset, storageName: `e2e-${tag}-${Date.now()}` });
   assert.equal(await lightningBalance(page), 0, "a new wallet starts empty");
 
   const r = await receive(page, RECEIVE_SAT);
@@ -79,7 +79,7 @@ async function receiveThroughJit(browser, wwwUrl, { preset, lspLabel, tag }) {
   await history(page);
   await screenshot(page, `e2e-${tag}-history-after-reload`);
   assert.deepEqual(page.problems.filter((p) => !p.startsWith("console:")), [], "no page errors");
-  return { page, context, received: r };
+  return { page, context, received: r, words };
 }
 
 describe("e2e: the demo wallet on the real package against the devnet", () => {
@@ -132,5 +132,34 @@ describe("e2e: the demo wallet on the real package against the devnet", () => {
     assert.ok(out, `an outbound payment in the history: ${JSON.stringify(rows)}`);
     assert.deepEqual([out.status, out.amountMsat, out.feeMsat], ["succeeded", PAY_MSAT, sent.feeMsat]);
     await screenshot(page, "e2e-pay-history");
+  });
+
+  test("the same recovery phrase under another storage name, in a second tab, is refused", { timeout: 300_000 }, async () => {
+    assert.ok(flow, "needs the running wallet of the flow LSP test");
+    // A second page of the same browser profile (same origin, so the same Web Locks), while the
+    // first page's wallet runs: neither its storage name nor its recovery phrase under another
+    // name opens a second node.
+    const page = await newPage(flow.context);
+    await openApp(page, wwwUrl, CONTROL);
+    // The profile's saved settings name the first page's wallet: this page cannot open it.
+    await page.getByRole("heading", { name: "The wallet could not start" }).waitFor({ timeout: 60_000 });
+    await page.getByRole("alert").filter({ hasText: "already open in another tab" }).waitFor();
+    await page.getByRole("button", { name: "Change settings" }).click();
+    await page.getByRole("heading", { name: "Set up your wallet" }).waitFor({ timeout: 60_000 });
+    await page.getByLabel("Network preset").selectOption({ label: "devnet (flow LSP)" });
+    await page.locator("fieldset.settings-form:not([aria-busy='true'])").waitFor({ timeout: 15_000 });
+    await page.getByText("Devnet found at").waitFor({ timeout: 15_000 });
+    const details = page.locator("details.connection");
+    if ((await details.getAttribute("open")) === null) await page.getByText("Connection settings").click();
+    await page.getByLabel("Storage name").fill(`e2e-same-seed-${Date.now()}`);
+    await page.getByRole("button", { name: "Restore from recovery phrase" }).click();
+    await page.getByLabel("Recovery phrase").fill(flow.words.join(" "));
+    await page.getByRole("button", { name: "Restore wallet" }).click();
+    await page.getByRole("alert").filter({ hasText: "already open in another tab" }).waitFor({ timeout: 60_000 });
+    await screenshot(page, "e2e-same-seed-refused");
+    assert.equal(await page.getByRole("heading", { name: "Balance" }).count(), 0, "no second node runs");
+    await page.close();
+    // The first page's wallet still runs.
+    assert.ok((await lightningBalance(flow.page)) > 0);
   });
 });
