@@ -1137,6 +1137,57 @@ async fn a_skim_on_a_direct_payment_is_refused() {
     }
 }
 
+/// Issue 27, item 3 (its announced half): the wallet's LSP, of either kind, opening a channel
+/// the wallet did not ask for. An announced one is refused (the open fails, no channel); a
+/// private one is taken but not trusted at zero conf (not ready until it confirms).
+#[wasm_bindgen_test]
+async fn channels_the_wallet_did_not_ask_for() {
+    for (protocol, from) in [(LspProtocol::Flow, "flow"), (LspProtocol::Lsps2, "lsps2")] {
+        let w = open_wallet(protocol, |_| {}).await;
+        w.wait_connected(60).await;
+        let node_id = w.wallet.node_id();
+        let announced = control_post(
+            "/open-channel",
+            json!({"from": from, "node_id": node_id, "capacity_sat": 100_000, "announced": true}),
+        )
+        .await;
+        log(&format!("{from}: announced channel: {announced:?}"));
+        let refusal = announced.expect_err("an announced channel is refused");
+        assert!(
+            refusal.contains("open_refused"),
+            "the wallet refused it (not the opener): {refusal}"
+        );
+        assert!(w.channels().await.is_empty());
+
+        control_post(
+            "/open-channel",
+            json!({"from": from, "node_id": node_id, "capacity_sat": 100_000}),
+        )
+        .await
+        .expect("a private channel is taken");
+        let deadline = time::now_millis() + 30_000;
+        let channels = loop {
+            let channels = w.channels().await;
+            if !channels.is_empty() {
+                break channels;
+            }
+            assert!(time::now_millis() < deadline, "no channel");
+            time::sleep(Duration::from_millis(200)).await;
+        };
+        time::sleep(Duration::from_secs(2)).await;
+        let channels_now = w.channels().await;
+        log(&format!(
+            "{from}: private channel nobody asked for: {channels_now:?}"
+        ));
+        assert_eq!(channels.len(), 1);
+        assert_eq!(
+            channels_now[0]["isReady"], false,
+            "not trusted at zero conf: {channels_now:?}"
+        );
+        w.stop().await;
+    }
+}
+
 async fn set_lsps2_fault(fault: Value) {
     control_post("/lsps2-raw/fault", fault.clone())
         .await

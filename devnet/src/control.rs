@@ -12,7 +12,7 @@
 //! | `POST /mine` | `{count?}` (default 1) | `{hashes, height}` |
 //! | `POST /pay` | `{invoice, amount_msat?}` | the payer's `PayResult` (preimage, fee, elapsed) |
 //! | `POST /invoice` | `{amount_msat, description?}` | `{invoice}`: the payer's, for a wallet to pay |
-//! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?}` | `{ok, funding_txid}` once the funding tx is in the mempool |
+//! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?, announced?}` | `{ok, funding_txid}` once the funding tx is in the mempool |
 //! | `POST /flow/fault` | a `Fault`: `{"mode": m, ...}`, m one of `none`, `overcharge_fee` (`extra_msat`), `wrong_payment_hash`, `wrong_payee`, `wrong_network` (`network`), `never_open`, `open_late` (`delay_secs`), `impostor_identity`, `skim` (`msat`) | `{fault}` |
 //! | `POST /lsps2-raw/fault` | an `Lsps2Fault` for the LSPS2 service on the REST LSP's node: `{"mode": m, ...}`, m one of `none`, `unknown_menu_field`, `long_promise`, `expired_offer`, `offer_expires_in` (`secs`), `min_above_max`, `fee_overflow`, `empty_menu`, `buy_scid_zero`, `buy_cltv_delta` (`delta`), `client_trusts_lsp`, `skim_above_fee` (`extra_msat`), `never_open`, `open_late` (`delay_secs`), `ignore_fixed_size` | `{fault}` |
 //! | `POST /flow/pay-skimmed` | `{invoice, skim_msat}`: the REST LSP's node forwards a payment of `invoice` with `skim_msat` withheld as a skimmed fee (TLV 65537), e.g. on a direct payment | `{status, preimage?, failure?}` |
@@ -213,6 +213,9 @@ struct OpenChannelRequest {
     node_id: String,
     capacity_sat: u64,
     push_msat: Option<u64>,
+    /// An announced (public) channel instead of a private one.
+    #[serde(default)]
+    announced: bool,
 }
 
 async fn open_channel(
@@ -239,10 +242,14 @@ async fn open_channel(
                 addr: [127, 0, 0, 1],
                 port: 9,
             };
-            let (capacity, push) = (req.capacity_sat, req.push_msat);
+            let (capacity, push, announced) = (req.capacity_sat, req.push_msat, req.announced);
             let opener = lsp.clone();
             let user_channel_id = tokio::task::spawn_blocking(move || {
-                opener.open_channel(node_id, unused, capacity, push, None)
+                if announced {
+                    opener.open_announced_channel(node_id, unused, capacity, push, None)
+                } else {
+                    opener.open_channel(node_id, unused, capacity, push, None)
+                }
             })
             .await
             .map_err(ApiError::internal)?
@@ -257,7 +264,12 @@ async fn open_channel(
         "flow" => {
             let user_channel_id = devnet
                 .flow
-                .open_channel(node_id, req.capacity_sat, req.push_msat.unwrap_or(0), false)
+                .open_channel(
+                    node_id,
+                    req.capacity_sat,
+                    req.push_msat.unwrap_or(0),
+                    req.announced,
+                )
                 .map_err(|e| ApiError::bad("open_failed", format!("{e:#}")))?;
             let flow = devnet.flow.clone();
             Box::new(move || flow.funding_txid(user_channel_id))
