@@ -471,6 +471,32 @@ async fn a_failed_write_in_receive_stops_the_node() {
     }
 }
 
+/// Issue 27, item 9: a write that fails during `stop()` (its last write of the channel manager)
+/// is as fatal as one before it: the page gets a fatal `STORAGE_FAILED` `error` event (it used to
+/// be dropped because the node was already stopping), and nothing is written after it.
+#[wasm_bindgen_test]
+async fn a_failed_write_during_stop_is_fatal_and_reported() {
+    let name = fresh_name("stop-write");
+    let w = open(&lsps2_config(&name)).await.unwrap();
+    let ev = w.record(&["error"]);
+    // The manager, graph and scorer live under the empty primary namespace.
+    let fault = IdbFault::failing_writes(&name, "");
+    w.stop().await;
+    let error = ev
+        .wait_for("error", Duration::from_secs(10), |d| {
+            d["code"] == "STORAGE_FAILED"
+        })
+        .await;
+    assert_eq!(error["fatal"], json!(true), "{error}");
+    drop(fault);
+    say("a failed write during stop(): fatal STORAGE_FAILED reported");
+    // The wallet still opens from what was written before.
+    let w = open(&lsps2_config(&name))
+        .await
+        .unwrap_or_else(|e| panic!("reopen: {} {}", code_of(&e), err_message(&e)));
+    w.stop().await;
+}
+
 /// Item 11: an object store that cannot be created fails the open (`STORAGE_FAILED`) and
 /// leaves no half-made database: no wallet exists after it, and once storage works the same
 /// name opens with every object store.

@@ -630,6 +630,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         tasks: RefCell::new(Vec::new()),
         page_listeners: RefCell::new(Vec::new()),
         stopped: Cell::new(false),
+        failed: Cell::new(false),
         config,
     });
 

@@ -107,6 +107,8 @@ pub struct Node {
     pub(crate) tasks: RefCell<Vec<oneshot::Receiver<()>>>,
     pub(crate) page_listeners: RefCell<Vec<super::peers::PageListener>>,
     pub(crate) stopped: Cell<bool>,
+    /// Set by the first fatal error: it is reported once.
+    pub(crate) failed: Cell<bool>,
 }
 
 impl Node {
@@ -352,15 +354,24 @@ impl Node {
 
     /// Reports a fatal error once and stops the node's work (not its lock: JS calls `stop`).
     pub(crate) fn fail_fatally(&self, error: Error) {
+        // Every fatal error is a storage failure or a lost lock: nothing may be written after
+        // it (LDK's last graph and scorer writes at shutdown included), so what is stored stays
+        // as it was at the failure; stop() still waits for the writes issued before. This holds
+        // during stop() too (its last writes may be the ones that fail): the store is sealed and
+        // the page told, once. A write refused because stop() already closed the store is no
+        // storage failure (nothing of the wallet's state depends on it).
+        if self.stopped.get() && self.store.is_closed() {
+            return;
+        }
+        self.store.seal();
+        if self.failed.replace(true) {
+            return;
+        }
+        self.log(Level::Error, &format!("fatal: {error}"));
+        self.bus.emit(WalletEvent::Error(error));
         if self.shutdown.is_triggered() {
             return;
         }
-        // Every fatal error is a storage failure or a lost lock: nothing may be written after
-        // it (LDK's last graph and scorer writes at shutdown included), so what is stored stays
-        // as it was at the failure; stop() still waits for the writes issued before.
-        self.store.seal();
-        self.log(Level::Error, &format!("fatal: {error}"));
-        self.bus.emit(WalletEvent::Error(error));
         self.shutdown.trigger();
         self.peer_manager.disconnect_all_peers();
         self.resolve_waiters(Error::Stopped);
@@ -408,7 +419,10 @@ impl Node {
             Ok(()) => {}
             // Already closed (a lost lock or a storage failure): nothing more can be issued.
             Err(StoreError::Closed) => {}
-            Err(e) => self.log(Level::Error, &format!("stop: last writes failed: {e}")),
+            Err(e) => {
+                self.log(Level::Error, &format!("stop: last writes failed: {e}"));
+                self.fail_fatally(Error::StorageFailed);
+            }
         }
         let locks: Vec<_> = self.locks.borrow_mut().drain(..).collect();
         for lock in locks {
