@@ -5,12 +5,15 @@
 
 mod support;
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::json;
 use support::*;
 use tabnode::store::Store;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -384,6 +387,29 @@ impl IdbFault {
         )
     }
 
+    /// Every `put` into `namespace` of wallet `name` keeps its transaction busy (re-reading the
+    /// key) for `millis` before it may commit: a write that is slow to land, as on a loaded disk.
+    fn slow_writes(name: &str, namespace: &str, millis: u32) -> IdbFault {
+        IdbFault::install(
+            "const [namespace, millis] = arg.split(':');
+             const proto = IDBObjectStore.prototype;
+             const original = proto.put;
+             proto.put = function (value, key) {
+               const request = original.call(this, value, key);
+               if (this.transaction.db.name === name && Array.isArray(key) && key[0] === namespace) {
+                 const until = Date.now() + Number(millis);
+                 const store = this;
+                 const spin = () => { if (Date.now() < until) store.get(key).onsuccess = spin; };
+                 request.addEventListener('success', spin);
+               }
+               return request;
+             };
+             return () => { proto.put = original; };",
+            name,
+            &format!("{namespace}:{millis}"),
+        )
+    }
+
     /// Creating object store `store` in database `name` throws, as a full disk or a broken
     /// profile makes it.
     fn failing_object_store_creation(name: &str, store: &str) -> IdbFault {
@@ -491,6 +517,62 @@ async fn a_failed_write_during_stop_is_fatal_and_reported() {
     drop(fault);
     say("a failed write during stop(): fatal STORAGE_FAILED reported");
     // The wallet still opens from what was written before.
+    let w = open(&lsps2_config(&name))
+        .await
+        .unwrap_or_else(|e| panic!("reopen: {} {}", code_of(&e), err_message(&e)));
+    w.stop().await;
+}
+
+/// Issue 27, item 12: `stop()` gives up the wallet's lock only once the writes issued before it
+/// have landed, however slow: with a payment-history write held for 12 s, every second open
+/// during the stop is `ALREADY_RUNNING`, and one succeeds once `stop()` has resolved. A `stop()` that let the
+/// lock go after a timeout shorter than the write would fail here.
+#[wasm_bindgen_test]
+async fn stop_keeps_the_lock_until_a_slow_write_lands() {
+    let name = fresh_name("stop-slow-write");
+    let w = open(&lsps2_config(&name)).await.unwrap();
+    let fault = IdbFault::slow_writes(&name, "payments", 12_000);
+    let request = js(&json!({"amountMsat": 50_000_000u64, "description": "slow write"}));
+    let receive = w.call("receive", &[request]).expect("receive called");
+    // The receive reaches its payment-history write (after the LSP's terms), then it is slow.
+    tabnode::time::sleep(Duration::from_secs(2)).await;
+    let started = tabnode::time::now_millis();
+    let stop: js_sys::Promise = w.call("stop", &[]).unwrap().dyn_into().unwrap();
+    let stopped = Rc::new(Cell::new(false));
+    let flag = stopped.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = JsFuture::from(stop).await;
+        flag.set(true);
+    });
+    // Until stop() resolves, every second open is refused: the lock is never given up while
+    // the write is pending, however long it takes (a timeout of up to ~10 s would show here).
+    let mut refused = 0;
+    while !stopped.get() {
+        tabnode::time::sleep(Duration::from_secs(1)).await;
+        if stopped.get() {
+            break;
+        }
+        let Err(second) = open(&lsps2_config(&name)).await else {
+            panic!("a second open while the write is pending: the lock was given up");
+        };
+        assert_eq!(
+            code_of(&second),
+            "ALREADY_RUNNING",
+            "{}",
+            err_message(&second)
+        );
+        refused += 1;
+    }
+    let waited = tabnode::time::now_millis() - started;
+    assert!(
+        refused >= 5,
+        "stop() waited for the slow write ({waited} ms, {refused} refusals)"
+    );
+    drop(fault);
+    let _ = JsFuture::from(js_sys::Promise::resolve(&receive)).await;
+    say(&format!(
+        "stop() with a 12 s write pending resolved after {waited} ms, {refused} opens refused"
+    ));
     let w = open(&lsps2_config(&name))
         .await
         .unwrap_or_else(|e| panic!("reopen: {} {}", code_of(&e), err_message(&e)));
