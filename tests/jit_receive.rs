@@ -179,6 +179,19 @@ impl TestWallet {
         }
     }
 
+    /// Waits until the receive `hash` has reported `state`, at most `secs`.
+    async fn wait_state(&self, hash: &str, state: &str, secs: u64) {
+        let deadline = time::now_millis() + secs * 1000;
+        while !self.states(hash).iter().any(|s| s == state) {
+            assert!(
+                time::now_millis() < deadline,
+                "no {state} within {secs} s: {:?}",
+                self.states(hash)
+            );
+            time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn states(&self, hash: &str) -> Vec<String> {
         self.events
             .borrow()
@@ -211,6 +224,38 @@ impl TestWallet {
 
     async fn stop(self) {
         let _ = JsFuture::from(self.wallet.stop()).await;
+    }
+}
+
+/// The devnet payer paying an invoice in the background: its `/pay` answers only once the
+/// payment settles, which a test may want to happen later (a held HTLC, a closed wallet).
+struct BackgroundPay(Rc<RefCell<Option<Result<Value, String>>>>);
+
+impl BackgroundPay {
+    fn start(invoice: &Value) -> BackgroundPay {
+        let slot = Rc::new(RefCell::new(None));
+        let fill = slot.clone();
+        let invoice = invoice.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let res = control_post("/pay", json!({ "invoice": invoice })).await;
+            *fill.borrow_mut() = Some(res);
+        });
+        BackgroundPay(slot)
+    }
+
+    /// Whether the payer has not answered yet.
+    fn waiting(&self) -> bool {
+        self.0.borrow().is_none()
+    }
+
+    /// The payer's answer (its call must have succeeded), waiting for it at most `secs`.
+    async fn answer(&self, secs: u64) -> Value {
+        let deadline = time::now_millis() + secs * 1000;
+        while self.waiting() {
+            assert!(time::now_millis() < deadline, "the payer never heard back");
+            time::sleep(Duration::from_millis(200)).await;
+        }
+        self.0.borrow().clone().unwrap().expect("the payer's call")
     }
 }
 
@@ -742,36 +787,21 @@ async fn flow_channel_opened_before_the_receives_load() {
         .expect("receive");
     w.stop().await;
 
-    let paid: Rc<RefCell<Option<Result<Value, String>>>> = Rc::new(RefCell::new(None));
-    let slot = paid.clone();
-    let invoice = r["invoice"].clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        let res = control_post("/pay", json!({ "invoice": invoice })).await;
-        *slot.borrow_mut() = Some(res);
-    });
+    let pay = BackgroundPay::start(&r["invoice"]);
     // The HTLC reaches the LSP, which waits for the wallet.
     time::sleep(Duration::from_secs(3)).await;
-    assert!(paid.borrow().is_none(), "the payer waits for the wallet");
+    assert!(pay.waiting(), "the payer waits for the wallet");
 
     let mut config = Config::from_devnet_endpoints(&endpoints().await, LspProtocol::Flow).unwrap();
     config.storage_name = name.clone();
     let node = tabnode::node::open(config).await.expect("the node reopens");
     // Connected to the LSP, which asks to open the channel; no JIT receive to decide it yet.
     time::sleep(Duration::from_secs(5)).await;
-    assert!(
-        paid.borrow().is_none(),
-        "the payer still waits: {:?}",
-        paid.borrow()
-    );
+    assert!(pay.waiting(), "the payer still waits: {:?}", pay.0.borrow());
     let _jit = tabnode::lsp::receive::start(&node)
         .await
         .expect("the receives load");
-    let deadline = time::now_millis() + 60_000;
-    while paid.borrow().is_none() {
-        assert!(time::now_millis() < deadline, "the payer never heard back");
-        time::sleep(Duration::from_millis(200)).await;
-    }
-    let paid = paid.borrow().clone().unwrap().expect("payer");
+    let paid = pay.answer(60).await;
     log(&format!("paid after the late load: {paid}"));
     assert_eq!(paid["status"], "succeeded", "{paid}");
     node.stop().await;
@@ -807,13 +837,7 @@ async fn held_payment_is_claimed_after_a_restart() {
     let hash = r["paymentHash"].as_str().unwrap().to_string();
 
     // The payer's payment completes only when the wallet claims: run it in the background.
-    let paid: Rc<RefCell<Option<Result<Value, String>>>> = Rc::new(RefCell::new(None));
-    let slot = paid.clone();
-    let invoice = r["invoice"].clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        let res = control_post("/pay", json!({ "invoice": invoice })).await;
-        *slot.borrow_mut() = Some(res);
-    });
+    let pay = BackgroundPay::start(&r["invoice"]);
 
     // The HTLC reaches the wallet over the new channel and is held there.
     let deadline = time::now_millis() + 60_000;
@@ -840,21 +864,13 @@ async fn held_payment_is_claimed_after_a_restart() {
     }
     // The wallet decides it (LDK decodes HTLCs no sooner than 2 s after the node started),
     // writes the record and says it holds the payment for the funding check: stop then.
-    let deadline = time::now_millis() + 60_000;
-    while !w.states(&hash).iter().any(|s| s == "awaiting_funding") {
-        assert!(
-            time::now_millis() < deadline,
-            "no awaiting_funding: {:?}",
-            w.states(&hash)
-        );
-        time::sleep(Duration::from_millis(100)).await;
-    }
+    w.wait_state(&hash, "awaiting_funding", 60).await;
     let p = w.payment(&hash).await.expect("a payment record");
     assert_eq!(
         p["status"], "pending",
         "nothing claimed while the funding is unseen: {p}"
     );
-    assert!(paid.borrow().is_none(), "the payer is still waiting");
+    assert!(pay.waiting(), "the payer is still waiting");
     w.stop().await;
 
     control_post("/chain/hide-mempool", json!({"hidden": false}))
@@ -865,12 +881,7 @@ async fn held_payment_is_claimed_after_a_restart() {
     log(&format!("held payment after the restart: {p}"));
     assert_eq!(msat(&p["amountMsat"]), 25_000_000 - 1_000_000);
     assert_eq!(msat(&p["feeMsat"]), 1_000_000);
-    let deadline = time::now_millis() + 60_000;
-    while paid.borrow().is_none() {
-        assert!(time::now_millis() < deadline, "the payer never heard back");
-        time::sleep(Duration::from_millis(200)).await;
-    }
-    let paid = paid.borrow_mut().take().unwrap().expect("the payer's call");
+    let paid = pay.answer(60).await;
     assert_eq!(paid["status"], "succeeded", "{paid}");
     assert_eq!(w.wallet.pending_receives(), 0);
     w.stop().await;
@@ -924,25 +935,11 @@ async fn lsps2_trust_minimized_claims_after_funding_seen() {
         .expect("direct receive");
     assert_eq!(r2["protocol"], "direct", "{r2}");
     let hash2 = r2["paymentHash"].as_str().unwrap().to_string();
-    let paid2: Rc<RefCell<Option<Result<Value, String>>>> = Rc::new(RefCell::new(None));
-    let slot = paid2.clone();
-    let invoice = r2["invoice"].clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        let res = control_post("/pay", json!({ "invoice": invoice })).await;
-        *slot.borrow_mut() = Some(res);
-    });
-    let deadline = time::now_millis() + 60_000;
-    while !w.states(&hash2).iter().any(|s| s == "awaiting_funding") {
-        assert!(
-            time::now_millis() < deadline,
-            "no awaiting_funding: {:?}",
-            w.states(&hash2)
-        );
-        time::sleep(Duration::from_millis(100)).await;
-    }
+    let pay2 = BackgroundPay::start(&r2["invoice"]);
+    w.wait_state(&hash2, "awaiting_funding", 60).await;
     time::sleep(Duration::from_secs(5)).await;
     let p2 = w.payment(&hash2).await.expect("a payment record");
-    let held = p2["status"] == "pending" && paid2.borrow().is_none();
+    let held = p2["status"] == "pending" && pay2.waiting();
     control_post("/chain/hide-mempool", json!({"hidden": false}))
         .await
         .expect("show the mempool");
@@ -950,12 +947,7 @@ async fn lsps2_trust_minimized_claims_after_funding_seen() {
     assert!(!w.states(&hash2).iter().any(|s| s == "claimed"));
     let p2 = w.wait_status(&hash2, "succeeded", 60).await;
     assert_eq!(msat(&p2["amountMsat"]), small);
-    let deadline = time::now_millis() + 60_000;
-    while paid2.borrow().is_none() {
-        assert!(time::now_millis() < deadline, "the payer never heard back");
-        time::sleep(Duration::from_millis(200)).await;
-    }
-    let paid2 = paid2.borrow().clone().unwrap().expect("payer");
+    let paid2 = pay2.answer(60).await;
     assert_eq!(paid2["status"], "succeeded", "{paid2}");
     w.stop().await;
 

@@ -368,45 +368,45 @@ impl IdbFault {
         IdbFault(restore.into())
     }
 
-    /// Every `put` into `namespace` of wallet `name` aborts its transaction: what a quota error
-    /// does (the transaction aborts, none of its writes land, the request fails).
-    fn failing_writes(name: &str, namespace: &str) -> IdbFault {
+    /// Patches `put` so that every put into `namespace` of wallet `name` also runs `action`, a JS
+    /// statement with the object store (`store`), the `key` and the put's `request` in scope.
+    fn on_put(name: &str, namespace: &str, action: &str) -> IdbFault {
         IdbFault::install(
-            "const proto = IDBObjectStore.prototype;
-             const original = proto.put;
-             proto.put = function (value, key) {
-               const request = original.call(this, value, key);
-               if (this.transaction.db.name === name && Array.isArray(key) && key[0] === arg) {
-                 this.transaction.abort();
-               }
-               return request;
-             };
-             return () => { proto.put = original; };",
+            &format!(
+                "const proto = IDBObjectStore.prototype;
+                 const original = proto.put;
+                 proto.put = function (value, key) {{
+                   const request = original.call(this, value, key);
+                   if (this.transaction.db.name === name && Array.isArray(key) && key[0] === arg) {{
+                     const store = this;
+                     {action}
+                   }}
+                   return request;
+                 }};
+                 return () => {{ proto.put = original; }};"
+            ),
             name,
             namespace,
         )
     }
 
+    /// Every `put` into `namespace` of wallet `name` aborts its transaction: what a quota error
+    /// does (the transaction aborts, none of its writes land, the request fails).
+    fn failing_writes(name: &str, namespace: &str) -> IdbFault {
+        IdbFault::on_put(name, namespace, "store.transaction.abort();")
+    }
+
     /// Every `put` into `namespace` of wallet `name` keeps its transaction busy (re-reading the
     /// key) for `millis` before it may commit: a write that is slow to land, as on a loaded disk.
     fn slow_writes(name: &str, namespace: &str, millis: u32) -> IdbFault {
-        IdbFault::install(
-            "const [namespace, millis] = arg.split(':');
-             const proto = IDBObjectStore.prototype;
-             const original = proto.put;
-             proto.put = function (value, key) {
-               const request = original.call(this, value, key);
-               if (this.transaction.db.name === name && Array.isArray(key) && key[0] === namespace) {
-                 const until = Date.now() + Number(millis);
-                 const store = this;
-                 const spin = () => { if (Date.now() < until) store.get(key).onsuccess = spin; };
-                 request.addEventListener('success', spin);
-               }
-               return request;
-             };
-             return () => { proto.put = original; };",
+        IdbFault::on_put(
             name,
-            &format!("{namespace}:{millis}"),
+            namespace,
+            &format!(
+                "const until = Date.now() + {millis};
+                 const spin = () => {{ if (Date.now() < until) store.get(key).onsuccess = spin; }};
+                 request.addEventListener('success', spin);"
+            ),
         )
     }
 
@@ -525,8 +525,8 @@ async fn a_failed_write_during_stop_is_fatal_and_reported() {
 
 /// Issue 27, item 12: `stop()` gives up the wallet's lock only once the writes issued before it
 /// have landed, however slow: with a payment-history write held for 12 s, every second open
-/// during the stop is `ALREADY_RUNNING`, and one succeeds once `stop()` has resolved. A `stop()` that let the
-/// lock go after a timeout shorter than the write would fail here.
+/// during the stop is `ALREADY_RUNNING`, and one succeeds once `stop()` has resolved. A `stop()`
+/// that let the lock go after a timeout shorter than the write would fail here.
 #[wasm_bindgen_test]
 async fn stop_keeps_the_lock_until_a_slow_write_lands() {
     let name = fresh_name("stop-slow-write");
