@@ -31,6 +31,7 @@ use std::rc::{Rc, Weak};
 
 use bitcoin::secp256k1::PublicKey;
 use futures::future::{select, Either};
+use lightning::ln::channel_state::ChannelDetails;
 use lightning::types::payment::{PaymentHash, PaymentPreimage, PaymentSecret};
 use lightning::util::logger::Level;
 use lightning_liquidity::events::LiquidityEvent;
@@ -517,7 +518,7 @@ impl JitReceiver {
                 .channel_manager
                 .list_channels_with_counterparty(&lsp)
                 .iter()
-                .any(|ch| ch.confirmations.is_none_or(|n| n == 0));
+                .any(funding_unconfirmed);
         if !waits || decide(c, None) != ClaimDecision::Claim {
             return None;
         }
@@ -794,6 +795,12 @@ async fn finish_claim(
     claiming.borrow_mut().remove(&hash);
 }
 
+/// Whether a channel's funding transaction is not in a block yet (as far as LDK knows): such a
+/// channel is only as good as the funding the LSP says it broadcast.
+fn funding_unconfirmed(c: &ChannelDetails) -> bool {
+    c.confirmations.is_none_or(|n| n == 0)
+}
+
 /// Waits until every channel a payment may have come over (with `lsp`; only `user_channel_id`
 /// when given) has its funding transaction on the chain source with the right output
 /// ([`check_funding_output`]); [`Error::ChannelFailed`] after [`FUNDING_WAIT_LIMIT`] or when no
@@ -821,10 +828,7 @@ async fn wait_for_funding(
                 reason: "no channel with the LSP to check",
             });
         }
-        let unconfirmed: Vec<_> = channels
-            .iter()
-            .filter(|c| c.confirmations.is_none_or(|n| n == 0))
-            .collect();
+        let unconfirmed: Vec<_> = channels.iter().filter(|c| funding_unconfirmed(c)).collect();
         let mut all_seen = true;
         for c in &unconfirmed {
             let Some(txo) = c.funding_txo else {
