@@ -5,6 +5,7 @@
 //! integer msat (sat where named) within 2^53; the mnemonic leaves the wallet only through
 //! `mnemonic()`; events are `CustomEvent`s whose `detail` is a plain object.
 
+use core::time::Duration;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
@@ -14,7 +15,10 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::js_args::{parse_close_options, parse_pay_options, ReceiveArgs};
+use crate::js_args::{
+    parse_close_options, parse_pay_options, parse_stop_options, ReceiveArgs,
+    DEFAULT_STOP_TIMEOUT_SECS,
+};
 use crate::js_error::to_js_error;
 use crate::lsp::receive::JitReceiver;
 use crate::node::event_bus::to_js;
@@ -102,7 +106,8 @@ impl Wallet {
             let jit = match crate::lsp::receive::start(&node).await {
                 Ok(jit) => jit,
                 Err(e) => {
-                    node.stop().await;
+                    node.stop(Duration::from_secs(u64::from(DEFAULT_STOP_TIMEOUT_SECS)))
+                        .await;
                     return Err(reject(e));
                 }
             };
@@ -289,13 +294,21 @@ impl Wallet {
             .remove_event_listener_with_callback(&kind, &listener)
     }
 
-    /// Stops the wallet (state written, peers disconnected, lock released).
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn stop(&self) -> Promise {
+    /// Stops the wallet: background work ended, state written, peers disconnected, every event
+    /// dispatched, the lock released. Waits at most `timeoutSecs` (default 30, at most 600);
+    /// past that it resolves with what it abandoned and keeps the lock until that ends
+    /// (`StopReport`). Calling it again resolves with the first call's report.
+    #[wasm_bindgen(unchecked_return_type = "Promise<StopReport>")]
+    pub fn stop(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "StopOptions")] opts: JsValue,
+    ) -> Promise {
         let node = self.node.clone();
-        future_to_promise(async move {
-            node.stop().await;
-            Ok(JsValue::UNDEFINED)
+        let parsed = js_to_json(&opts).and_then(|v| parse_stop_options(&v));
+        promise(async move {
+            let bound = Duration::from_secs(u64::from(parsed?));
+            let report = node.stop(bound).await;
+            Ok(serde_json::to_value(report).expect("serializable"))
         })
     }
 }

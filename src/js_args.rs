@@ -231,6 +231,31 @@ pub fn parse_close_options(v: &Value) -> Result<bool, Error> {
     }
 }
 
+/// How long `stop()` waits by default for the node's tasks and writes (see
+/// [`parse_stop_options`]).
+pub const DEFAULT_STOP_TIMEOUT_SECS: u32 = 30;
+/// The longest bound `stop()` accepts.
+pub const MAX_STOP_TIMEOUT_SECS: u32 = 600;
+
+/// The options of `stop`: `{ timeoutSecs? }` (or nothing): how long it waits for the node's
+/// tasks and the writes issued before it, 1..=[`MAX_STOP_TIMEOUT_SECS`], default
+/// [`DEFAULT_STOP_TIMEOUT_SECS`].
+pub fn parse_stop_options(v: &Value) -> Result<u32, Error> {
+    let Some(m) = object(v, "stop", &["timeoutSecs"])? else {
+        return Ok(DEFAULT_STOP_TIMEOUT_SECS);
+    };
+    match m.get("timeoutSecs") {
+        None => Ok(DEFAULT_STOP_TIMEOUT_SECS),
+        Some(v) => match v.as_u64() {
+            Some(s) if (1..=u64::from(MAX_STOP_TIMEOUT_SECS)).contains(&s) => Ok(s as u32),
+            _ => Err(Error::InvalidConfig {
+                field: "timeoutSecs",
+                problem: "must be an integer from 1 to 600",
+            }),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,5 +399,34 @@ mod tests {
         assert_eq!(parse_close_options(&Value::Null), Ok(false));
         assert_eq!(parse_close_options(&json!({"force": true})), Ok(true));
         assert!(parse_close_options(&json!({"force": "yes"})).is_err());
+    }
+
+    #[test]
+    fn stop_options() {
+        assert_eq!(
+            parse_stop_options(&Value::Null),
+            Ok(DEFAULT_STOP_TIMEOUT_SECS)
+        );
+        assert_eq!(
+            parse_stop_options(&json!({})),
+            Ok(DEFAULT_STOP_TIMEOUT_SECS)
+        );
+        assert_eq!(parse_stop_options(&json!({"timeoutSecs": 1})), Ok(1));
+        assert_eq!(parse_stop_options(&json!({"timeoutSecs": 600})), Ok(600));
+        for bad in [
+            json!({"timeoutSecs": 0}),
+            json!({"timeoutSecs": 601}),
+            json!({"timeoutSecs": 2.5}),
+            json!({"timeoutSecs": "5"}),
+            json!({"timeoutSecs": null}),
+            json!({"timeout": 5}),
+            json!(5),
+        ] {
+            assert_eq!(
+                parse_stop_options(&bad).unwrap_err().code(),
+                "INVALID_CONFIG",
+                "{bad}"
+            );
+        }
     }
 }

@@ -55,6 +55,17 @@ export interface ReceiveStateDetail {
   /** On `failed`: why, as an error code and its sub-reason. */
   code?: ErrorCode; reason?: string;
 }
+/** What `stop()` is asked. */
+export interface StopOptions {
+  /** How long to wait for the node's work and its last writes: 1 to 600 seconds; default 30. */
+  timeoutSecs?: number;
+}
+/**
+ * What `stop()` resolves to. `complete`: everything ended within the bound and the wallet's
+ * lock was given back. Otherwise `abandoned` names what still ran (e.g. "IndexedDB writes");
+ * the lock is kept until it ends, so an open meanwhile is refused with `ALREADY_RUNNING`.
+ */
+export interface StopReport { complete: boolean; abandoned: string[] }
 /** `{ code, reason?, message, fatal }`: the `error` event's detail. */
 export interface ErrorDetail { code: ErrorCode; reason?: string; message: string; fatal: boolean }
 /** Each event type and the `detail` of its `CustomEvent`. */

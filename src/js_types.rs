@@ -211,7 +211,7 @@ fn event_detail_fields(entry: &str) -> BTreeSet<String> {
 #[test]
 fn returned_objects_have_the_shipped_fields() {
     use crate::error::{Error, WrappedInvoiceFault};
-    use crate::node::{ChannelInfo, WalletBalance, WalletEvent};
+    use crate::node::{ChannelInfo, StopReport, WalletBalance, WalletEvent};
     use crate::payment::{Direction, PaymentRecord, PaymentStatus, Payout, Receipt, ViaJit};
     use serde_json::to_value;
 
@@ -265,6 +265,10 @@ fn returned_objects_have_the_shipped_fields() {
         ("Payment", payment.to_js_json()),
         ("ReceiveResult", to_value(&receipt).unwrap()),
         ("PayResult", to_value(&payout).unwrap()),
+        (
+            "StopReport",
+            to_value(StopReport::new(vec!["broadcast"])).unwrap(),
+        ),
         (
             "ReceiveStateDetail",
             WalletEvent::ReceiveState {

@@ -223,7 +223,7 @@ impl TestWallet {
     }
 
     async fn stop(self) {
-        let _ = JsFuture::from(self.wallet.stop()).await;
+        let _ = JsFuture::from(self.wallet.stop(JsValue::UNDEFINED)).await;
     }
 }
 
@@ -804,7 +804,8 @@ async fn flow_channel_opened_before_the_receives_load() {
     let paid = pay.answer(60).await;
     log(&format!("paid after the late load: {paid}"));
     assert_eq!(paid["status"], "succeeded", "{paid}");
-    node.stop().await;
+    let report = node.stop(Duration::from_secs(30)).await;
+    assert!(report.complete, "{report:?}");
 }
 
 /// A payment held by the wallet when it stops is claimed after it reopens. `trustMinimized`
@@ -1032,6 +1033,9 @@ async fn open_raw_lsps2_wallet_with(edit: impl FnOnce(&mut Value)) -> TestWallet
 /// Issue 10: `client_trusts_lsp` is accepted only by a wallet that trusts: a `trustMinimized`
 /// wallet (which claims only once the funding is seen) refuses that `buy` answer before any
 /// invoice (`INVALID_LSPS2_OFFER` / `client_trusts_lsp`); a trusting wallet receives through it.
+/// Issue 27, item 4: the service really holds the funding transaction (lightning-liquidity's
+/// `client_trusts_lsp` flow): the chain does not have it until the wallet's claim has paid the
+/// fee, and has it right after.
 #[wasm_bindgen_test]
 async fn lsps2_client_trusts_lsp_only_when_the_wallet_trusts() {
     let req = || json!({"amountMsat": 30_000_000u64, "description": "trust", "expirySecs": 600});
@@ -1061,6 +1065,39 @@ async fn lsps2_client_trusts_lsp_only_when_the_wallet_trusts() {
     assert_eq!(paid["status"], "succeeded", "{paid}");
     let p = trusting.wait_status(&hash, "succeeded", 60).await;
     assert_eq!(msat(&p["amountMsat"]), 29_000_000);
+    // The service kept its word: the JIT channel's funding transaction was held until the
+    // wallet's claim paid the fee, and broadcast then.
+    let channels = call(trusting.wallet.channels()).await.expect("channels");
+    let funding = channels[0]["fundingTxid"]
+        .as_str()
+        .expect("a funding txid")
+        .to_string();
+    let deadline = time::now_millis() + 30_000;
+    let held = loop {
+        let all: Value = http()
+            .get_json(&format!("{}/lsps2-raw/held-funding", control()))
+            .await
+            .expect("held funding");
+        let found = all["held"].as_array().and_then(|a| {
+            a.iter()
+                .find(|h| h["txid"] == funding.as_str() && !h["on_chain_after_fee"].is_null())
+                .cloned()
+        });
+        if let Some(h) = found {
+            break h;
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "{funding} never held, or its fee never collected: {all}"
+        );
+        time::sleep(Duration::from_millis(250)).await;
+    };
+    log(&format!("client_trusts_lsp funding {held}"));
+    assert_eq!(
+        (&held["on_chain_before_fee"], &held["on_chain_after_fee"]),
+        (&json!(false), &json!(true)),
+        "the funding is broadcast only once the fee is collected: {held}"
+    );
     trusting.stop().await;
 }
 

@@ -333,6 +333,92 @@ async fn connects_to_the_flow_lsp_found_through_its_info_endpoint() {
     w.stop().await;
 }
 
+/// Issue 27, item 8: `stop()` waits for the node's work still in flight, here a broadcast, and
+/// nothing of the wallet happens after it resolves. Every transaction posted to Esplora is held
+/// 3 s (a slow chain source); a force close posts the commitment and `stop()` is called while
+/// the post is held: it resolves only once the post has answered, and in the 4 s after it no
+/// post starts or ends, no event is dispatched and the database does not change. (A broadcast
+/// spawned outside the node's tasks let `stop()` resolve with the post still held.)
+#[wasm_bindgen_test]
+async fn stop_waits_for_a_broadcast_in_flight_and_nothing_happens_after_it() {
+    let e = endpoints();
+    let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
+    let name = fresh_name("stop-broadcast");
+    let (w, ev) = open_ok(&lsps2_config(&name)).await;
+    wait_connected(&ev, &lsp).await;
+    let opened = unsolicited_lsp_channel(&w, &ev, 300_000).await;
+    let channel_id = opened["channelId"].as_str().unwrap().to_string();
+
+    let restore: js_sys::Function = js_sys::Function::new_no_args(
+        "const original = globalThis.fetch;
+         const posts = globalThis.__heldTxPosts = { started: 0, finished: 0 };
+         globalThis.fetch = function (input, init) {
+           const url = input instanceof Request ? input.url : String(input);
+           const method = input instanceof Request ? input.method : (init && init.method) || 'GET';
+           if (method !== 'POST' || !url.endsWith('/tx')) return original.call(globalThis, input, init);
+           posts.started++;
+           return new Promise((r) => setTimeout(r, 3000))
+             .then(() => original.call(globalThis, input, init))
+             .finally(() => { posts.finished++; });
+         };
+         return () => { globalThis.fetch = original; };",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap()
+    .into();
+    let posts = || {
+        let p = js_sys::Reflect::get(&js_sys::global(), &"__heldTxPosts".into()).unwrap();
+        let n = |k: &str| {
+            js_sys::Reflect::get(&p, &k.into())
+                .unwrap()
+                .as_f64()
+                .unwrap() as u32
+        };
+        (n("started"), n("finished"))
+    };
+
+    w.ok(
+        "closeChannel",
+        &[JsValue::from_str(&channel_id), js(&json!({"force": true}))],
+    )
+    .await;
+    let deadline = time::now_millis() + 30_000;
+    while posts().0 == 0 {
+        assert!(
+            time::now_millis() < deadline,
+            "the force close broadcast nothing"
+        );
+        time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = time::now_millis();
+    let report = w.stop_with(None).await;
+    let took = time::now_millis() - started;
+    let at_stop = (posts(), ev.all().len());
+    let stored = snapshot(&name).await;
+    say(&format!(
+        "stop() with a held broadcast: {report} after {took} ms; posts (started, finished) {:?}",
+        at_stop.0
+    ));
+    assert_eq!(report["complete"], json!(true), "{report}");
+    assert_eq!(
+        at_stop.0 .0, at_stop.0 .1,
+        "stop() resolved with a broadcast still in flight"
+    );
+    time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(posts(), at_stop.0, "a post after stop()");
+    assert_eq!(
+        ev.all().len(),
+        at_stop.1,
+        "an event after stop(): {:?}",
+        ev.all()
+    );
+    assert!(
+        snapshot(&name).await == stored,
+        "the database changed after stop()"
+    );
+    restore.call0(&JsValue::NULL).unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
     let e = endpoints();

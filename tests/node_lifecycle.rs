@@ -7,65 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use js_sys::{Function, Object, Promise, Reflect};
 use serde_json::json;
 use support::*;
-use tabnode::store::Store;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// Every record of the wallet's database, keys and values.
-async fn snapshot(name: &str) -> Vec<(String, Option<Vec<u8>>)> {
-    let store = Store::open(name).await.unwrap();
-    let mut out = Vec::new();
-    for key in store.list_all().await.unwrap() {
-        let value = store
-            .read(
-                key.primary_namespace(),
-                key.secondary_namespace(),
-                key.key(),
-            )
-            .await
-            .unwrap();
-        out.push((
-            format!(
-                "{}/{}/{}",
-                key.primary_namespace(),
-                key.secondary_namespace(),
-                key.key()
-            ),
-            value,
-        ));
-    }
-    store.close();
-    out
-}
-
-/// `navigator.locks.request(name, { steal: true }, cb)`; resolves once granted (the stolen
-/// lock is then given back at once).
-async fn steal_lock(name: &str) {
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
-    let locks = Reflect::get(&navigator, &"locks".into()).unwrap();
-    let request: Function = Reflect::get(&locks, &"request".into())
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    let options = Object::new();
-    Reflect::set(&options, &"steal".into(), &JsValue::TRUE).unwrap();
-    let callback = Function::new_no_args("return 'stolen';");
-    let p: Promise = request
-        .call3(&locks, &JsValue::from_str(name), &options, &callback)
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    assert_eq!(
-        JsFuture::from(p).await.unwrap().as_string().as_deref(),
-        Some("stolen")
-    );
-}
 
 /// Item 5: a stolen lock stops the node with a fatal `LOCK_LOST` error; a later `receive` is
 /// refused and the database is unchanged from the moment of the steal.

@@ -21,26 +21,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 const ABANDON: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
-/// Every record of a database, sorted, with its bytes.
-async fn snapshot(name: &str) -> Vec<(String, Vec<u8>)> {
-    let store = Store::open(name).await.unwrap();
-    let mut out = Vec::new();
-    for key in store.list_all().await.unwrap() {
-        let bytes = store
-            .read(
-                key.primary_namespace(),
-                key.secondary_namespace(),
-                key.key(),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        out.push((key.to_string(), bytes));
-    }
-    store.close();
-    out
-}
-
 #[wasm_bindgen_test]
 async fn new_wallet_opens_against_the_chain_and_reopens_with_the_same_identity() {
     let name = fresh_name("open");
@@ -577,6 +557,93 @@ async fn stop_keeps_the_lock_until_a_slow_write_lands() {
         .await
         .unwrap_or_else(|e| panic!("reopen: {} {}", code_of(&e), err_message(&e)));
     w.stop().await;
+}
+
+/// Issue 27, item 9: `stop()` ends within its bound. With a payment-history write held for 10 s
+/// and `timeoutSecs: 2`, it resolves after about 2 s with `{ complete: false, abandoned:
+/// ["IndexedDB writes", ...] }`, and keeps the wallet's lock until the write has landed: a
+/// second open in the meantime is `ALREADY_RUNNING`, one after it succeeds.
+#[wasm_bindgen_test]
+async fn stop_gives_up_at_its_bound_names_what_it_abandoned_and_keeps_the_lock() {
+    let name = fresh_name("stop-bound");
+    let w = open(&lsps2_config(&name)).await.unwrap();
+    let fault = IdbFault::slow_writes(&name, "payments", 10_000);
+    let request = js(&json!({"amountMsat": 50_000_000u64, "description": "slow write"}));
+    let receive = w.call("receive", &[request]).expect("receive called");
+    // The receive reaches its payment-history write (after the LSP's terms), then it is slow.
+    tabnode::time::sleep(Duration::from_secs(2)).await;
+    let started = tabnode::time::now_millis();
+    let report = w.stop_with(Some(json!({"timeoutSecs": 2}))).await;
+    let took = tabnode::time::now_millis() - started;
+    say(&format!(
+        "stop({{timeoutSecs: 2}}) with a 10 s write pending: {report} after {took} ms"
+    ));
+    assert_eq!(report["complete"], json!(false), "{report}");
+    let abandoned = report["abandoned"].as_array().expect("abandoned is a list");
+    assert!(abandoned.contains(&json!("IndexedDB writes")), "{report}");
+    assert!(
+        (2_000..5_000).contains(&took),
+        "stop() took {took} ms with a 2 s bound"
+    );
+    // The lock stays until the write lands.
+    let mut refused = 0;
+    let reopened = loop {
+        match open(&lsps2_config(&name)).await {
+            Ok(w) => break w,
+            Err(e) => {
+                assert_eq!(code_of(&e), "ALREADY_RUNNING", "{}", err_message(&e));
+                refused += 1;
+                assert!(refused < 30, "the lock was never given back");
+            }
+        }
+        tabnode::time::sleep(Duration::from_secs(1)).await;
+    };
+    let free_after = tabnode::time::now_millis() - started;
+    say(&format!(
+        "the lock was given back {free_after} ms after stop() began, {refused} opens refused before"
+    ));
+    assert!(
+        free_after >= 6_000,
+        "the lock was given back before the slow write landed ({free_after} ms)"
+    );
+    drop(fault);
+    let _ = JsFuture::from(js_sys::Promise::resolve(&receive)).await;
+    // A second stop() resolves with the first one's report.
+    assert_eq!(w.stop_with(None).await, report);
+    reopened.stop().await;
+}
+
+/// Issue 27, item 9: after another context steals the wallet's lock (a fatal `LOCK_LOST`),
+/// `stop()` still waits for the writes issued before the steal: with a payment-history write
+/// held for 8 s, `stop()` resolves only once it has landed. (A store closed at the steal let
+/// `stop()` resolve at once.)
+#[wasm_bindgen_test]
+async fn after_a_stolen_lock_stop_still_waits_for_the_writes_issued_before() {
+    let name = fresh_name("stolen-stop");
+    let w = open(&lsps2_config(&name)).await.unwrap();
+    let ev = w.record(&["error"]);
+    let fault = IdbFault::slow_writes(&name, "payments", 8_000);
+    let request = js(&json!({"amountMsat": 50_000_000u64, "description": "slow write"}));
+    let receive = w.call("receive", &[request]).expect("receive called");
+    let issued = tabnode::time::now_millis();
+    tabnode::time::sleep(Duration::from_secs(2)).await;
+    steal_lock(&tabnode::node::builder::lock_name(&name)).await;
+    ev.wait_for("error", Duration::from_secs(10), |d| {
+        d["code"] == "LOCK_LOST"
+    })
+    .await;
+    let report = w.stop_with(None).await;
+    let waited = tabnode::time::now_millis() - issued;
+    say(&format!(
+        "stop() after a stolen lock: {report}, {waited} ms after the slow write began"
+    ));
+    assert_eq!(report["complete"], json!(true), "{report}");
+    assert!(
+        waited >= 7_000,
+        "stop() resolved {waited} ms into an 8 s write issued before the steal"
+    );
+    drop(fault);
+    let _ = JsFuture::from(js_sys::Promise::resolve(&receive)).await;
 }
 
 /// Item 11: an object store that cannot be created fails the open (`STORAGE_FAILED`) and

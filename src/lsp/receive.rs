@@ -179,7 +179,7 @@ pub async fn start(node: &Rc<Node>) -> Result<Rc<JitReceiver>, Error> {
     // lightning-liquidity's events: LSPS2 client answers.
     let weak = Rc::downgrade(&jit);
     let n = node.clone();
-    node.spawn_task(async move {
+    node.spawn_task("LSPS2 client events", async move {
         loop {
             let next = Box::pin(n.liquidity_manager.next_event_async());
             match select(next, n.shutdown.wait()).await {
@@ -198,7 +198,7 @@ pub async fn start(node: &Rc<Node>) -> Result<Rc<JitReceiver>, Error> {
     // Expiry and stall checks.
     let weak = Rc::downgrade(&jit);
     let n = node.clone();
-    node.spawn_task(async move {
+    node.spawn_task("JIT expiry checks", async move {
         loop {
             let wait = Box::pin(time::sleep(TICK_INTERVAL));
             if let Either::Right(_) = select(wait, n.shutdown.wait()).await {
@@ -369,7 +369,7 @@ impl JitReceiver {
     fn persist(&self, node: &Rc<Node>, store: &Rc<JitStore>, record: JitRecord) {
         let write = store.put(record.clone());
         let task_node = node.clone();
-        node.spawn_task(async move {
+        node.spawn_task("JIT record write", async move {
             let node = task_node;
             if write.await.is_err() {
                 node.fail_fatally(Error::StorageFailed);
@@ -493,7 +493,7 @@ impl JitReceiver {
         }
         let task_node = node.clone();
         let claiming = self.claiming.clone();
-        node.spawn_task(async move {
+        node.spawn_task("JIT record write", async move {
             let node = task_node;
             if write.await.is_err() {
                 node.fail_fatally(Error::StorageFailed);
@@ -534,7 +534,7 @@ impl JitReceiver {
         });
         let task_node = node.clone();
         let claiming = self.claiming.clone();
-        node.spawn_task(async move {
+        node.spawn_task("JIT claim after funding", async move {
             let node = task_node;
             let seen = wait_for_funding(&node, lsp, None).await;
             claiming.borrow_mut().remove(&hash.0);
@@ -594,7 +594,7 @@ impl JitReceiver {
         );
         let task_node = node.clone();
         let claiming = self.claiming.clone();
-        node.spawn_task(async move {
+        node.spawn_task("JIT claim resume", async move {
             let node = task_node;
             finish_claim(&node, &record, preimage, &claiming).await;
         });
@@ -681,7 +681,7 @@ impl JitReceiver {
         let hash_hex = hash_key(&hash.0);
         let task_node = node.clone();
         let fee = fee_taken_msat(&step.record.terms, amount_msat, skim);
-        node.spawn_task(async move {
+        node.spawn_task("JIT fee record", async move {
             let node = task_node;
             let Some(mut p) = node.payments.get(Direction::Inbound, &hash_hex) else {
                 return;

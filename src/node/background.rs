@@ -19,7 +19,6 @@ use core::pin::Pin;
 use core::time::Duration;
 use std::rc::Rc;
 
-use futures::channel::oneshot;
 use futures::future::{select, Either};
 use lightning::util::logger::Level;
 use lightning_background_processor::{process_events_async, GossipSync};
@@ -34,18 +33,9 @@ type SleepFuture = Pin<Box<dyn Future<Output = bool>>>;
 /// Starts every background task of `node`.
 pub fn start(node: &Rc<Node>) {
     super::peers::install_page_listeners(node);
-    spawn_task(node, run_processor(node.clone()));
-    spawn_task(node, sync_loop(node.clone()));
-    spawn_task(node, super::peers::lsp_loop(node.clone()));
-}
-
-fn spawn_task(node: &Rc<Node>, task: impl Future<Output = ()> + 'static) {
-    let (done, finished) = oneshot::channel();
-    node.tasks.borrow_mut().push(finished);
-    wasm_bindgen_futures::spawn_local(async move {
-        task.await;
-        let _ = done.send(());
-    });
+    node.spawn_task("background processor", run_processor(node.clone()));
+    node.spawn_task("chain sync", sync_loop(node.clone()));
+    node.spawn_task("LSP connection", super::peers::lsp_loop(node.clone()));
 }
 
 async fn run_processor(node: Rc<Node>) {

@@ -16,6 +16,7 @@ use lightning::util::logger::Level;
 
 use super::event_bus::EventBus;
 use super::logger::{wallet_log, NodeLogger};
+use super::tasks::Tasks;
 use super::WalletEvent;
 use crate::chain::{EsploraClient, EsploraError};
 use crate::error::Error;
@@ -27,22 +28,25 @@ pub struct Broadcaster {
     logger: NodeLogger,
     bus: EventBus,
     broadcast_seen: Rc<Cell<bool>>,
+    tasks: Tasks,
 }
 
 impl Broadcaster {
-    /// A broadcaster posting to `esplora`; sets `broadcast_seen` after each accepted
-    /// transaction.
+    /// A broadcaster posting to `esplora`, each post one of `tasks` (`stop()` waits for a post
+    /// in flight); sets `broadcast_seen` after each accepted transaction.
     pub fn new(
         esplora: EsploraClient,
         logger: NodeLogger,
         bus: EventBus,
         broadcast_seen: Rc<Cell<bool>>,
+        tasks: Tasks,
     ) -> Self {
         Broadcaster {
             esplora,
             logger,
             bus,
             broadcast_seen,
+            tasks,
         }
     }
 }
@@ -66,7 +70,7 @@ impl BroadcasterInterface for Broadcaster {
             let logger = self.logger;
             let bus = self.bus.clone();
             let seen = self.broadcast_seen.clone();
-            wasm_bindgen_futures::spawn_local(async move {
+            self.tasks.spawn("broadcast", async move {
                 let txid = tx.compute_txid();
                 match esplora.broadcast(&tx).await {
                     Ok(_) => {

@@ -67,6 +67,7 @@ use super::relay_filter::RelayFilter;
 use super::running::{LspState, Node};
 use super::scorer::ScorerCell;
 use super::signals::{Kick, Shutdown};
+use super::tasks::Tasks;
 use super::tip::TipTracker;
 use super::types::{
     ChainMonitor, ChannelManager, DynUtxoLookup, JsTimeProvider, LiquidityManager, LspsPeek,
@@ -243,7 +244,8 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
     // 5. Keys, chain access and the node's plumbing (nothing here writes).
     let now = time::since_unix_epoch();
     let nanos_random = u32::from_le_bytes(random_bytes::<4>()?) % 1_000_000;
-    let bus = EventBus::new().map_err(|_| Error::StorageFailed)?;
+    let tasks = Tasks::new();
+    let bus = EventBus::new(tasks.clone()).map_err(|_| Error::StorageFailed)?;
     let esplora = EsploraClient::new(&config.esplora_url, HttpClient::new(ESPLORA_TIMEOUT));
     let health = Rc::new(StorageHealth::default());
     let kv = Arc::new(NodeKv::new(store.clone(), health.clone()));
@@ -253,6 +255,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         kv.clone(),
         *logger,
         broadcast_seen.clone(),
+        tasks.clone(),
     ));
     let keys = Arc::new(WalletKeys::new(
         KeysManager::new(
@@ -277,6 +280,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         *logger,
         bus.clone(),
         broadcast_seen,
+        tasks.clone(),
     ));
     let tx_sync = Arc::new(TxSync::new());
     let tip = Arc::new(TipTracker::new());
@@ -627,9 +631,11 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         pay_waiters: RefCell::new(HashMap::new()),
         jit_hook: RefCell::new(None),
         locks: RefCell::new(locks.borrow_mut().drain(..).collect()),
-        tasks: RefCell::new(Vec::new()),
+        tasks,
         page_listeners: RefCell::new(Vec::new()),
         stopped: Cell::new(false),
+        stop_done: Shutdown::new(),
+        stop_report: RefCell::new(None),
         failed: Cell::new(false),
         config,
     });
@@ -642,12 +648,13 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         }
     }));
 
-    // A lost lock closes the store at once (no later write is issued) and stops the node.
+    // A lost lock seals the store at once (no later write is issued) and stops the node;
+    // `stop()` still waits for the writes issued before.
     for lock in node.locks.borrow().iter() {
         let weak = Rc::downgrade(&node);
         let store = node.store.clone();
         lock.on_lost(move || {
-            store.close();
+            store.seal();
             if let Some(node) = weak.upgrade() {
                 node.fail_fatally(Error::LockLost);
             }

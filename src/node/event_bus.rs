@@ -19,6 +19,7 @@ use serde::Serialize;
 use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, EventTarget};
 
+use super::tasks::Tasks;
 use super::WalletEvent;
 use crate::time;
 
@@ -31,14 +32,18 @@ pub struct EventBus {
     target: EventTarget,
     /// `Some` while held: the events emitted so far, in order.
     held: Rc<RefCell<Option<Vec<Queued>>>>,
+    /// Dispatches are the node's tasks: `stop()` resolves after every event emitted before.
+    tasks: Tasks,
 }
 
 impl EventBus {
-    /// A held bus with a fresh `EventTarget` (see the module doc).
-    pub fn new() -> Result<EventBus, JsValue> {
+    /// A held bus with a fresh `EventTarget` (see the module doc), dispatching as one of
+    /// `tasks`.
+    pub fn new(tasks: Tasks) -> Result<EventBus, JsValue> {
         Ok(EventBus {
             target: EventTarget::new()?,
             held: Rc::new(RefCell::new(Some(Vec::new()))),
+            tasks,
         })
     }
 
@@ -55,7 +60,8 @@ impl EventBus {
             return;
         }
         let target = self.target.clone();
-        wasm_bindgen_futures::spawn_local(async move { dispatch(&target, queued) });
+        self.tasks
+            .spawn("event dispatch", async move { dispatch(&target, queued) });
     }
 
     /// Ends the hold: from a timer task (after the microtasks of whoever awaited the wallet, so
@@ -63,7 +69,7 @@ impl EventBus {
     /// in order, then later ones as they come. Releasing twice is harmless.
     pub fn release(&self) {
         let bus = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        self.tasks.spawn("event dispatch", async move {
             time::sleep(Duration::ZERO).await;
             let held = bus.held.borrow_mut().take().unwrap_or_default();
             for queued in held {

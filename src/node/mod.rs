@@ -13,10 +13,12 @@ pub mod logger;
 pub mod peer_address;
 pub mod relay_filter;
 pub mod scorer;
+pub mod stop_report;
 pub mod tip;
 pub mod wallet_event;
 
 pub use claim::{decide, ClaimDecision, Claimable, JitHook};
+pub use stop_report::StopReport;
 pub use wallet_event::{ChannelInfo, WalletBalance, WalletEvent};
 
 #[cfg(target_arch = "wasm32")]
@@ -37,6 +39,8 @@ pub mod peers;
 pub mod running;
 #[cfg(target_arch = "wasm32")]
 pub mod signals;
+#[cfg(target_arch = "wasm32")]
+pub mod tasks;
 #[cfg(target_arch = "wasm32")]
 pub mod types;
 

@@ -142,7 +142,7 @@ async fn connect_once(node: &Rc<Node>) -> Result<(), Error> {
         match connect_outbound(node.peer_manager.clone(), lsp_id, &url, CONNECT_TIMEOUT).await {
             Ok(run) => {
                 let (done_tx, mut done_rx) = oneshot::channel::<()>();
-                wasm_bindgen_futures::spawn_local(async move {
+                node.spawn_task("peer connection", async move {
                     run.await;
                     let _ = done_tx.send(());
                 });

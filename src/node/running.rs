@@ -27,12 +27,13 @@ use super::event_bus::EventBus;
 use super::fee_estimator::WalletFeeEstimator;
 use super::logger::{wallet_log, NodeLogger};
 use super::signals::{Kick, Shutdown};
+use super::tasks::Tasks;
 use super::tip::TipTracker;
 use super::types::{
     ChainMonitor, ChannelManager, GossipSync, Keys, Kv, LiquidityManager, LspsPeek, PeerManager,
     Scorer, Sweeper,
 };
-use super::{ChannelInfo, JitHook, WalletBalance, WalletEvent};
+use super::{ChannelInfo, JitHook, StopReport, WalletBalance, WalletEvent};
 use crate::chain::sync::SyncError;
 use crate::chain::{EsploraClient, TxSync};
 use crate::config::Config;
@@ -104,9 +105,12 @@ pub struct Node {
     pub(crate) pay_waiters: RefCell<HashMap<PaymentId, oneshot::Sender<PayOutcome>>>,
     pub(crate) jit_hook: RefCell<Option<Rc<dyn JitHook>>>,
     pub(crate) locks: RefCell<Vec<InstanceLock>>,
-    pub(crate) tasks: RefCell<Vec<oneshot::Receiver<()>>>,
+    pub(crate) tasks: Tasks,
     pub(crate) page_listeners: RefCell<Vec<super::peers::PageListener>>,
     pub(crate) stopped: Cell<bool>,
+    /// Fired when the first `stop()` has its report (in `stop_report`).
+    pub(crate) stop_done: Shutdown,
+    pub(crate) stop_report: RefCell<Option<StopReport>>,
     /// Set by the first fatal error: it is reported once.
     pub(crate) failed: Cell<bool>,
 }
@@ -147,24 +151,19 @@ impl Node {
         wallet_log(&self.logger, level, message);
     }
 
-    /// Fails with [`Error::Stopped`] once the node stops (or storage failed).
     /// Runs `task` on the page's event loop as one of the node's tasks: [`Node::stop`] waits for
     /// every such task, those spawned while it stops included, so nothing a task does happens
     /// after `stop()` resolves. A task must end soon after `shutdown` triggers: long waits select
     /// on [`Shutdown::wait`], and `check_running` gates what it does after each wait.
-    pub(crate) fn spawn_task(&self, task: impl core::future::Future<Output = ()> + 'static) {
-        let (done, finished) = oneshot::channel();
-        let mut tasks = self.tasks.borrow_mut();
-        // Forget the tasks that ended, so a long-lived node does not keep one entry per write.
-        tasks.retain_mut(|t| matches!(t.try_recv(), Ok(None)));
-        tasks.push(finished);
-        drop(tasks);
-        wasm_bindgen_futures::spawn_local(async move {
-            task.await;
-            let _ = done.send(());
-        });
+    pub(crate) fn spawn_task(
+        &self,
+        name: &'static str,
+        task: impl core::future::Future<Output = ()> + 'static,
+    ) {
+        self.tasks.spawn(name, task);
     }
 
+    /// Fails with [`Error::Stopped`] once the node stops (or storage failed).
     pub(crate) fn check_running(&self) -> Result<(), Error> {
         if self.stopped.get() || self.shutdown.is_triggered() {
             return Err(Error::Stopped);
@@ -363,6 +362,13 @@ impl Node {
         if self.stopped.get() && self.store.is_closed() {
             return;
         }
+        self.report_fatal(error);
+    }
+
+    /// Seals the store, reports `error` once as a fatal `error` event and stops the node's
+    /// work ([`fail_fatally`](Self::fail_fatally) without its check for writes `stop()`
+    /// refused).
+    fn report_fatal(&self, error: Error) {
         self.store.seal();
         if self.failed.replace(true) {
             return;
@@ -385,52 +391,93 @@ impl Node {
         }
     }
 
-    /// Stops the node: background tasks end (the channel manager is written one last time),
-    /// peers are disconnected, page listeners removed, the store closed once every write
-    /// issued has settled, and only then the instance locks are released, so a second
-    /// instance can never start while a write of this one is pending. Idempotent.
-    pub async fn stop(&self) {
+    /// Stops the node within `bound`: background tasks end (the channel manager is written one
+    /// last time), peers are disconnected, page listeners removed, the store closed once every
+    /// write issued has settled, every event emitted so far is dispatched, and only then the
+    /// instance locks are released, so a second instance can never start while a write of this
+    /// one is pending.
+    ///
+    /// If `bound` passes first, it resolves anyway with what it abandoned (logged too): the
+    /// store is closed (nothing new is written), and the locks are kept until the abandoned
+    /// tasks and writes end, then released. A second call resolves with the first's report.
+    pub async fn stop(self: &Rc<Self>, bound: Duration) -> StopReport {
         if self.stopped.replace(true) {
-            return;
+            self.stop_done.wait().await;
+            return self.stop_report.borrow().clone().unwrap_or_default();
         }
+        let deadline = time::now_millis().saturating_add(bound.as_millis() as u64);
         self.shutdown.trigger();
         self.peer_manager.disconnect_all_peers();
         self.resolve_waiters(Error::Stopped);
         // Until none is left: a task may spawn another while it ends (a last write's follow-up).
-        loop {
-            let tasks: Vec<_> = self.tasks.borrow_mut().drain(..).collect();
-            if tasks.is_empty() {
-                break;
-            }
-            for mut task in tasks {
-                // The background processor's final write can take a moment. A task that is slow
-                // is waited for all the same: giving up here would let the locks go with its
-                // write in flight. Say so, though.
-                while time::timeout(STOP_WARN_AFTER, &mut task).await.is_err() {
-                    self.log(
-                        Level::Warn,
-                        "stop: a background task is still finishing its writes",
-                    );
-                }
-            }
-        }
+        let mut abandoned = self.tasks.wait_all(Some(deadline)).await;
         self.page_listeners.borrow_mut().clear();
-        match self.store.close_after_writes().await {
+        let mut closing = self.store.close_after_writes();
+        let left = Duration::from_millis(deadline.saturating_sub(time::now_millis()));
+        let writes_landed = match time::timeout(left, &mut closing).await {
+            Ok(result) => {
+                self.store_closed(result);
+                true
+            }
+            Err(_) => {
+                abandoned.push(PENDING_WRITES);
+                false
+            }
+        };
+        // What that emitted (a fatal error) reaches JS before `stop()` resolves.
+        abandoned.extend(self.tasks.wait_all(Some(deadline)).await);
+        let locks: Vec<_> = self.locks.borrow_mut().drain(..).collect();
+        let report = StopReport::new(abandoned);
+        if report.complete {
+            for lock in locks {
+                lock.release().await;
+            }
+            self.log(Level::Info, "stopped");
+        } else {
+            self.log(
+                Level::Warn,
+                &format!(
+                    "stop: gave up waiting after {} s for: {}; the wallet's lock is kept until \
+                     they end",
+                    bound.as_secs(),
+                    report.abandoned.join(", ")
+                ),
+            );
+            let node = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                node.tasks.wait_all(None).await;
+                if !writes_landed {
+                    let result = closing.await;
+                    node.store_closed(result);
+                }
+                for lock in locks {
+                    lock.release().await;
+                }
+                node.log(
+                    Level::Info,
+                    "stopped: what stop() abandoned ended; lock released",
+                );
+            });
+        }
+        *self.stop_report.borrow_mut() = Some(report.clone());
+        self.stop_done.trigger();
+        report
+    }
+
+    /// The outcome of the store's last barrier ([`Store::close_after_writes`]): a failed write
+    /// among the last ones is fatal (reported even though the node is stopping).
+    fn store_closed(&self, result: Result<(), StoreError>) {
+        match result {
             Ok(()) => {}
-            // Already closed (a lost lock or a storage failure): nothing more can be issued.
+            // Already closed (the browser closed it): nothing more can be issued.
             Err(StoreError::Closed) => {}
             Err(e) => {
                 self.log(Level::Error, &format!("stop: last writes failed: {e}"));
-                self.fail_fatally(Error::StorageFailed);
+                self.report_fatal(Error::StorageFailed);
             }
         }
-        let locks: Vec<_> = self.locks.borrow_mut().drain(..).collect();
-        for lock in locks {
-            lock.release().await;
-        }
-        self.log(Level::Info, "stopped");
     }
 }
 
-/// How long [`Node::stop`] waits for a background task before logging that it still waits.
-const STOP_WARN_AFTER: Duration = Duration::from_secs(20);
+/// What a [`StopReport`] calls the writes still pending when `stop()`'s bound passed.
+const PENDING_WRITES: &str = "IndexedDB writes";

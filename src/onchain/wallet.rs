@@ -39,6 +39,7 @@ use crate::chain::{EsploraClient, EsploraError, EsploraTx, TxStatus};
 use crate::error::Error;
 use crate::node::kv::NodeKv;
 use crate::node::logger::{wallet_log, NodeLogger};
+use crate::node::tasks::Tasks;
 
 /// Unused scripts past the revealed ones the session's first sync asks about, per keychain.
 pub const FULL_SCAN_GAP: u32 = 20;
@@ -61,16 +62,19 @@ pub struct OnchainWallet {
     full_scan_done: Cell<bool>,
     synced_height: Cell<Option<u32>>,
     broadcast_seen: Rc<Cell<bool>>,
+    tasks: Tasks,
 }
 
 impl OnchainWallet {
     /// Wraps `state` (created, or loaded from its record); writes go to `kv`. `broadcast_seen`
-    /// is set by the node's broadcaster: a transaction went out, sync at the next round.
+    /// is set by the node's broadcaster: a transaction went out, sync at the next round. The
+    /// refills [`take_ldk_script`](Self::take_ldk_script) starts are among the node's `tasks`.
     pub fn new(
         state: OnchainState,
         kv: Arc<NodeKv>,
         logger: NodeLogger,
         broadcast_seen: Rc<Cell<bool>>,
+        tasks: Tasks,
     ) -> OnchainWallet {
         OnchainWallet {
             state: RefCell::new(state),
@@ -80,6 +84,7 @@ impl OnchainWallet {
             full_scan_done: Cell::new(false),
             synced_height: Cell::new(None),
             broadcast_seen,
+            tasks,
         }
     }
 
@@ -147,7 +152,7 @@ impl OnchainWallet {
             );
         }
         let me = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
+        self.tasks.spawn("on-chain script refill", async move {
             if let Err(e) = me.refill().await {
                 me.log(Level::Error, &format!("refilling LDK's scripts: {e}"));
             }

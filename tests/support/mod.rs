@@ -154,9 +154,20 @@ impl JsWallet {
         events
     }
 
-    /// `stop()`.
+    /// `stop()`, which must finish within its default bound (nothing abandoned).
     pub async fn stop(&self) {
-        self.call_async("stop", &[]).await.unwrap();
+        let report = self.stop_with(None).await;
+        assert_eq!(
+            report,
+            serde_json::json!({"complete": true, "abandoned": []}),
+            "stop() gave up waiting"
+        );
+    }
+
+    /// `stop(options)`: its `StopReport`.
+    pub async fn stop_with(&self, options: Option<serde_json::Value>) -> serde_json::Value {
+        let args: Vec<JsValue> = options.iter().map(js).collect();
+        self.ok("stop", &args).await
     }
 }
 
@@ -216,4 +227,47 @@ pub async fn control(path: &str, body: Value) -> Value {
 /// Prints a line in the test output.
 pub fn say(line: &str) {
     web_sys::console::log_1(&JsValue::from_str(line));
+}
+
+/// Every record of a database, sorted, with its bytes.
+pub async fn snapshot(name: &str) -> Vec<(String, Vec<u8>)> {
+    let store = tabnode::store::Store::open(name).await.unwrap();
+    let mut out = Vec::new();
+    for key in store.list_all().await.unwrap() {
+        let bytes = store
+            .read(
+                key.primary_namespace(),
+                key.secondary_namespace(),
+                key.key(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        out.push((key.to_string(), bytes));
+    }
+    store.close();
+    out
+}
+
+/// `navigator.locks.request(name, { steal: true }, cb)`; resolves once granted (the stolen
+/// lock is then given back at once).
+pub async fn steal_lock(name: &str) {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
+    let locks = Reflect::get(&navigator, &"locks".into()).unwrap();
+    let request: Function = Reflect::get(&locks, &"request".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"steal".into(), &JsValue::TRUE).unwrap();
+    let callback = Function::new_no_args("return 'stolen';");
+    let p: Promise = request
+        .call3(&locks, &JsValue::from_str(name), &options, &callback)
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(
+        JsFuture::from(p).await.unwrap().as_string().as_deref(),
+        Some("stolen")
+    );
 }

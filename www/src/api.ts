@@ -21,6 +21,8 @@ export type {
   ReceiveResult,
   ReceiveState,
   ReceiveStateDetail,
+  StopOptions,
+  StopReport,
   WalletConfig,
   WalletEventDetailMap,
   WalletEventListener,
@@ -34,6 +36,8 @@ import type {
   PayResult,
   ReceiveRequest,
   ReceiveResult,
+  StopOptions,
+  StopReport,
   Wallet as WalletListeners,
   WalletConfig,
 } from "../../src/js_types.js";
@@ -52,7 +56,7 @@ export interface Wallet extends WalletListeners {
   sync(): Promise<void>;
   mnemonic(): string;
   pendingReceives(): number;
-  stop(): Promise<void>;
+  stop(opts?: StopOptions): Promise<StopReport>;
 }
 
 /** The package's `Wallet` class (its static side). */

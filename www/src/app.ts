@@ -389,7 +389,12 @@ export class App {
       this.running = null;
       this.busy("Stopping the wallet…");
       try {
-        await r.wallet.stop();
+        const report = await r.wallet.stop();
+        // Past its bound stop() keeps the wallet's lock until its last writes land: the
+        // reopen below is refused (ALREADY_RUNNING) until then, so say why.
+        if (!report.complete) {
+          this.notify(`The wallet is still finishing (${report.abandoned.join(", ")}). Reload in a moment.`);
+        }
       } catch (e) {
         this.notify(friendlyError(e));
       }

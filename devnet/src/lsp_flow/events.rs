@@ -17,7 +17,7 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
             counterparty_node_id,
             channel_value_satoshis,
             output_script,
-            ..
+            user_channel_id,
         } => {
             let funded = lsp.wallet.fund(
                 lsp.chain.as_ref(),
@@ -28,9 +28,11 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
             match funded {
                 Ok(tx) => {
                     let txid = tx.compute_txid();
-                    if let Err(e) = cm.funding_transaction_generated(
+                    if let Err(e) = super::lsps2::funding::fund(
+                        lsp,
                         temporary_channel_id,
                         counterparty_node_id,
+                        user_channel_id,
                         tx.clone(),
                     ) {
                         lsp.wallet.release(&tx);
@@ -153,6 +155,13 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
             if let Some(tx) = lsp.channel_waiters.lock().unwrap().remove(&user_channel_id) {
                 let _ = tx.send(Err(format!("channel closed: {reason}")));
             }
+        }
+        Event::FundingTxBroadcastSafe {
+            user_channel_id,
+            counterparty_node_id,
+            ..
+        } => {
+            super::lsps2::funding::on_broadcast_safe(lsp, user_channel_id, counterparty_node_id);
         }
         Event::ChannelPending {
             channel_id,

@@ -489,6 +489,12 @@ impl FlowLsp {
         Ok(())
     }
 
+    /// The funding transactions the LSPS2 service held back for `client_trusts_lsp` buys, with
+    /// whether the chain had each just before and after the opening fee was collected.
+    pub fn lsps2_held_funding(&self) -> Vec<lsps2::funding::HeldFunding> {
+        self.ldk.lsps2.held_funding()
+    }
+
     /// The funding txid of the channel opened as `user_channel_id`: `Some(None)` while it is
     /// still being negotiated, `None` once no such channel exists (the peer refused it).
     pub fn funding_txid(&self, user_channel_id: u128) -> Option<Option<bitcoin::Txid>> {

@@ -124,7 +124,10 @@ export class Wallet {
   mnemonic() { return this.s.mnemonic; }
   pendingReceives() { return this.pending.size; }
   // Recorded where the smoke test can read it after the page is gone.
-  async stop() { localStorage.setItem("standin-tabnode:stopped", this.config.storageName); }
+  async stop() {
+    localStorage.setItem("standin-tabnode:stopped", this.config.storageName);
+    return { complete: true, abandoned: [] };
+  }
 }
 
 /** The static side, checked against the contract's `WalletClass`. */

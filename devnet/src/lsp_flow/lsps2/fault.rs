@@ -34,8 +34,9 @@ pub enum Lsps2Fault {
     BuyScidZero,
     /// `buy` answers `lsp_cltv_expiry_delta` = `delta`.
     BuyCltvDelta { delta: u32 },
-    /// `buy` answers `client_trusts_lsp: true` (the funding transaction is still broadcast at
-    /// once: the wallet's decision is what is tested).
+    /// `buy` answers `client_trusts_lsp: true`, and the service keeps its word: the channel's
+    /// funding transaction is held until the opening fee is collected (the client claimed),
+    /// then broadcast (`funding`). Not a lie, but a mode a trust-minimized wallet must refuse.
     ClientTrustsLsp,
     /// The HTLC is forwarded with `extra_msat` more than the agreed opening fee withheld.
     SkimAboveFee { extra_msat: u64 },

@@ -5,10 +5,12 @@
 //! default and exact to the msat; unlike ldk-node it can lie on purpose ([`Lsps2Fault`]), which
 //! is what the wallet's LSPS2 checks are tested against.
 //!
-//! Files: `fault` (the lies), `messages` (the custom message handler, rewriting menu answers
+//! Files: `fault` (the lies), `funding` (funding broadcast at once, or held for
+//! `client_trusts_lsp`), `messages` (the custom message handler, rewriting menu answers
 //! for the lies lightning-liquidity cannot tell), `store` (its in-memory persistence).
 
 pub mod fault;
+pub(crate) mod funding;
 mod messages;
 mod store;
 
@@ -86,6 +88,8 @@ pub(crate) struct Lsps2Service {
     terms: Lsps2Terms,
     buys: Mutex<HashMap<u64, Buy>>,
     manual: Mutex<HashMap<u128, ManualForward>>,
+    /// Funding transactions held back for `client_trusts_lsp` buys, by `user_channel_id`.
+    held: Mutex<HashMap<u128, funding::HeldFunding>>,
 }
 
 fn now() -> Duration {
@@ -158,6 +162,7 @@ impl Lsps2Service {
             terms,
             buys: Mutex::default(),
             manual: Mutex::default(),
+            held: Mutex::default(),
         })
     }
 
@@ -172,6 +177,11 @@ impl Lsps2Service {
     /// The fault set now.
     pub(crate) fn current_fault(&self) -> Lsps2Fault {
         *self.fault.lock().unwrap()
+    }
+
+    /// The funding transactions held back so far (`client_trusts_lsp`).
+    pub(crate) fn held_funding(&self) -> Vec<funding::HeldFunding> {
+        self.held.lock().unwrap().values().cloned().collect()
     }
 }
 
@@ -410,7 +420,9 @@ pub(crate) fn on_payment_forwarded(
     ) else {
         return;
     };
-    let _ = handler.payment_forwarded(channel, skimmed_fee_msat.unwrap_or(0));
+    funding::around_fee_collection(lsp, channel, || {
+        let _ = handler.payment_forwarded(channel, skimmed_fee_msat.unwrap_or(0));
+    });
 }
 
 #[cfg(test)]
