@@ -1166,6 +1166,87 @@ async fn a_skim_on_a_direct_payment_is_refused() {
     }
 }
 
+/// Issue 27, item 2: an HTLC for less than the invoice is refused end to end. The REST LSP's
+/// node pays 1 000 sat short (`/flow/pay-short`, from its skim source):
+/// - a JIT invoice of the raw LSPS2 service: the service opens the channel and forwards the HTLC
+///   anyway, less its fee; the wallet fails it back (`UNDERPAID`, the receive `failed`), the
+///   payer's payment fails and nothing is claimed;
+/// - a direct invoice over that channel, and over a REST LSP wallet's channel: LDK refuses it
+///   (the invoice's amount is bound to its payment secret); the payer's payment fails, nothing is
+///   claimed, and the same invoice paid in full afterwards is claimed.
+#[wasm_bindgen_test]
+async fn an_htlc_for_less_than_the_invoice_is_refused() {
+    let short = json!(1_000_000u64);
+    let raw = open_raw_lsps2_wallet().await;
+    raw.wait_connected(30).await;
+    let r = raw
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "short jit"}))
+        .await
+        .expect("JIT receive");
+    assert_eq!(r["protocol"], "lsps2", "{r}");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control_post(
+        "/flow/pay-short",
+        json!({"invoice": r["invoice"], "short_msat": short}),
+    )
+    .await
+    .expect("the short payment is answered");
+    log(&format!("JIT invoice paid 1 000 sat short: {paid}"));
+    assert_eq!(paid["status"], "failed", "{paid}");
+    raw.wait_state(&hash, "failed", 30).await;
+    let refused = raw.events.borrow().iter().any(|e| {
+        e["paymentHash"] == hash.as_str() && e["state"] == "failed" && e["code"] == "UNDERPAID"
+    });
+    assert!(refused, "failed with UNDERPAID: {:?}", raw.events.borrow());
+    raw.wait_status(&hash, "failed", 30).await;
+    let lightning = |w: &TestWallet| {
+        let balance = w.wallet.balance();
+        async move { msat(&call(balance).await.expect("balance")["lightningMsat"]) }
+    };
+    assert_eq!(lightning(&raw).await, 0, "nothing claimed");
+
+    let flow = open_wallet(LspProtocol::Flow, |_| {}).await;
+    let j = flow
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "jit"}))
+        .await
+        .expect("JIT receive");
+    let paid = control_post("/pay", json!({"invoice": j["invoice"]}))
+        .await
+        .expect("payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    flow.wait_status(j["paymentHash"].as_str().unwrap(), "succeeded", 60)
+        .await;
+
+    for (name, w) in [("raw LSPS2", &raw), ("REST", &flow)] {
+        let before = lightning(w).await;
+        let d = w
+            .receive(json!({"amountMsat": 5_000_000u64, "description": "direct"}))
+            .await
+            .expect("direct receive");
+        assert_eq!(d["protocol"], "direct", "{name}: {d}");
+        let hash = d["paymentHash"].as_str().unwrap().to_string();
+        let paid = control_post(
+            "/flow/pay-short",
+            json!({"invoice": d["invoice"], "short_msat": short}),
+        )
+        .await
+        .expect("the short payment is answered");
+        log(&format!(
+            "{name}: direct invoice paid 1 000 sat short: {paid}"
+        ));
+        assert_eq!(paid["status"], "failed", "{name}: {paid}");
+        assert_eq!(lightning(w).await, before, "{name}: nothing claimed");
+        let paid = control_post("/pay", json!({"invoice": d["invoice"]}))
+            .await
+            .expect("payer pays");
+        assert_eq!(paid["status"], "succeeded", "{name}: {paid}");
+        let p = w.wait_status(&hash, "succeeded", 60).await;
+        assert_eq!(msat(&p["amountMsat"]), 5_000_000, "{name}");
+    }
+    raw.stop().await;
+    flow.stop().await;
+}
+
 /// Issue 27, item 3 (its announced half): the wallet's LSP, of either kind, opening a channel
 /// the wallet did not ask for. An announced one is refused (the open fails, no channel); a
 /// private one is taken but not trusted at zero conf (not ready until it confirms).

@@ -17,6 +17,7 @@
 //! | `POST /lsps2-raw/fault` | an `Lsps2Fault` for the LSPS2 service on the REST LSP's node: `{"mode": m, ...}`, m one of `none`, `unknown_menu_field`, `long_promise`, `expired_offer`, `offer_expires_in` (`secs`), `min_above_max`, `fee_overflow`, `empty_menu`, `buy_scid_zero`, `buy_cltv_delta` (`delta`), `client_trusts_lsp`, `skim_above_fee` (`extra_msat`), `never_open`, `open_late` (`delay_secs`), `ignore_fixed_size` | `{fault}` |
 //! | `GET /lsps2-raw/held-funding` | the funding transactions that service held back for `client_trusts_lsp` buys, each with whether the chain had it just before and just after the opening fee was collected | `{held: [{txid, on_chain_before_fee, on_chain_after_fee}]}` |
 //! | `POST /flow/pay-skimmed` | `{invoice, skim_msat}`: the REST LSP's node forwards a payment of `invoice` with `skim_msat` withheld as a skimmed fee (TLV 65537), e.g. on a direct payment | `{status, preimage?, failure?}` |
+//! | `POST /flow/pay-short` | `{invoice, short_msat}`: an HTLC for less than the invoice: the REST LSP's node pays `invoice` `short_msat` below its amount (from its skim source); a JIT invoice of its LSPS2 service has the channel opened and the HTLC forwarded anyway, less the fee; a direct invoice is forwarded as is | `{status, preimage?, failure?}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //!
 //! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
@@ -78,6 +79,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/open-channel", post(open_channel))
         .route("/flow/fault", post(set_fault))
         .route("/flow/pay-skimmed", post(pay_skimmed))
+        .route("/flow/pay-short", post(pay_short))
         .route("/lsps2-raw/fault", post(set_lsps2_fault))
         .route("/lsps2-raw/held-funding", get(lsps2_held_funding))
         .route("/chain/hide-mempool", post(hide_mempool))
@@ -369,6 +371,34 @@ struct PaySkimmedRequest {
 /// The REST LSP's node forwards a payment of `invoice` to its payee with `skim_msat` withheld as
 /// a skimmed fee (paid by its skim source): `{status: "succeeded", preimage}` or
 /// `{status: "failed", failure}`.
+#[derive(Deserialize)]
+struct PayShortRequest {
+    invoice: String,
+    short_msat: u64,
+}
+
+/// The skim source pays `invoice` `short_msat` below its amount through the REST LSP's node
+/// ([`crate::lsp_flow::FlowLsp::pay_short`]).
+async fn pay_short(
+    State(devnet): State<Arc<Devnet>>,
+    Json(req): Json<PayShortRequest>,
+) -> ApiResult {
+    let invoice = lightning_invoice::Bolt11Invoice::from_str(req.invoice.trim())
+        .map_err(|e| ApiError::bad("bad_invoice", format!("{e}")))?;
+    if req.short_msat == 0 {
+        return Err(ApiError::bad("bad_short", "short_msat must be above 0"));
+    }
+    Ok(Json(
+        match devnet.flow.pay_short(&invoice, req.short_msat).await {
+            Ok(preimage) => json!({
+                "status": "succeeded",
+                "preimage": hex::DisplayHex::to_lower_hex_string(&preimage.0[..]),
+            }),
+            Err(failure) => json!({ "status": "failed", "failure": failure }),
+        },
+    ))
+}
+
 async fn pay_skimmed(
     State(devnet): State<Arc<Devnet>>,
     Json(req): Json<PaySkimmedRequest>,

@@ -151,7 +151,8 @@ async fn drive(lsp: &Arc<FlowLsp>, hash: PaymentHash) -> Result<PaymentPreimage,
         },
     );
     if let Fault::Skim { msat, .. } = rec.fault {
-        let preimage = super::skim::pay_client_skimmed(lsp, rec.client, &rec.inner, msat).await?;
+        let preimage =
+            super::skim::pay_client_skimmed(lsp, rec.client, &rec.inner, msat, 0).await?;
         return check_preimage(hash, preimage);
     }
     let (tx, rx) = oneshot::channel();

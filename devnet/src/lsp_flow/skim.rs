@@ -35,13 +35,15 @@ pub(crate) struct SkimForward {
     pub skim_msat: u64,
 }
 
-/// Pays `inner` (issued by `client`) through the skim source and an intercept SCID of `lsp`,
-/// withholding `skim_msat` at the last hop. Returns the client's preimage, or why it failed.
+/// Pays `inner` (issued by `client`), `short_msat` below its amount (normally 0), through the
+/// skim source and an intercept SCID of `lsp`, withholding `skim_msat` at the last hop. Returns
+/// the client's preimage, or why it failed.
 pub(crate) async fn pay_client_skimmed(
     lsp: &Arc<FlowLsp>,
     client: PublicKey,
     inner: &Bolt11Invoice,
     skim_msat: u64,
+    short_msat: u64,
 ) -> Result<PaymentPreimage, String> {
     let source = lsp
         .skim_source
@@ -54,8 +56,43 @@ pub(crate) async fn pay_client_skimmed(
         .unwrap()
         .skims
         .insert(scid, SkimForward { client, skim_msat });
-    let result = source.pay_through(inner, lsp.node_id(), scid).await;
+    let amount_msat = inner
+        .amount_milli_satoshis()
+        .ok_or("the client's invoice has no amount")?
+        .checked_sub(short_msat)
+        .ok_or("short_msat exceeds the invoice's amount")?;
+    let result = source
+        .pay_through(inner, lsp.node_id(), scid, amount_msat)
+        .await;
     lsp.state.lock().unwrap().skims.remove(&scid);
+    result
+}
+
+/// Pays `inner`, a JIT invoice of the LSPS2 service on `lsp` (its route hint names the buy's
+/// intercept SCID), `short_msat` below its amount through the skim source; the service, told the
+/// SCID is short-paid, opens the channel and forwards the HTLC all the same, less its fee
+/// (the service's `forward_short`).
+pub(crate) async fn pay_lsps2_short(
+    lsp: &Arc<FlowLsp>,
+    inner: &Bolt11Invoice,
+    scid: u64,
+    short_msat: u64,
+) -> Result<PaymentPreimage, String> {
+    let source = lsp
+        .skim_source
+        .get()
+        .cloned()
+        .ok_or("pay-short: this LSP has no skim source node to pay from")?;
+    let amount_msat = inner
+        .amount_milli_satoshis()
+        .ok_or("the client's invoice has no amount")?
+        .checked_sub(short_msat)
+        .ok_or("short_msat exceeds the invoice's amount")?;
+    lsp.ldk.lsps2.mark_short(scid, true);
+    let result = source
+        .pay_through(inner, lsp.node_id(), scid, amount_msat)
+        .await;
+    lsp.ldk.lsps2.mark_short(scid, false);
     result
 }
 
@@ -104,7 +141,34 @@ impl FlowLsp {
         skim_msat: u64,
     ) -> Result<PaymentPreimage, String> {
         let client = invoice.recover_payee_pub_key();
-        pay_client_skimmed(self, client, invoice, skim_msat).await
+        pay_client_skimmed(self, client, invoice, skim_msat, 0).await
+    }
+
+    /// Pays `invoice` `short_msat` below its amount from the skim source through this LSP: an
+    /// HTLC for less than the invoice. A JIT invoice of this node's LSPS2 service (its route
+    /// hint names one of the service's buys) goes through that buy, the service opening the
+    /// channel and forwarding it anyway, less its fee; any other invoice of a client with a
+    /// usable channel to this LSP (a direct one) is forwarded as is over that channel.
+    pub async fn pay_short(
+        self: &Arc<Self>,
+        invoice: &Bolt11Invoice,
+        short_msat: u64,
+    ) -> Result<PaymentPreimage, String> {
+        let me = self.node_id();
+        let buy_scid = invoice
+            .route_hints()
+            .iter()
+            .flat_map(|h| h.0.iter())
+            .filter(|hop| hop.src_node_id == me)
+            .map(|hop| hop.short_channel_id)
+            .find(|scid| self.ldk.lsps2.is_buy(*scid));
+        match buy_scid {
+            Some(scid) => pay_lsps2_short(self, invoice, scid, short_msat).await,
+            None => {
+                let client = invoice.recover_payee_pub_key();
+                pay_client_skimmed(self, client, invoice, 0, short_msat).await
+            }
+        }
     }
 
     /// Makes `source` this LSP's skim source (see the module doc). `source` must have a usable
@@ -113,17 +177,16 @@ impl FlowLsp {
         let _ = self.skim_source.set(source);
     }
 
-    /// Pays `invoice` in full along `self -> hop -> payee`, the last hop through `hop`'s
-    /// intercept SCID `scid`, and waits for the outcome.
+    /// Pays `amount_msat` to `invoice`'s payee along `self -> hop -> payee`, the last hop
+    /// through `hop`'s intercept SCID `scid`, and waits for the outcome. The amount is the
+    /// payer's intended total (the onion's), whatever the invoice asks.
     async fn pay_through(
         &self,
         invoice: &Bolt11Invoice,
         hop: PublicKey,
         scid: u64,
+        amount_msat: u64,
     ) -> Result<PaymentPreimage, String> {
-        let amount_msat = invoice
-            .amount_milli_satoshis()
-            .ok_or("the client's invoice has no amount")?;
         let payee = invoice.recover_payee_pub_key();
         let final_cltv = u32::try_from(invoice.min_final_cltv_expiry_delta())
             .map_err(|_| "final CLTV delta too large")?;

@@ -90,6 +90,8 @@ pub(crate) struct Lsps2Service {
     manual: Mutex<HashMap<u128, ManualForward>>,
     /// Funding transactions held back for `client_trusts_lsp` buys, by `user_channel_id`.
     held: Mutex<HashMap<u128, funding::HeldFunding>>,
+    /// Buys (intercept SCIDs) a control-API payment pays short: forwarded anyway.
+    short: Mutex<std::collections::HashSet<u64>>,
 }
 
 fn now() -> Duration {
@@ -163,6 +165,7 @@ impl Lsps2Service {
             buys: Mutex::default(),
             manual: Mutex::default(),
             held: Mutex::default(),
+            short: Mutex::default(),
         })
     }
 
@@ -177,6 +180,22 @@ impl Lsps2Service {
     /// The fault set now.
     pub(crate) fn current_fault(&self) -> Lsps2Fault {
         *self.fault.lock().unwrap()
+    }
+
+    /// Whether `scid` is the intercept SCID of a buy this service answered.
+    pub(crate) fn is_buy(&self, scid: u64) -> bool {
+        self.buys.lock().unwrap().contains_key(&scid)
+    }
+
+    /// Marks (or unmarks) the buy `scid` as paid short on purpose: its HTLC is forwarded anyway
+    /// ([`forward_short`]).
+    pub(crate) fn mark_short(&self, scid: u64, short: bool) {
+        let mut set = self.short.lock().unwrap();
+        if short {
+            set.insert(scid);
+        } else {
+            set.remove(&scid);
+        }
     }
 
     /// The funding transactions held back so far (`client_trusts_lsp`).
@@ -319,6 +338,16 @@ pub(crate) fn on_intercepted(
         return false;
     };
     let cm = &lsp.ldk.channel_manager;
+    if svc.short.lock().unwrap().contains(&scid) {
+        forward_short(
+            lsp,
+            &buy,
+            intercept_id,
+            payment_hash,
+            expected_outbound_amount_msat,
+        );
+        return true;
+    }
     match svc.current_fault() {
         Lsps2Fault::IgnoreFixedSize if buy.payment_size_msat.is_some() => {
             tracing::warn!(target: "lsp_flow::lsps2", hash = %payment_hash, "fault ignore_fixed_size: failing back");
@@ -370,6 +399,39 @@ pub(crate) fn on_intercepted(
         }
     }
     true
+}
+
+/// An HTLC the control API paid short of its buy (an HTLC for less than the invoice):
+/// lightning-liquidity would wait for the rest, so the service opens the channel itself and
+/// forwards what arrived less the opening fee on the buy's size (the skim it is owed). The wallet
+/// must refuse it (`UNDERPAID`).
+fn forward_short(
+    lsp: &FlowLsp,
+    buy: &Buy,
+    intercept_id: InterceptId,
+    payment_hash: PaymentHash,
+    expected_outbound_amount_msat: u64,
+) {
+    let size = buy
+        .payment_size_msat
+        .unwrap_or(expected_outbound_amount_msat);
+    let amount = compute_opening_fee(size, buy.min_fee_msat, buy.proportional as u64)
+        .and_then(|fee| expected_outbound_amount_msat.checked_sub(fee));
+    let Some(amount_msat) = amount else {
+        let _ = lsp.ldk.channel_manager.fail_intercepted_htlc(intercept_id);
+        return;
+    };
+    tracing::warn!(target: "lsp_flow::lsps2", hash = %payment_hash, amount_msat,
+        "paid short: forwarding less than the buy's size (less the fee) anyway");
+    lsp.ldk.lsps2.manual.lock().unwrap().insert(
+        buy.user_channel_id,
+        ManualForward {
+            intercept_id,
+            client: buy.client,
+            amount_msat,
+        },
+    );
+    open_jit_channel(lsp, buy.client, amount_msat, buy.user_channel_id);
 }
 
 /// A channel became ready: a fault's held HTLC is forwarded, else lightning-liquidity is told.
