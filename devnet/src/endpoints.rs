@@ -30,6 +30,8 @@ pub struct Endpoints {
     pub esplora_url: String,
     /// Control API base URL.
     pub control_url: String,
+    /// Rapid Gossip Sync base URL: a client appends `/{last sync timestamp}` (0 the first time).
+    pub rgs_url: String,
     /// Websocket proxy base URL; a node at 127.0.0.1:9735 is at `{proxy_url}/v1/127_0_0_1/9735`.
     pub proxy_url: String,
     pub flow_lsp: FlowEndpoint,
@@ -47,6 +49,7 @@ impl Endpoints {
             "tabnode devnet (regtest) is up\n\
              \n  esplora     {}\
              \n  control     {}\
+             \n  RGS         {}/<last sync timestamp>\
              \n  ws proxy    {}/v1/<ip with _>/<port>\
              \n  flow LSP    {}/api/v1/info\
              \n              {}@{}:{}\
@@ -55,6 +58,7 @@ impl Endpoints {
              \n  payer       {}@{}:{}\n",
             self.esplora_url,
             self.control_url,
+            self.rgs_url,
             self.proxy_url,
             self.flow_lsp.url,
             self.flow_lsp.node_id,

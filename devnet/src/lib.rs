@@ -16,3 +16,4 @@ pub mod nodes;
 pub mod origin;
 pub mod payer;
 pub mod proxy;
+pub mod rgs;

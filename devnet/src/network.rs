@@ -35,6 +35,8 @@ pub struct Ports {
     pub flow_p2p: u16,
     pub lsps2_p2p: u16,
     pub payer_p2p: u16,
+    /// The Rapid Gossip Sync server.
+    pub rgs: u16,
 }
 
 impl Ports {
@@ -48,6 +50,7 @@ impl Ports {
             flow_p2p: 9736,
             lsps2_p2p: 9735,
             payer_p2p: 9737,
+            rgs: 3006,
         }
     }
 
@@ -61,6 +64,7 @@ impl Ports {
             flow_p2p: 0,
             lsps2_p2p: 0,
             payer_p2p: 0,
+            rgs: 0,
         }
     }
 }
@@ -262,9 +266,19 @@ impl Devnet {
             }
         }));
 
+        // The routing graph for wallets: RGS snapshots of the REST LSP's graph, which gossip
+        // from its peers (the payer and the LSPS2 LSP through it) feeds.
+        let (rgs_listener, rgs_port) = bind(config.ports.rgs).await?;
+        tasks.push(serve_router(
+            rgs_listener,
+            crate::rgs::server::router(flow.graph()),
+            "RGS",
+        ));
+
         let endpoints = Endpoints {
             network: "regtest".into(),
             esplora_url,
+            rgs_url: format!("http://127.0.0.1:{rgs_port}/snapshot"),
             control_url: String::new(),
             proxy_url,
             flow_lsp: FlowEndpoint {

@@ -554,6 +554,11 @@ impl FlowLsp {
         self.ldk.persister.len()
     }
 
+    /// This node's network graph, fed by gossip from its peers (the devnet's RGS source).
+    pub(crate) fn graph(&self) -> Arc<node::Graph> {
+        self.ldk.graph.clone()
+    }
+
     /// Nodes known from gossip (the network graph), for diagnostics.
     pub fn graph_node_count(&self) -> usize {
         self.ldk.graph.read_only().nodes().len()
