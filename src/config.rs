@@ -7,8 +7,10 @@
 //!        | { "protocol": "lsps2", "nodeId": "02…", "address": "host:port", "token"?: "…",
 //!            "fixedSizeBuys"?: bool },
 //!   "mnemonic"?: "…", "maxFeeMsat"?: 10000000, "maxFeePpm"?: 300000,
-//!   "trustMinimized"?: false }
+//!   "trustMinimized"?: false, "rgsUrl"?: "https://…" }
 //! ```
+//! `rgsUrl` (the Rapid Gossip Sync server the routing graph comes from) defaults to the
+//! network's public one ([`Network::default_rgs_url`]; regtest has none).
 //! `maxFeeMsat` / `maxFeePpm` default to [`DEFAULT_MAX_FEE_MSAT`] / [`DEFAULT_MAX_FEE_PPM`] when
 //! absent; `null` is refused like any non-number (JSON.stringify turns NaN into `null`, and a cap
 //! must not switch off that way). Unknown fields are refused. [`Config::from_json`] /
@@ -60,6 +62,17 @@ impl Network {
             Network::Signet => "signet",
             Network::Testnet => "testnet",
             Network::Bitcoin => "bitcoin",
+        }
+    }
+
+    /// The public Rapid Gossip Sync server of the network (LDK's for mainnet and testnet,
+    /// Mutinynet's for signet); none for regtest.
+    pub fn default_rgs_url(self) -> Option<&'static str> {
+        match self {
+            Network::Bitcoin => Some("https://rapidsync.lightningdevkit.org/snapshot/v2"),
+            Network::Testnet => Some("https://rapidsync.lightningdevkit.org/testnet/snapshot"),
+            Network::Signet => Some("https://rgs.mutinynet.com/snapshot"),
+            Network::Regtest => None,
         }
     }
 }
@@ -214,6 +227,10 @@ pub struct Config {
     /// funding transaction is seen on the chain source with the right output (default false).
     #[serde(default)]
     pub trust_minimized: bool,
+    /// Rapid Gossip Sync base URL (the client appends `/{last sync timestamp}`); `None`: the
+    /// network's default ([`Config::rgs_url`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rgs_url: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -229,11 +246,12 @@ impl fmt::Debug for Config {
             .field("max_fee_msat", &self.max_fee_msat)
             .field("max_fee_ppm", &self.max_fee_ppm)
             .field("trust_minimized", &self.trust_minimized)
+            .field("rgs_url", &self.rgs_url)
             .finish()
     }
 }
 
-const CONFIG_FIELDS: [&str; 9] = [
+const CONFIG_FIELDS: [&str; 10] = [
     "network",
     "esploraUrl",
     "proxyUrl",
@@ -243,6 +261,7 @@ const CONFIG_FIELDS: [&str; 9] = [
     "maxFeeMsat",
     "maxFeePpm",
     "trustMinimized",
+    "rgsUrl",
 ];
 
 fn invalid(field: &'static str, problem: &'static str) -> Error {
@@ -414,6 +433,7 @@ impl Config {
             )?,
             trust_minimized: optional(obj, "trustMinimized", "must be a boolean", Some(false))?
                 .unwrap_or(false),
+            rgs_url: optional(obj, "rgsUrl", "must be a string", None)?,
         };
         config.normalize();
         config.validate()?;
@@ -427,6 +447,9 @@ impl Config {
         };
         trim(&mut self.esplora_url);
         trim(&mut self.proxy_url);
+        if let Some(url) = &mut self.rgs_url {
+            trim(url);
+        }
         if let LspConfig::Flow { url, .. } = &mut self.lsp {
             trim(url);
         }
@@ -466,6 +489,15 @@ impl Config {
             self.network,
             "must be a ws(s) URL",
         )?;
+        if let Some(url) = &self.rgs_url {
+            check_url(
+                "rgsUrl",
+                url,
+                ["http", "https"],
+                self.network,
+                "must be an http(s) URL",
+            )?;
+        }
         if !storage_name_ok(&self.storage_name) {
             return Err(invalid(
                 "storageName",
@@ -500,6 +532,15 @@ impl Config {
         Ok(())
     }
 
+    /// The Rapid Gossip Sync base URL the routing graph comes from: `rgsUrl`, else the
+    /// network's default; `None` (regtest without `rgsUrl`): no graph beyond the wallet's own
+    /// channels and invoices' route hints.
+    pub fn rgs_url(&self) -> Option<&str> {
+        self.rgs_url
+            .as_deref()
+            .or_else(|| self.network.default_rgs_url())
+    }
+
     /// The fee caps this config sets.
     pub fn fee_caps(&self) -> FeeCaps {
         FeeCaps {
@@ -531,6 +572,7 @@ impl Config {
             max_fee_msat: default_max_fee_msat(),
             max_fee_ppm: default_max_fee_ppm(),
             trust_minimized: false,
+            rgs_url: None,
         };
         c.normalize();
         c.validate()?;
@@ -579,6 +621,7 @@ impl Config {
             max_fee_msat: default_max_fee_msat(),
             max_fee_ppm: default_max_fee_ppm(),
             trust_minimized: false,
+            rgs_url: e.rgs_url,
         };
         c.normalize();
         c.validate()?;
@@ -680,6 +723,9 @@ pub struct DevnetEndpoints {
     pub control_url: String,
     /// Websocket proxy base URL.
     pub proxy_url: String,
+    /// Rapid Gossip Sync base URL (absent from an older devnet's endpoints).
+    #[serde(default)]
+    pub rgs_url: Option<String>,
     /// The REST flow LSP.
     pub flow_lsp: DevnetFlowLsp,
     /// The LSPS2 LSP.
@@ -1093,10 +1139,58 @@ mod tests {
     }
 
     #[test]
+    fn rgs_url_defaults_by_network_and_is_checked() {
+        // Omitted: the network's public server (signet: Mutinynet's); regtest has none.
+        let c = Config::from_value(base()).unwrap();
+        assert_eq!(c.rgs_url, None);
+        assert_eq!(c.rgs_url(), Some("https://rgs.mutinynet.com/snapshot"));
+        let c = Config::from_value(with(base(), &["network"], json!("bitcoin"))).unwrap();
+        assert_eq!(
+            c.rgs_url(),
+            Some("https://rapidsync.lightningdevkit.org/snapshot/v2")
+        );
+        let regtest = with(
+            with(base(), &["network"], json!("regtest")),
+            &["esploraUrl"],
+            json!("http://127.0.0.1:3002"),
+        );
+        assert_eq!(Config::from_value(regtest.clone()).unwrap().rgs_url(), None);
+        // Given: normalized, and checked like the other URLs.
+        let c = Config::from_value(with(
+            regtest.clone(),
+            &["rgsUrl"],
+            json!(" http://127.0.0.1:3006/snapshot/ "),
+        ))
+        .unwrap();
+        assert_eq!(c.rgs_url(), Some("http://127.0.0.1:3006/snapshot"));
+        for bad in [
+            json!(null),
+            json!(5),
+            json!("ftp://x.example.com"),
+            json!("http://rgs.example.com"),
+        ] {
+            assert_eq!(
+                err_field(with(base(), &["rgsUrl"], bad.clone())),
+                "rgsUrl",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn devnet_endpoints() {
         let s = endpoints().to_string();
         let c = Config::from_devnet_endpoints(&s, LspProtocol::Flow).unwrap();
         assert_eq!(c.network, Network::Regtest);
+        assert_eq!(c.rgs_url(), None, "an endpoints JSON without rgs_url");
+        let with_rgs = with(
+            endpoints(),
+            &["rgs_url"],
+            json!("http://127.0.0.1:3006/snapshot"),
+        );
+        let c = Config::from_devnet_endpoints(&with_rgs.to_string(), LspProtocol::Flow).unwrap();
+        assert_eq!(c.rgs_url(), Some("http://127.0.0.1:3006/snapshot"));
+        let c = Config::from_devnet_endpoints(&s, LspProtocol::Flow).unwrap();
         assert_eq!(c.esplora_url, "http://127.0.0.1:3002");
         assert_eq!(c.proxy_url, "ws://127.0.0.1:3004");
         assert_eq!(c.storage_name, "tabnode-devnet-flow");

@@ -193,6 +193,58 @@ impl OfferFault {
     }
 }
 
+/// Why a Rapid Gossip Sync round failed. The routing graph is never trusted for safety, only for
+/// finding routes: on any of these the previous graph is kept whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphFault {
+    /// The RGS server could not be reached, or answered an HTTP error.
+    Unreachable,
+    /// The download took longer than allowed.
+    Timeout,
+    /// The snapshot is larger than the wallet accepts.
+    TooLarge,
+    /// The snapshot is not one (wrong prefix or version, truncated, undecodable).
+    Malformed,
+    /// The snapshot is for another chain.
+    WrongChain,
+    /// The snapshot is more than two weeks old.
+    Stale,
+    /// The snapshot holds counts no real graph has.
+    AbsurdCounts,
+    /// The graph refused the snapshot's content.
+    Refused,
+}
+
+impl GraphFault {
+    /// Stable snake_case code of this fault.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GraphFault::Unreachable => "unreachable",
+            GraphFault::Timeout => "timeout",
+            GraphFault::TooLarge => "too_large",
+            GraphFault::Malformed => "malformed",
+            GraphFault::WrongChain => "wrong_chain",
+            GraphFault::Stale => "stale",
+            GraphFault::AbsurdCounts => "absurd_counts",
+            GraphFault::Refused => "refused",
+        }
+    }
+
+    fn message(&self) -> &'static str {
+        match self {
+            GraphFault::Unreachable => "the routing graph server could not be reached",
+            GraphFault::Timeout => "the routing graph download timed out",
+            GraphFault::TooLarge => "the routing graph snapshot is too large",
+            GraphFault::Malformed => "the routing graph snapshot is malformed",
+            GraphFault::WrongChain => "the routing graph snapshot is for another chain",
+            GraphFault::Stale => "the routing graph snapshot is more than two weeks old",
+            GraphFault::AbsurdCounts => "the routing graph snapshot holds impossible counts",
+            GraphFault::Refused => "the routing graph refused the snapshot",
+        }
+    }
+}
+
 /// Every error the wallet reports. See the module doc for the guarantees on codes and text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -314,6 +366,9 @@ pub enum Error {
     PeerConnectionFailed,
     /// The chain source (Esplora) failed or answered nonsense.
     ChainSourceFailed,
+    /// A routing graph sync (Rapid Gossip Sync) failed; the previous graph is kept. Non-fatal:
+    /// receiving is unaffected, paying beyond the LSP may find no route until a sync succeeds.
+    GraphSyncFailed(GraphFault),
     /// A channel operation failed.
     ChannelFailed {
         /// Why.
@@ -373,6 +428,7 @@ impl Error {
             Error::NoInboundCapacity => "NO_INBOUND_CAPACITY",
             Error::PeerConnectionFailed => "PEER_CONNECTION_FAILED",
             Error::ChainSourceFailed => "CHAIN_SOURCE_FAILED",
+            Error::GraphSyncFailed(_) => "GRAPH_SYNC_FAILED",
             Error::ChannelFailed { .. } => "CHANNEL_FAILED",
             Error::InvalidStateTransition { .. } => "INVALID_STATE_TRANSITION",
             Error::Stopped => "STOPPED",
@@ -388,6 +444,7 @@ impl Error {
             Error::LspRejected(r) => Some(r.code()),
             Error::InvalidWrappedInvoice(f) => Some(f.code()),
             Error::InvalidLsps2Offer(f) => Some(f.code()),
+            Error::GraphSyncFailed(f) => Some(f.code()),
             _ => None,
         }
     }
@@ -502,6 +559,9 @@ impl fmt::Display for Error {
             Error::NoInboundCapacity => f.write_str("No inbound capacity for this amount"),
             Error::PeerConnectionFailed => f.write_str("Could not connect to the peer"),
             Error::ChainSourceFailed => f.write_str("The chain source failed"),
+            Error::GraphSyncFailed(fault) => {
+                write!(f, "Routing graph sync failed: {}", fault.message())
+            }
             Error::ChannelFailed { reason } => write!(f, "Channel operation failed: {}", reason),
             Error::InvalidStateTransition { from, trigger } => {
                 write!(f, "A JIT receive in state {} cannot take {}", from, trigger)
@@ -576,6 +636,7 @@ pub(crate) mod tests {
             Error::NoInboundCapacity,
             Error::PeerConnectionFailed,
             Error::ChainSourceFailed,
+            Error::GraphSyncFailed(GraphFault::WrongChain),
             Error::ChannelFailed { reason: "closed" },
             Error::InvalidStateTransition {
                 from: "claimed",

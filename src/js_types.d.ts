@@ -9,6 +9,8 @@ export interface WalletConfig {
   network: Network; esploraUrl: string; proxyUrl: string; storageName: string; lsp: LspConfig;
   mnemonic?: string; maxFeeMsat?: number; maxFeePpm?: number;
   trustMinimized?: boolean;
+  /** Rapid Gossip Sync server of the routing graph; default: the network's public one (regtest: none). */
+  rgsUrl?: string;
 }
 export interface Balance {
   lightningMsat: number;
@@ -55,6 +57,17 @@ export interface ReceiveStateDetail {
   /** On `failed`: why, as an error code and its sub-reason. */
   code?: ErrorCode; reason?: string;
 }
+/** A routing graph sync round that succeeded: the `graph_synced` event's detail. */
+export interface GraphSyncDetail {
+  /** The first (full) snapshot of this wallet's graph. */
+  full: boolean;
+  /** The snapshot's size, and its timestamp (Unix seconds; the next round asks what changed since). */
+  bytes: number; timestamp: number;
+  /** Channels and nodes in the graph after it. */
+  channels: number; nodes: number;
+  /** Download and apply, in milliseconds. */
+  ms: number;
+}
 /** What `stop()` is asked. */
 export interface StopOptions {
   /** How long to wait for the node's work and its last writes: 1 to 600 seconds; default 30. */
@@ -78,6 +91,7 @@ export interface WalletEventDetailMap {
   channel_closed: { channelId: string; reason: string };
   synced: { height: number };
   peer: { nodeId: string; connected: boolean };
+  graph_synced: GraphSyncDetail;
   error: ErrorDetail;
 }
 export type WalletEventType = keyof WalletEventDetailMap;
@@ -123,6 +137,7 @@ export type ErrorCode =
   | "NO_INBOUND_CAPACITY"
   | "PEER_CONNECTION_FAILED"
   | "CHAIN_SOURCE_FAILED"
+  | "GRAPH_SYNC_FAILED"
   | "CHANNEL_FAILED"
   | "INVALID_STATE_TRANSITION"
   | "STOPPED"

@@ -124,7 +124,7 @@ fn event_types_are_the_wallets() {
         include_str!("node/wallet_event.rs"),
         "pub fn event_type(&self) -> &'static str {",
     );
-    assert_eq!(in_code.len(), 9);
+    assert_eq!(in_code.len(), 10);
     let shipped = &ts_interfaces(TS)["WalletEventDetailMap"];
     let shipped: HashSet<&str> = shipped.iter().map(String::as_str).collect();
     assert_eq!(shipped, in_code);
@@ -265,6 +265,10 @@ fn returned_objects_have_the_shipped_fields() {
         ("Payment", payment.to_js_json()),
         ("ReceiveResult", to_value(&receipt).unwrap()),
         ("PayResult", to_value(&payout).unwrap()),
+        (
+            "GraphSyncDetail",
+            WalletEvent::GraphSynced(crate::gossip::GraphSyncReport::default()).detail(),
+        ),
         (
             "StopReport",
             to_value(StopReport::new(vec!["broadcast"])).unwrap(),

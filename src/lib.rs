@@ -17,6 +17,7 @@ pub mod chain;
 pub mod config;
 pub mod error;
 pub mod fee;
+pub mod gossip;
 pub mod js_args;
 pub mod keys;
 pub mod lsp;

@@ -28,6 +28,7 @@ const EVENTS: &[&str] = &[
     "channel_closed",
     "synced",
     "peer",
+    "graph_synced",
     "error",
 ];
 
@@ -330,6 +331,98 @@ async fn connects_to_the_flow_lsp_found_through_its_info_endpoint() {
     let (w, ev) = open_ok(&wrong).await;
     time::sleep(Duration::from_secs(3)).await;
     assert!(ev.all().iter().all(|(k, _)| k != "peer"), "{:?}", ev.all());
+    w.stop().await;
+}
+
+/// Issue 28: the routing graph comes from the devnet's Rapid Gossip Sync server, not from
+/// peers: a new wallet gets a full snapshot (the payer's announced channels to both LSPs in
+/// it), and after a reopen only what changed since the stored timestamp (the graph itself was
+/// stored: it is not downloaded again).
+#[wasm_bindgen_test]
+async fn the_routing_graph_comes_from_rapid_gossip_sync_and_is_stored() {
+    let name = fresh_name("rgs");
+    let (w, ev) = open_ok(&lsps2_config(&name)).await;
+    let first = ev
+        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
+        .await;
+    say(&format!("first graph sync: {first}"));
+    assert_eq!(first["full"], true, "{first}");
+    assert!(first["channels"].as_u64().unwrap() >= 2, "{first}");
+    assert!(first["nodes"].as_u64().unwrap() >= 3, "{first}");
+    w.stop().await;
+
+    let (w, ev) = open_ok(&lsps2_config(&name)).await;
+    let second = ev
+        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
+        .await;
+    say(&format!("graph sync after a reopen: {second}"));
+    assert_eq!(second["full"], false, "{second}");
+    assert_eq!(second["channels"], first["channels"], "{second}");
+    assert!(
+        second["bytes"].as_u64() < first["bytes"].as_u64(),
+        "an incremental snapshot is smaller: {second} vs {first}"
+    );
+    assert!(second["timestamp"].as_u64() >= first["timestamp"].as_u64());
+    w.stop().await;
+}
+
+/// Puts the devnet's RGS server back to honest when dropped (a failed assertion included), so
+/// no later test meets a hostile snapshot.
+struct HonestRgsOnDrop;
+
+impl Drop for HonestRgsOnDrop {
+    fn drop(&mut self) {
+        wasm_bindgen_futures::spawn_local(async {
+            control("/rgs/fault", json!({"mode": "none"})).await;
+        });
+    }
+}
+
+/// Issue 28: a hostile snapshot (truncated, another chain's, three weeks old, above 16 MiB) is
+/// refused with `GRAPH_SYNC_FAILED` and its reason, non-fatal, and the stored graph is kept: once
+/// the server is honest again, the next sync is incremental over the same channels.
+#[wasm_bindgen_test]
+async fn a_hostile_snapshot_is_refused_and_the_stored_graph_kept() {
+    let name = fresh_name("rgs-hostile");
+    let (w, ev) = open_ok(&lsps2_config(&name)).await;
+    let first = ev
+        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
+        .await;
+    w.stop().await;
+    let _honest = HonestRgsOnDrop;
+    for (mode, reason) in [
+        ("truncated", "malformed"),
+        ("wrong_chain", "wrong_chain"),
+        ("stale", "stale"),
+        ("too_large", "too_large"),
+    ] {
+        control("/rgs/fault", json!({ "mode": mode })).await;
+        let (w, ev) = open_ok(&lsps2_config(&name)).await;
+        let e = ev
+            .wait_for("error", Duration::from_secs(60), |d| {
+                d["code"] == "GRAPH_SYNC_FAILED"
+            })
+            .await;
+        say(&format!("{mode} snapshot: {e}"));
+        assert_eq!(
+            (e["reason"].as_str(), &e["fatal"]),
+            (Some(reason), &json!(false)),
+            "{mode}: {e}"
+        );
+        assert!(
+            ev.all().iter().all(|(k, _)| k != "graph_synced"),
+            "{mode}: {:?}",
+            ev.all()
+        );
+        w.stop().await;
+    }
+    control("/rgs/fault", json!({"mode": "none"})).await;
+    let (w, ev) = open_ok(&lsps2_config(&name)).await;
+    let next = ev
+        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
+        .await;
+    assert_eq!(next["full"], false, "the stored graph was kept: {next}");
+    assert_eq!(next["channels"], first["channels"], "{next}");
     w.stop().await;
 }
 

@@ -15,6 +15,7 @@
 //! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?, announced?}` | `{ok, funding_txid}` once the funding tx is in the mempool |
 //! | `POST /flow/fault` | a `Fault`: `{"mode": m, ...}`, m one of `none`, `overcharge_fee` (`extra_msat`), `wrong_payment_hash`, `wrong_payee`, `wrong_network` (`network`), `never_open`, `open_late` (`delay_secs`), `impostor_identity`, `skim` (`msat`) | `{fault}` |
 //! | `POST /lsps2-raw/fault` | an `Lsps2Fault` for the LSPS2 service on the REST LSP's node: `{"mode": m, ...}`, m one of `none`, `unknown_menu_field`, `long_promise`, `expired_offer`, `offer_expires_in` (`secs`), `min_above_max`, `fee_overflow`, `empty_menu`, `buy_scid_zero`, `buy_cltv_delta` (`delta`), `client_trusts_lsp`, `skim_above_fee` (`extra_msat`), `never_open`, `open_late` (`delay_secs`), `ignore_fixed_size` | `{fault}` |
+//! | `POST /rgs/fault` | what the RGS server serves: `{"mode": m}`, m one of `none`, `truncated`, `wrong_chain`, `stale`, `too_large` (a hostile snapshot whatever the `since`) | `{fault}` |
 //! | `GET /lsps2-raw/held-funding` | the funding transactions that service held back for `client_trusts_lsp` buys, each with whether the chain had it just before and just after the opening fee was collected | `{held: [{txid, on_chain_before_fee, on_chain_after_fee}]}` |
 //! | `POST /flow/pay-skimmed` | `{invoice, skim_msat}`: the REST LSP's node forwards a payment of `invoice` with `skim_msat` withheld as a skimmed fee (TLV 65537), e.g. on a direct payment | `{status, preimage?, failure?}` |
 //! | `POST /flow/pay-short` | `{invoice, short_msat}`: an HTLC for less than the invoice: the REST LSP's node pays `invoice` `short_msat` below its amount (from its skim source); a JIT invoice of its LSPS2 service has the channel opened and the HTLC forwarded anyway, less the fee; a direct invoice is forwarded as is | `{status, preimage?, failure?}` |
@@ -83,6 +84,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/lsps2-raw/fault", post(set_lsps2_fault))
         .route("/lsps2-raw/held-funding", get(lsps2_held_funding))
         .route("/chain/hide-mempool", post(hide_mempool))
+        .route("/rgs/fault", post(set_rgs_fault))
         .layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::predicate(|origin, _| {
@@ -345,6 +347,15 @@ async fn hide_mempool(
     Ok(Json(
         json!({ "hidden": req.hidden, "max_secs": req.hidden.then_some(max_secs) }),
     ))
+}
+
+async fn set_rgs_fault(
+    State(devnet): State<Arc<Devnet>>,
+    Json(fault): Json<crate::rgs::server::RgsFault>,
+) -> ApiResult {
+    *devnet.rgs_fault.lock().unwrap() = fault;
+    tracing::info!(?fault, "RGS fault mode set");
+    Ok(Json(json!({ "fault": fault })))
 }
 
 async fn lsps2_held_funding(State(devnet): State<Arc<Devnet>>) -> ApiResult {

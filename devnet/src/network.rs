@@ -110,6 +110,8 @@ pub struct Devnet {
     pub endpoints: Endpoints,
     /// Targets the websocket proxy may reach.
     pub proxy_allow: AllowList,
+    /// What the RGS server serves: honest snapshots, or a hostile one.
+    pub rgs_fault: Arc<std::sync::Mutex<crate::rgs::server::RgsFault>>,
     miner: ScriptBuf,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
@@ -269,9 +271,10 @@ impl Devnet {
         // The routing graph for wallets: RGS snapshots of the REST LSP's graph, which gossip
         // from its peers (the payer and the LSPS2 LSP through it) feeds.
         let (rgs_listener, rgs_port) = bind(config.ports.rgs).await?;
+        let rgs_fault = Arc::new(std::sync::Mutex::new(crate::rgs::server::RgsFault::None));
         tasks.push(serve_router(
             rgs_listener,
-            crate::rgs::server::router(flow.graph()),
+            crate::rgs::server::router(flow.graph(), rgs_fault.clone()),
             "RGS",
         ));
 
@@ -311,6 +314,7 @@ impl Devnet {
             flow_skim_source,
             endpoints,
             proxy_allow,
+            rgs_fault,
             miner,
             tasks: std::sync::Mutex::new(tasks),
         };

@@ -1,5 +1,6 @@
-//! The node's background tasks: LDK's background processor, the chain sync loop and the LSP
-//! connection loop, all on the page's event loop (`spawn_local`).
+//! The node's background tasks: LDK's background processor, the chain sync loop, the LSP
+//! connection loop and the routing graph's sync ([`crate::gossip`]), all on the page's event
+//! loop.
 //!
 //! Guarantees:
 //! - timers measure wall time: LDK's background processor sleeps with `setTimeout` and the sync
@@ -18,13 +19,14 @@ use core::future::Future;
 use core::pin::Pin;
 use core::time::Duration;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use futures::future::{select, Either};
 use lightning::util::logger::Level;
 use lightning_background_processor::{process_events_async, GossipSync};
 
 use super::running::{Node, SYNC_INTERVAL};
-use super::types::NoOnionMessenger;
+use super::types::{DynUtxoLookup, NoOnionMessenger, P2PSync};
 use crate::error::Error;
 use crate::time;
 
@@ -36,6 +38,10 @@ pub fn start(node: &Rc<Node>) {
     node.spawn_task("background processor", run_processor(node.clone()));
     node.spawn_task("chain sync", sync_loop(node.clone()));
     node.spawn_task("LSP connection", super::peers::lsp_loop(node.clone()));
+    node.spawn_task(
+        "routing graph sync",
+        crate::gossip::sync::graph_loop(node.clone()),
+    );
 }
 
 async fn run_processor(node: Rc<Node>) {
@@ -59,7 +65,7 @@ async fn run_processor(node: Rc<Node>) {
         node.chain_monitor.clone(),
         node.channel_manager.clone(),
         None::<std::sync::Arc<NoOnionMessenger>>,
-        GossipSync::p2p(node.gossip_sync.clone()),
+        GossipSync::<Arc<P2PSync>, _, _, Arc<DynUtxoLookup>, _>::Rapid(node.rgs.clone()),
         node.peer_manager.clone(),
         Some(node.liquidity_manager.clone()),
         Some(node.sweeper.clone()),

@@ -37,7 +37,6 @@ use lightning::chain::BestBlock;
 use lightning::io::Cursor;
 use lightning::ln::channelmanager::{ChainParameters, ChannelManagerReadArgs};
 use lightning::ln::peer_handler::{IgnoringMessageHandler, MessageHandler};
-use lightning::routing::gossip::P2PGossipSync;
 use lightning::routing::router::DefaultRouter;
 use lightning::routing::scoring::{
     ProbabilisticScorer, ProbabilisticScoringDecayParameters, ProbabilisticScoringFeeParameters,
@@ -56,6 +55,7 @@ use lightning::util::persist::{
 use lightning::util::ser::{ReadableArgs, Writeable};
 use lightning_liquidity::lsps2::client::LSPS2ClientConfig;
 use lightning_liquidity::LiquidityClientConfig;
+use lightning_rapid_gossip_sync::RapidGossipSync;
 
 use super::broadcaster::Broadcaster;
 use super::event_bus::EventBus;
@@ -70,8 +70,8 @@ use super::signals::{Kick, Shutdown};
 use super::tasks::Tasks;
 use super::tip::TipTracker;
 use super::types::{
-    ChainMonitor, ChannelManager, DynUtxoLookup, JsTimeProvider, LiquidityManager, LspsPeek,
-    MessageRouter, MonitorPersister, NetworkGraph, PeerManager, Router, Sweeper,
+    ChainMonitor, ChannelManager, JsTimeProvider, LiquidityManager, LspsPeek, MessageRouter,
+    MonitorPersister, NetworkGraph, PeerManager, Router, Sweeper,
 };
 use crate::chain::{EsploraClient, TxSync};
 use crate::config::{Config, LspConfig};
@@ -569,16 +569,14 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
             }
         })?,
     );
-    let gossip_sync = Arc::new(P2PGossipSync::new(
-        network_graph.clone(),
-        None::<Arc<DynUtxoLookup>>,
-        logger.clone(),
-    ));
+    // The routing graph comes from Rapid Gossip Sync (crate::gossip), never from peers: a
+    // full gossip dump and its signature checks on every page load cost a tab too much.
+    let rgs = Arc::new(RapidGossipSync::new(network_graph.clone(), logger.clone()));
     let lsps_peek = Arc::new(LspsPeek::new(liquidity_manager.clone()));
     let peer_manager: Arc<PeerManager> = Arc::new(PeerManager::new(
         MessageHandler {
             chan_handler: channel_manager.clone(),
-            route_handler: gossip_sync.clone(),
+            route_handler: Arc::new(IgnoringMessageHandler {}),
             onion_message_handler: Arc::new(IgnoringMessageHandler {}),
             custom_message_handler: lsps_peek.clone(),
             send_only_message_handler: chain_monitor.clone(),
@@ -613,7 +611,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         chain_filter,
         chain_monitor,
         channel_manager,
-        gossip_sync,
+        rgs,
         scorer,
         liquidity_manager,
         lsps_peek,

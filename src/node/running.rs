@@ -30,7 +30,7 @@ use super::signals::{Kick, Shutdown};
 use super::tasks::Tasks;
 use super::tip::TipTracker;
 use super::types::{
-    ChainMonitor, ChannelManager, GossipSync, Keys, Kv, LiquidityManager, LspsPeek, PeerManager,
+    ChainMonitor, ChannelManager, Keys, Kv, LiquidityManager, LspsPeek, PeerManager, RapidSync,
     Scorer, Sweeper,
 };
 use super::{ChannelInfo, JitHook, StopReport, WalletBalance, WalletEvent};
@@ -87,7 +87,8 @@ pub struct Node {
     pub(crate) chain_filter: Arc<super::relay_filter::RelayFilter>,
     pub(crate) chain_monitor: Arc<ChainMonitor>,
     pub(crate) channel_manager: Arc<ChannelManager>,
-    pub(crate) gossip_sync: Arc<GossipSync>,
+    /// The routing graph and its Rapid Gossip Sync.
+    pub(crate) rgs: Arc<RapidSync>,
     pub(crate) scorer: Arc<Scorer>,
     pub(crate) liquidity_manager: Arc<LiquidityManager>,
     pub(crate) lsps_peek: Arc<LspsPeek>,

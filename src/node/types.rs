@@ -16,6 +16,7 @@ use lightning::routing::utxo::UtxoLookup;
 use lightning::sign::InMemorySigner;
 use lightning::util::sweep;
 use lightning_liquidity::utils::time::TimeProvider;
+use lightning_rapid_gossip_sync::RapidGossipSync;
 
 use super::broadcaster::Broadcaster;
 use super::fee_estimator::WalletFeeEstimator;
@@ -96,8 +97,12 @@ pub type ChannelManager = channelmanager::ChannelManager<
 /// A UTXO lookup for gossip (none: announcements are taken unchecked from the LSP).
 pub type DynUtxoLookup = dyn UtxoLookup;
 
-/// Gossip from peers.
-pub type GossipSync = P2PGossipSync<Arc<NetworkGraph>, Arc<DynUtxoLookup>, Logger>;
+/// Gossip from peers: not used (the tab takes no gossip from its peers), only named because
+/// LDK's background processor is generic over both kinds of sync.
+pub type P2PSync = P2PGossipSync<Arc<NetworkGraph>, Arc<DynUtxoLookup>, Logger>;
+
+/// The routing graph's source: Rapid Gossip Sync snapshots ([`crate::gossip`]).
+pub type RapidSync = RapidGossipSync<Arc<NetworkGraph>, Logger>;
 
 /// The clock the liquidity manager reads.
 pub struct JsTimeProvider;
@@ -127,7 +132,7 @@ pub type LspsPeek = crate::lsp::lsps_peek::LspsPeek<Arc<LiquidityManager>>;
 pub type PeerManager = peer_handler::PeerManager<
     WsDescriptor,
     Arc<ChannelManager>,
-    Arc<GossipSync>,
+    Arc<IgnoringMessageHandler>,
     Arc<IgnoringMessageHandler>,
     Logger,
     Arc<LspsPeek>,

@@ -151,6 +151,8 @@ pub enum WalletEvent {
         /// Whether it is connected now.
         connected: bool,
     },
+    /// A routing graph sync (Rapid Gossip Sync) round succeeded.
+    GraphSynced(crate::gossip::GraphSyncReport),
     /// Something failed outside any call.
     Error(Error),
 }
@@ -167,6 +169,7 @@ impl WalletEvent {
             WalletEvent::ChannelClosed { .. } => "channel_closed",
             WalletEvent::Synced { .. } => "synced",
             WalletEvent::Peer { .. } => "peer",
+            WalletEvent::GraphSynced(_) => "graph_synced",
             WalletEvent::Error(_) => "error",
         }
     }
@@ -199,6 +202,7 @@ impl WalletEvent {
             WalletEvent::Peer { node_id, connected } => {
                 json!({ "nodeId": node_id, "connected": connected })
             }
+            WalletEvent::GraphSynced(r) => serde_json::to_value(r).expect("serializable"),
             WalletEvent::Error(e) => error_detail(e),
         }
     }

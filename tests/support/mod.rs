@@ -43,6 +43,7 @@ pub fn lsps2_config(storage_name: &str) -> Value {
         "network": e["network"],
         "esploraUrl": e["esplora_url"],
         "proxyUrl": e["proxy_url"],
+        "rgsUrl": e["rgs_url"],
         "storageName": storage_name,
         "lsp": {
             "protocol": "lsps2",

@@ -270,7 +270,8 @@ export class App {
       if (e.detail.fatal) this.showStopped(friendlyError(e.detail));
       else this.notify(friendlyError(e.detail));
     });
-    on("synced", (e) => this.updateFooter(e.detail.height));
+    on("synced", (e) => this.updateFooter({ height: e.detail.height }));
+    on("graph_synced", (e) => this.updateFooter({ graphChannels: e.detail.channels }));
     this.running = { wallet, settings, guard, unlisten, changeSubs, screen: null, ctx };
     guard.start();
 
@@ -322,17 +323,24 @@ export class App {
     );
   }
 
-  private updateFooter(height: number | null): void {
+  /** What the footer shows beside the node: the chain height and the routing graph's size. */
+  private footerFacts: { height?: number; graphChannels?: number } = {};
+
+  /** Redraws the footer with `facts` merged in (`null`: a new wallet, nothing known yet). */
+  private updateFooter(facts: { height?: number; graphChannels?: number } | null): void {
+    this.footerFacts = facts === null ? {} : { ...this.footerFacts, ...facts };
     const r = this.running;
     if (!r) {
       replace(this.footer);
       return;
     }
+    const { height, graphChannels } = this.footerFacts;
     replace(
       this.footer,
       h("span", { title: r.wallet.nodeId }, `Node ${shortId(r.wallet.nodeId)}`),
       ` · LSP: ${r.settings.lspProtocol === "flow" ? "flow" : "LSPS2"}`,
-      height !== null ? ` · chain height ${height}` : null,
+      height !== undefined ? ` · chain height ${height}` : null,
+      graphChannels !== undefined ? ` · routing graph ${graphChannels} channels` : null,
     );
   }
 

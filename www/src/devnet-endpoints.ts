@@ -16,6 +16,8 @@ export interface DevnetEndpoints {
   esploraUrl: string;
   controlUrl: string;
   proxyUrl: string;
+  /** The Rapid Gossip Sync server (null from a devnet that has none). */
+  rgsUrl: string | null;
   flowLsp: NodeEndpoint & { url: string };
   lsps2Lsp: NodeEndpoint;
   payer: NodeEndpoint;
@@ -69,6 +71,8 @@ export function parseEndpoints(v: unknown): DevnetEndpoints {
     esploraUrl: url(o, "esplora_url", "endpoints", ["http:", "https:"]),
     controlUrl: url(o, "control_url", "endpoints", ["http:", "https:"]),
     proxyUrl: url(o, "proxy_url", "endpoints", ["ws:", "wss:"]),
+    // Absent from a devnet older than its RGS server.
+    rgsUrl: o.rgs_url === undefined ? null : url(o, "rgs_url", "endpoints", ["http:", "https:"]),
     flowLsp: { ...node(flow, "flow_lsp"), url: url(flow, "url", "flow_lsp", ["http:", "https:"]) },
     lsps2Lsp: node(o.lsps2_lsp, "lsps2_lsp"),
     payer: node(o.payer, "payer"),

@@ -35,6 +35,7 @@ const BY_CODE: Record<Lowercase<ErrorCode>, string> = {
   no_inbound_capacity: "This amount cannot be received right now: no channel has room and no service provider is usable.",
   peer_connection_failed: "Could not connect to the Lightning peer. Check the proxy URL and your connection.",
   chain_source_failed: "The blockchain server (Esplora) could not be reached or answered wrongly.",
+  graph_sync_failed: "The map of the Lightning network could not be updated; paying may find no route until it is. Receiving is not affected.",
   channel_failed: "The channel operation failed.",
   invalid_state_transition: "The payment took an unexpected turn and was stopped.",
   payment_out_of_range: "The amount paid is outside the service provider's limits for a new channel, so the payment was refused.",

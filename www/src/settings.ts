@@ -29,6 +29,8 @@ export interface Settings {
   controlUrl: string | null;
   /** The devnet run these settings were made for (devnet presets only). */
   devnetRun: string | null;
+  /** The devnet's Rapid Gossip Sync server (devnet presets only; otherwise the network's default). */
+  rgsUrl: string | null;
 }
 
 /** What the devnet told us, for the devnet presets. */
@@ -44,7 +46,7 @@ const SETTINGS_KEY = "tabnode-www.settings";
 
 /** The settings of a preset. A devnet preset needs `devnet`; returns null without it. */
 export function presetSettings(id: PresetId, devnet: DevnetInfo | null, controlUrl: string | null): Settings | null {
-  const blank = { lspToken: "", controlUrl: null, devnetRun: null } as const;
+  const blank = { lspToken: "", controlUrl: null, devnetRun: null, rgsUrl: null } as const;
   if (isDevnetPreset(id)) {
     if (!devnet) return null;
     const e = devnet.endpoints;
@@ -56,6 +58,7 @@ export function presetSettings(id: PresetId, devnet: DevnetInfo | null, controlU
       proxyUrl: e.proxyUrl,
       controlUrl: devnet.controlUrl,
       devnetRun: devnet.runId,
+      rgsUrl: e.rgsUrl,
     };
     return id === "devnet-flow"
       ? { ...base, lspProtocol: "flow", lspUrl: e.flowLsp.url, lspNodeId: e.flowLsp.nodeId, lspAddress: "", storageName: `tabnode-devnet-flow-${devnet.runId}` }
@@ -157,6 +160,7 @@ export function toWalletConfig(s: Settings, mnemonic?: string): WalletConfig {
     proxyUrl: s.proxyUrl,
     storageName: s.storageName,
     lsp,
+    ...(s.rgsUrl ? { rgsUrl: s.rgsUrl } : {}),
     ...(mnemonic ? { mnemonic: mnemonic.trim().toLowerCase().split(/\s+/).join(" ") } : {}),
   };
 }
@@ -175,7 +179,7 @@ export function loadSettings(storage: Pick<Storage, "getItem">): Settings | null
   try {
     const v: unknown = JSON.parse(raw);
     if (!isSettings(v)) return null;
-    return { ...v, controlUrl: v.controlUrl ?? null, devnetRun: v.devnetRun ?? null };
+    return { ...v, controlUrl: v.controlUrl ?? null, devnetRun: v.devnetRun ?? null, rgsUrl: v.rgsUrl ?? null };
   } catch {
     return null;
   }
