@@ -366,6 +366,93 @@ async fn the_routing_graph_comes_from_rapid_gossip_sync_and_is_stored() {
     w.stop().await;
 }
 
+/// Pays the merchant's invoice for `amount_msat` (no route hints: the merchant is reachable only
+/// over announced channels, from the payer and from the LSPS2 LSP) and checks the payment end to
+/// end: the merchant received exactly the amount, the wallet's history has the payment with the
+/// fee `pay` returned, and the wallet's balance fell by the amount plus that fee (to the sat: the
+/// balance is what a close would pay, in whole sat).
+async fn pay_merchant(w: &JsWallet, amount_msat: u64) -> Value {
+    let invoice = control(
+        "/invoice",
+        json!({"amount_msat": amount_msat, "description": "merchant", "node": "merchant"}),
+    )
+    .await;
+    let invoice = invoice["invoice"].as_str().unwrap().to_string();
+    let before = w.ok("balance", &[]).await["lightningMsat"]
+        .as_u64()
+        .unwrap();
+    let paid = w.ok("pay", &[JsValue::from_str(&invoice)]).await;
+    let hash = paid["paymentHash"].as_str().unwrap().to_string();
+    let fee = paid["feeMsat"].as_u64().unwrap();
+    assert_eq!(paid["amountMsat"], amount_msat, "{paid}");
+    assert!(fee > 0, "two hops beyond the wallet take a fee: {paid}");
+    let got = control("/merchant/received", json!({ "payment_hash": hash })).await;
+    assert_eq!(
+        (got["status"].as_str(), got["amount_msat"].as_u64()),
+        (Some("succeeded"), Some(amount_msat)),
+        "the merchant's view: {got}"
+    );
+    let history = w.ok("payments", &[]).await;
+    let record = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["paymentHash"] == hash.as_str())
+        .unwrap_or_else(|| panic!("{hash} not in the history: {history}"))
+        .clone();
+    assert_eq!(
+        (
+            record["direction"].as_str(),
+            record["status"].as_str(),
+            record["amountMsat"].as_u64(),
+            record["feeMsat"].as_u64()
+        ),
+        (
+            Some("outbound"),
+            Some("succeeded"),
+            Some(amount_msat),
+            Some(fee)
+        ),
+        "{record}"
+    );
+    let after = w.ok("balance", &[]).await["lightningMsat"]
+        .as_u64()
+        .unwrap();
+    let spent = before - after;
+    assert!(
+        spent.abs_diff(amount_msat + fee) < 1_000,
+        "the balance fell by {spent} msat for {amount_msat} + {fee} msat"
+    );
+    paid
+}
+
+/// Issue 28: a wallet pays a node beyond its LSP on a route found in the routing graph from
+/// Rapid Gossip Sync (the merchant's invoice has no route hints and the wallet takes no gossip):
+/// 10 000 sat along one path, then 30 000 sat, more than either of the merchant's two ways in
+/// carries (each takes at most 10% of its 200 000 sat in flight), by multi-path payment.
+#[wasm_bindgen_test]
+async fn pays_beyond_the_lsp_on_the_routing_graph_and_by_mpp_when_one_path_is_too_small() {
+    let e = endpoints();
+    let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
+    let (w, ev) = open_ok(&lsps2_config(&fresh_name("merchant"))).await;
+    wait_connected(&ev, &lsp).await;
+    let graph = ev
+        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
+        .await;
+    assert!(
+        graph["channels"].as_u64().unwrap() >= 4,
+        "the merchant's channels are in the graph: {graph}"
+    );
+    unsolicited_lsp_channel(&w, &ev, 500_000).await;
+    receive_from_payer(&w, &ev, 200_000_000).await;
+
+    let one = pay_merchant(&w, 10_000_000).await;
+    say(&format!("paid the merchant 10 000 sat: {one}"));
+    let mpp = pay_merchant(&w, 30_000_000).await;
+    say(&format!("paid the merchant 30 000 sat by MPP: {mpp}"));
+    w.stop().await;
+}
+
 /// Puts the devnet's RGS server back to honest when dropped (a failed assertion included), so
 /// no later test meets a hostile snapshot.
 struct HonestRgsOnDrop;

@@ -11,7 +11,8 @@
 //! | `GET /endpoints` | – | the endpoints JSON |
 //! | `POST /mine` | `{count?}` (default 1) | `{hashes, height}` |
 //! | `POST /pay` | `{invoice, amount_msat?}` | the payer's `PayResult` (preimage, fee, elapsed) |
-//! | `POST /invoice` | `{amount_msat, description?}` | `{invoice}`: the payer's, for a wallet to pay |
+//! | `POST /invoice` | `{amount_msat, description?, node?}` | `{invoice}`: the payer's (or, with `node: "merchant"`, the merchant's, with no route hints), for a wallet to pay |
+//! | `POST /merchant/received` | `{payment_hash}` | `{status, amount_msat}`: what the merchant's node recorded for it (`succeeded` once claimed; nulls if unknown) |
 //! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?, announced?}` | `{ok, funding_txid}` once the funding tx is in the mempool |
 //! | `POST /flow/fault` | a `Fault`: `{"mode": m, ...}`, m one of `none`, `overcharge_fee` (`extra_msat`), `wrong_payment_hash`, `wrong_payee`, `wrong_network` (`network`), `never_open`, `open_late` (`delay_secs`), `impostor_identity`, `skim` (`msat`) | `{fault}` |
 //! | `POST /lsps2-raw/fault` | an `Lsps2Fault` for the LSPS2 service on the REST LSP's node: `{"mode": m, ...}`, m one of `none`, `unknown_menu_field`, `long_promise`, `expired_offer`, `offer_expires_in` (`secs`), `min_above_max`, `fee_overflow`, `empty_menu`, `buy_scid_zero`, `buy_cltv_delta` (`delta`), `client_trusts_lsp`, `skim_above_fee` (`extra_msat`), `never_open`, `open_late` (`delay_secs`), `ignore_fixed_size` | `{fault}` |
@@ -77,6 +78,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/mine", post(mine))
         .route("/pay", post(pay))
         .route("/invoice", post(invoice))
+        .route("/merchant/received", post(merchant_received))
         .route("/open-channel", post(open_channel))
         .route("/flow/fault", post(set_fault))
         .route("/flow/pay-skimmed", post(pay_skimmed))
@@ -204,13 +206,44 @@ async fn pay(State(devnet): State<Arc<Devnet>>, Json(req): Json<PayRequest>) -> 
 struct InvoiceRequest {
     amount_msat: u64,
     description: Option<String>,
+    /// `payer` (the default) or `merchant`.
+    node: Option<String>,
 }
 
 async fn invoice(State(devnet): State<Arc<Devnet>>, Json(req): Json<InvoiceRequest>) -> ApiResult {
-    let description = req.description.unwrap_or_else(|| "devnet payer".into());
-    let invoice = payer::invoice(&devnet.payer, req.amount_msat, &description)
+    let node = match req.node.as_deref() {
+        None | Some("payer") => &devnet.payer,
+        Some("merchant") => &devnet.merchant,
+        Some(other) => return Err(ApiError::bad("bad_node", format!("no node {other}"))),
+    };
+    let description = req
+        .description
+        .unwrap_or_else(|| format!("devnet {}", node.spec.name));
+    let invoice = payer::invoice(node, req.amount_msat, &description)
         .map_err(|e| ApiError::bad("invoice_failed", format!("{e:#}")))?;
     Ok(Json(json!({ "invoice": invoice.to_string() })))
+}
+
+#[derive(Deserialize)]
+struct ReceivedRequest {
+    payment_hash: String,
+}
+
+/// What the merchant received for `payment_hash`: its status and amount, as ldk-node records it.
+async fn merchant_received(
+    State(devnet): State<Arc<Devnet>>,
+    Json(req): Json<ReceivedRequest>,
+) -> ApiResult {
+    let hash: [u8; 32] = hex::FromHex::from_hex(&req.payment_hash)
+        .map_err(|e| ApiError::bad("bad_payment_hash", format!("{e}")))?;
+    let id = ldk_node::lightning::ln::channelmanager::PaymentId(hash);
+    Ok(Json(match devnet.merchant.node.payment(&id) {
+        Some(p) => json!({
+            "status": format!("{:?}", p.status).to_lowercase(),
+            "amount_msat": p.amount_msat,
+        }),
+        None => json!({ "status": null, "amount_msat": null }),
+    }))
 }
 
 #[derive(Deserialize)]

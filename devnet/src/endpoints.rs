@@ -40,6 +40,9 @@ pub struct Endpoints {
     /// with fault modes: `POST /lsps2-raw/fault`).
     pub lsps2_raw_lsp: NodeEndpoint,
     pub payer: NodeEndpoint,
+    /// A public node reachable only over announced channels (from the payer and from the
+    /// LSPS2 LSP): what a wallet pays on a route from the routing graph.
+    pub merchant: NodeEndpoint,
 }
 
 impl Endpoints {
@@ -55,7 +58,8 @@ impl Endpoints {
              \n              {}@{}:{}\
              \n  LSPS2 LSP   {}@{}:{}\
              \n  LSPS2 raw   {}@{}:{}\
-             \n  payer       {}@{}:{}\n",
+             \n  payer       {}@{}:{}\
+             \n  merchant    {}@{}:{}\n",
             self.esplora_url,
             self.control_url,
             self.rgs_url,
@@ -73,6 +77,9 @@ impl Endpoints {
             self.payer.node_id,
             self.payer.host,
             self.payer.port,
+            self.merchant.node_id,
+            self.merchant.host,
+            self.merchant.port,
         )
     }
 }

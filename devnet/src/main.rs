@@ -22,7 +22,7 @@ struct Args {
     /// Mine a block every N seconds (0: only on demand through the control API).
     #[arg(long, default_value_t = 0)]
     block_interval: u64,
-    /// Use free ports chosen by the OS instead of the fixed defaults (3002-3006, 9735-9737).
+    /// Use free ports chosen by the OS instead of the fixed defaults (3002-3006, 9735-9738).
     #[arg(long)]
     any_ports: bool,
 }

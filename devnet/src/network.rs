@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Address, Network, ScriptBuf};
 use ldk_node::lightning::ln::msgs::SocketAddress;
 use ldk_node::Event;
@@ -35,6 +36,7 @@ pub struct Ports {
     pub flow_p2p: u16,
     pub lsps2_p2p: u16,
     pub payer_p2p: u16,
+    pub merchant_p2p: u16,
     /// The Rapid Gossip Sync server.
     pub rgs: u16,
 }
@@ -50,6 +52,7 @@ impl Ports {
             flow_p2p: 9736,
             lsps2_p2p: 9735,
             payer_p2p: 9737,
+            merchant_p2p: 9738,
             rgs: 3006,
         }
     }
@@ -64,6 +67,7 @@ impl Ports {
             flow_p2p: 0,
             lsps2_p2p: 0,
             payer_p2p: 0,
+            merchant_p2p: 0,
             rgs: 0,
         }
     }
@@ -103,6 +107,9 @@ pub struct Devnet {
     pub chain: Arc<KernelChain>,
     pub lsps2: Arc<RunningNode>,
     pub payer: Arc<RunningNode>,
+    /// A public node reachable only over announced channels: from the payer, and from the
+    /// LSPS2 LSP (a second path), so that a wallet pays it on a route from the routing graph.
+    pub merchant: Arc<RunningNode>,
     pub flow: Arc<FlowLsp>,
     /// A second raw-LDK node with a channel to the REST LSP, from which the LSP's `skim` fault
     /// pays the client (lsp_flow/skim.rs). Nothing else uses it.
@@ -132,6 +139,50 @@ fn free_port(port: u16) -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// Each of the merchant's two channels (from the payer, from the LSPS2 LSP).
+pub const MERCHANT_CHANNEL_SAT: u64 = 200_000;
+/// Announced channels: the payer's to both LSPs and the merchant's two.
+const ANNOUNCED_CHANNELS: usize = 4;
+
+/// `opener` opens an announced channel of `capacity_sat` to `node_id` at `addr` and waits until
+/// its funding transaction is on the chain (ldk-node marks funding inputs spent only at the
+/// next sync, hence one channel at a time).
+async fn open_announced(
+    chain: &Arc<KernelChain>,
+    opener: &Arc<RunningNode>,
+    node_id: PublicKey,
+    addr: SocketAddress,
+    capacity_sat: u64,
+    push_msat: u64,
+) -> Result<()> {
+    let mut events = opener.subscribe();
+    let node = opener.node.clone();
+    let push = (push_msat > 0).then_some(push_msat);
+    tokio::task::spawn_blocking(move || {
+        node.open_announced_channel(node_id, addr, capacity_sat, push, None)
+    })
+    .await?
+    .map_err(|e| anyhow!("{}: open channel to {node_id}: {e:?}", opener.spec.name))?;
+    let funding = RunningNode::wait_for(&mut events, Duration::from_secs(30), |e| match e {
+        Event::ChannelPending {
+            counterparty_node_id,
+            funding_txo,
+            ..
+        } if *counterparty_node_id == node_id => Some(*funding_txo),
+        _ => None,
+    })
+    .await
+    .with_context(|| format!("{}: channel to {node_id} not pending", opener.spec.name))?;
+    if chain.get_tx(&funding.txid).is_none() {
+        bail!(
+            "{}: funding tx {} for {node_id} did not reach the chain",
+            opener.spec.name,
+            funding.txid
+        );
+    }
+    opener.sync().await
 }
 
 fn serve_router(listener: TcpListener, router: axum::Router, what: &'static str) -> JoinHandle<()> {
@@ -181,6 +232,10 @@ impl Devnet {
         };
         let payer_node = {
             let spec = spec("payer", config.ports.payer_p2p)?;
+            tokio::task::spawn_blocking(move || payer::start(spec)).await??
+        };
+        let merchant = {
+            let spec = spec("merchant", config.ports.merchant_p2p)?;
             tokio::task::spawn_blocking(move || payer::start(spec)).await??
         };
         let (proxy_listener, proxy_port) = bind(config.ports.proxy).await?;
@@ -305,11 +360,17 @@ impl Devnet {
                 host: "127.0.0.1".into(),
                 port: payer_node.spec.listen_port,
             },
+            merchant: NodeEndpoint {
+                node_id: merchant.node.node_id().to_string(),
+                host: "127.0.0.1".into(),
+                port: merchant.spec.listen_port,
+            },
         };
         let mut devnet = Devnet {
             chain,
             lsps2,
             payer: payer_node,
+            merchant,
             flow,
             flow_skim_source,
             endpoints,
@@ -322,6 +383,7 @@ impl Devnet {
         devnet.open_skim_source_channel().await?;
         devnet.open_payer_channels(config.payer_channel_sat).await?;
         devnet.wait_skim_source_usable().await?;
+        devnet.wait_graph_complete().await?;
         let sync_loop = devnet.spawn_sync_loop();
         devnet.tasks.get_mut().expect("tasks lock").push(sync_loop);
 
@@ -340,12 +402,18 @@ impl Devnet {
 
     /// Mines `count` blocks (coinbase to an unspendable script) and syncs every ldk-node node.
     pub async fn mine(&self, count: u32) -> Result<Vec<bitcoin::BlockHash>> {
-        mine_and_sync(&self.chain, &self.miner, &[&self.lsps2, &self.payer], count).await
+        mine_and_sync(
+            &self.chain,
+            &self.miner,
+            &[&self.lsps2, &self.payer, &self.merchant],
+            count,
+        )
+        .await
     }
 
     /// Syncs the ldk-node nodes' wallets with the chain.
     pub async fn sync_all(&self) -> Result<()> {
-        for node in [&self.lsps2, &self.payer] {
+        for node in [&self.lsps2, &self.payer, &self.merchant] {
             node.sync().await?;
         }
         Ok(())
@@ -357,7 +425,6 @@ impl Devnet {
     /// and can forward a wallet's payment to the payer before the payer has paid anyone.
     async fn open_payer_channels(&self, capacity_sat: u64) -> Result<()> {
         let push_msat = capacity_sat * 1000 / 10;
-        let mut events = self.payer.subscribe();
         let targets = [
             (
                 self.lsps2.node.node_id(),
@@ -375,37 +442,45 @@ impl Devnet {
             ),
         ];
         for (node_id, addr) in targets.clone() {
-            let payer = self.payer.node.clone();
-            tokio::task::spawn_blocking(move || {
-                payer.open_announced_channel(node_id, addr, capacity_sat, Some(push_msat), None)
-            })
-            .await?
-            .map_err(|e| anyhow!("payer: open channel to {node_id}: {e:?}"))?;
-            let funding =
-                RunningNode::wait_for(&mut events, Duration::from_secs(30), |e| match e {
-                    Event::ChannelPending {
-                        counterparty_node_id,
-                        funding_txo,
-                        ..
-                    } if *counterparty_node_id == node_id => Some(*funding_txo),
-                    _ => None,
-                })
-                .await
-                .with_context(|| format!("payer: channel to {node_id} not pending"))?;
-            if self.chain.get_tx(&funding.txid).is_none() {
-                bail!(
-                    "payer: funding tx {} for {node_id} did not reach the chain",
-                    funding.txid
-                );
-            }
-            self.payer.sync().await?;
+            open_announced(
+                &self.chain,
+                &self.payer,
+                node_id,
+                addr,
+                capacity_sat,
+                push_msat,
+            )
+            .await?;
+        }
+        // The merchant's two ways in: from the payer and from the LSPS2 LSP, each too small
+        // for a payment that needs both (MPP).
+        let merchant = (
+            self.merchant.node.node_id(),
+            SocketAddress::TcpIpV4 {
+                addr: [127, 0, 0, 1],
+                port: self.merchant.spec.listen_port,
+            },
+        );
+        for opener in [&self.payer, &self.lsps2] {
+            open_announced(
+                &self.chain,
+                opener,
+                merchant.0,
+                merchant.1.clone(),
+                MERCHANT_CHANNEL_SAT,
+                0,
+            )
+            .await?;
         }
         self.mine(6).await?;
-        for (node_id, _) in targets {
+        let channels = targets
+            .iter()
+            .map(|(id, _)| (&self.payer, *id))
+            .chain([(&self.payer, merchant.0), (&self.lsps2, merchant.0)]);
+        for (opener, node_id) in channels {
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
-                let usable = self
-                    .payer
+                let usable = opener
                     .node
                     .list_channels()
                     .iter()
@@ -414,12 +489,70 @@ impl Devnet {
                     break;
                 }
                 if Instant::now() > deadline {
-                    bail!("payer: channel to {node_id} not usable after 6 blocks");
+                    bail!(
+                        "{}: channel to {node_id} not usable after 6 blocks",
+                        opener.spec.name
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
         Ok(())
+    }
+
+    /// Waits until the REST LSP's graph (the RGS server's source) has the four announced
+    /// channels, each with both directions' policies, so a wallet's first snapshot has them. A
+    /// gossip message broadcast while a connection was still coming up can be missed: every
+    /// 10 s without a complete graph the LSP reconnects to the payer, which makes LDK ask for
+    /// the recent gossip again.
+    async fn wait_graph_complete(&self) -> Result<()> {
+        let graph = self.flow.graph();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut resync_at = Instant::now() + Duration::from_secs(10);
+        let payer = (
+            self.payer.node.node_id(),
+            SocketAddr::from(([127, 0, 0, 1], self.payer.spec.listen_port)),
+        );
+        loop {
+            let complete = {
+                let read = graph.read_only();
+                read.channels()
+                    .unordered_iter()
+                    .filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
+                    .count()
+            };
+            if complete >= ANNOUNCED_CHANNELS {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let read = graph.read_only();
+                let have: Vec<String> = read
+                    .channels()
+                    .unordered_iter()
+                    .map(|(scid, c)| {
+                        format!(
+                            "{scid}: {}→{} {} / {}",
+                            c.node_one,
+                            c.node_two,
+                            c.one_to_two.is_some(),
+                            c.two_to_one.is_some()
+                        )
+                    })
+                    .collect();
+                bail!(
+                    "the REST LSP's graph has {complete} of {ANNOUNCED_CHANNELS} announced channels with both policies after 60 s: {have:?}"
+                );
+            }
+            if Instant::now() > resync_at {
+                tracing::warn!(
+                    complete,
+                    "the REST LSP's graph is incomplete: fetching the payer's gossip again"
+                );
+                self.flow.reconnect(payer.0, payer.1).await?;
+                resync_at = Instant::now() + Duration::from_secs(10);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// The skim source opens a private channel to the REST LSP; the blocks that confirm the

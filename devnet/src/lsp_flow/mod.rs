@@ -418,6 +418,18 @@ impl FlowLsp {
         Ok(())
     }
 
+    /// Drops the connection to `node_id` and dials it again at `addr`: on a new connection LDK
+    /// asks the peer for its recent gossip (`gossip_timestamp_filter`), so this fetches what an
+    /// earlier broadcast may have missed.
+    pub async fn reconnect(&self, node_id: PublicKey, addr: SocketAddr) -> anyhow::Result<()> {
+        self.ldk.peer_manager.disconnect_by_node_id(node_id);
+        let deadline = Instant::now() + CONNECT_TIMEOUT;
+        while self.is_connected(&node_id) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.connect(node_id, addr).await
+    }
+
     /// Whether `node_id` is connected (handshake done).
     pub fn is_connected(&self, node_id: &PublicKey) -> bool {
         self.ldk.peer_manager.peer_by_node_id(node_id).is_some()
