@@ -28,7 +28,8 @@ async fn control_api_and_proxy() {
         .unwrap();
     let control = devnet.endpoints.control_url.clone();
 
-    // Status: the payer's two channels are confirmed and usable.
+    // Status: the payer's three channels (to both LSPs and to the merchant) are confirmed,
+    // usable and announced.
     let status: Value = reqwest::get(format!("{control}/status"))
         .await
         .unwrap()
@@ -37,7 +38,7 @@ async fn control_api_and_proxy() {
         .unwrap();
     let height = status["height"].as_u64().unwrap();
     let payer_channels = status["payer"]["channels"].as_array().unwrap();
-    assert_eq!(payer_channels.len(), 2);
+    assert_eq!(payer_channels.len(), 3);
     assert!(payer_channels
         .iter()
         .all(|c| c["is_usable"] == true && c["is_announced"] == true));
