@@ -18,16 +18,15 @@
 //! Run: `ROUNDS=5 cargo bench -p devnet --bench jit_receive --profile dev`
 //! (NODE=path to choose node, CHROMIUM=path for the browser, TABNODE_PKG=dir for the package).
 
-use std::path::PathBuf;
-use std::process::Stdio;
+mod common;
+
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use common::Browser;
 use devnet::clients::{receive_via_flow, receive_via_lsps2, start_flow_client, start_lsps2_client};
 use devnet::network::{Devnet, DevnetConfig, Ports};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 const AMOUNT_MSAT: u64 = 50_000_000;
 /// The most either receiver accepts to pay the LSP (as `receive_via_lsps2`'s cap).
@@ -50,107 +49,21 @@ fn stats(times: &[f64]) -> (f64, f64, f64) {
     (t[0], t[t.len() / 2], t[t.len() - 1])
 }
 
-/// The Node driver of headless Chromium, one JSON line per request and per answer.
-struct Browser {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl Browser {
-    /// Starts the driver; `Err` says why the browser side cannot run.
-    async fn start(control_url: &str) -> Result<(Browser, String)> {
-        let driver = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/browser/driver.mjs");
-        let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
-        let mut child = Command::new(&node)
-            .arg(&driver)
-            .arg(control_url)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot run `{node}` (install Node.js, or set NODE)"))?;
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let mut browser = Browser {
-            child,
-            stdin,
-            stdout,
-        };
-        let ready = browser.read(Duration::from_secs(120)).await;
-        match ready {
-            Ok(v) if v["ready"] == true => {
-                let what = format!(
-                    "{}, package {}",
-                    v["browser"].as_str().unwrap_or("?"),
-                    pkg_dir().display()
-                );
-                Ok((browser, what))
-            }
-            Ok(v) => {
-                browser.finish().await;
-                bail!(
-                    "{}",
-                    v["error"].as_str().unwrap_or("the driver did not start")
-                )
-            }
-            Err(e) => {
-                browser.finish().await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn read(&mut self, timeout: Duration) -> Result<Value> {
-        let line = tokio::time::timeout(timeout, self.stdout.next_line())
-            .await
-            .map_err(|_| anyhow!("the browser driver gave no answer within {timeout:?}"))??
-            .ok_or_else(|| anyhow!("the browser driver exited"))?;
-        serde_json::from_str(&line).with_context(|| format!("driver said: {line}"))
-    }
-
-    /// One JIT receive in a fresh wallet; its answer, checked to have succeeded.
-    async fn round(&mut self, protocol: &str, expected_fee_msat: u64, tag: &str) -> Result<Value> {
-        let req = json!({
-            "protocol": protocol,
-            "amountMsat": AMOUNT_MSAT,
-            "maxFeeMsat": MAX_FEE_MSAT,
-            "expectedFeeMsat": expected_fee_msat,
-            "tag": tag,
-        });
-        let stdin = self.stdin.as_mut().context("driver closed")?;
-        stdin.write_all(format!("{req}\n").as_bytes()).await?;
-        stdin.flush().await?;
-        let answer = self.read(ROUND_TIMEOUT).await?;
-        if answer["ok"] != true {
-            bail!(
-                "{} (page problems: {})",
-                answer["error"].as_str().unwrap_or("?"),
-                answer["problems"]
-            );
-        }
-        Ok(answer)
-    }
-
-    /// Closes stdin so the driver closes Chromium and its server and exits; kills it if it does
-    /// not within 30 s.
-    async fn finish(mut self) {
-        drop(self.stdin.take());
-        if tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
-    }
-}
-
-fn pkg_dir() -> PathBuf {
-    let dir = std::env::var_os("TABNODE_PKG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pkg"));
-    dir.canonicalize().unwrap_or(dir)
+/// One JIT receive in a fresh wallet; its answer, checked to have succeeded.
+async fn jit_round(
+    browser: &mut Browser,
+    protocol: &str,
+    expected_fee_msat: u64,
+    tag: &str,
+) -> Result<Value> {
+    let req = json!({
+        "protocol": protocol,
+        "amountMsat": AMOUNT_MSAT,
+        "maxFeeMsat": MAX_FEE_MSAT,
+        "expectedFeeMsat": expected_fee_msat,
+        "tag": tag,
+    });
+    browser.request(&req, ROUND_TIMEOUT).await
 }
 
 #[derive(Default)]
@@ -213,7 +126,7 @@ async fn run_rounds(
         line += &format!("  lsps2 native {:7.1} ms", ms(receipt.elapsed));
 
         if let Some(b) = browser.as_deref_mut() {
-            let answer = b.round("lsps2", fees.lsps2, &round.to_string()).await;
+            let answer = jit_round(b, "lsps2", fees.lsps2, &round.to_string()).await;
             let answer = answer.with_context(|| format!("round {} browser lsps2", round + 1))?;
             line += &format!(" browser {:7.1} ms", lsps2.browser_round(&answer)?);
         }
@@ -231,7 +144,7 @@ async fn run_rounds(
         line += &format!("  flow native {:7.1} ms", ms(receipt.elapsed));
 
         if let Some(b) = browser.as_deref_mut() {
-            let answer = b.round("flow", fees.flow, &round.to_string()).await;
+            let answer = jit_round(b, "flow", fees.flow, &round.to_string()).await;
             let answer = answer.with_context(|| format!("round {} browser flow", round + 1))?;
             line += &format!(" browser {:7.1} ms", flow.browser_round(&answer)?);
         }

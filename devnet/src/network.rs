@@ -615,7 +615,11 @@ impl Devnet {
         }
         self.flow.stop();
         self.flow_skim_source.stop();
-        for node in [self.lsps2.clone(), self.payer.clone()] {
+        for node in [
+            self.lsps2.clone(),
+            self.payer.clone(),
+            self.merchant.clone(),
+        ] {
             let _ = tokio::task::spawn_blocking(move || node.stop()).await;
         }
     }

@@ -1,4 +1,5 @@
-// The browser half of `cargo bench -p devnet --bench jit_receive`: serves index.html, round.js
+// The browser half of `cargo bench -p devnet --bench jit_receive` (and `--bench rgs_graph`):
+// serves index.html, round.js, graph.js
 // and the npm package (../../../pkg, or $TABNODE_PKG) on a free loopback port, starts Debian's
 // Chromium headless through playwright-core (from www/node_modules), then runs one JIT receive
 // per request, each in a fresh browser context with a fresh storageName (a wallet with no
@@ -7,7 +8,8 @@
 //   node driver.mjs <devnet control URL>
 //
 // stdin, one JSON per line: {"protocol": "lsps2"|"flow", "amountMsat", "maxFeeMsat",
-//                            "expectedFeeMsat", "tag"}
+//                            "expectedFeeMsat", "tag"} (a JIT receive, round.js), or
+//                           {"kind": "graph", "rgsUrl", "mutateUrl", "tag"} (graph.js)
 // stdout, one JSON per line: first {"ready": true, "browser"} or {"ready": false, "error"},
 //   then per request {"ok": true, "elapsedMs", "receivedMsat", "feeMsat", "setup", ...}
 //   or {"ok": false, "error", "problems"}. It exits when stdin closes.
@@ -53,7 +55,7 @@ function serve() {
     const path = new URL(req.url, "http://x").pathname;
     let file = null;
     if (path === "/" || path === "/index.html") file = join(HERE, "index.html");
-    else if (path === "/round.js") file = join(HERE, "round.js");
+    else if (path === "/round.js" || path === "/graph.js") file = join(HERE, path.slice(1));
     else if (path.startsWith("/pkg/") && basename(path) === path.slice(5)) file = join(PKG, path.slice(5));
     if (!file || !existsSync(file)) {
       res.writeHead(404).end("not found");
@@ -100,9 +102,10 @@ async function round(browser, url, endpoints, req) {
     page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
     page.setDefaultTimeout(ROUND_TIMEOUT_MS);
     await page.goto(url);
-    await page.waitForFunction(() => typeof window.jitRound === "function");
-    const storageName = `bench-${req.protocol}-${req.tag}-${Date.now()}`;
-    const result = await page.evaluate((args) => window.jitRound(args), { ...req, endpoints, storageName });
+    const fn = req.kind === "graph" ? "graphRound" : "jitRound";
+    await page.waitForFunction((name) => typeof window[name] === "function", fn);
+    const storageName = `bench-${req.kind ?? req.protocol}-${req.tag}-${Date.now()}`;
+    const result = await page.evaluate(([name, args]) => window[name](args), [fn, { ...req, endpoints, storageName }]);
     return { ok: true, ...result };
   } catch (e) {
     return { ok: false, error: e.message.split("\n")[0], problems: problems.slice(-10) };
