@@ -31,7 +31,13 @@ export interface Payment {
   amountMsat: number | null; feeMsat: number | null; preimage: string | null;
   invoice: string | null; description: string | null; createdAt: number;
   updatedAt: number; viaJit: "flow" | "lsps2" | null; failure: string | null;
+  /** A sent payment's paths, each added once it settled (empty otherwise). */
+  paths: PaymentPath[];
 }
+/** One path of a sent payment: over all paths, amounts sum to its amount and fees to its fee. */
+export interface PaymentPath { hops: PathHop[]; amountMsat: number; feeMsat: number }
+/** A hop: its node and the channel into it (the first is the wallet's own channel). */
+export interface PathHop { nodeId: string; shortChannelId: string }
 /** What `receive` is asked; a field not named here is refused (`INVALID_CONFIG`). */
 export interface ReceiveRequest {
   /** Omitted: an amountless invoice (LSPS2 variable-amount mode, or a direct one). */

@@ -229,6 +229,7 @@ fn returned_objects_have_the_shipped_fields() {
         via_jit: Some(ViaJit::Lsps2),
         failure: None,
         expires_at: Some(3),
+        paths: Vec::new(),
     };
     let channel = ChannelInfo {
         channel_id: "22".repeat(32),

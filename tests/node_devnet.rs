@@ -369,8 +369,9 @@ async fn the_routing_graph_comes_from_rapid_gossip_sync_and_is_stored() {
 /// Pays the merchant's invoice for `amount_msat` (no route hints: the merchant is reachable only
 /// over announced channels, from the payer and from the LSPS2 LSP) and checks the payment end to
 /// end: the merchant received exactly the amount, the wallet's history has the payment with the
-/// fee `pay` returned, and the wallet's balance fell by the amount plus that fee (to the sat: the
-/// balance is what a close would pay, in whole sat).
+/// fee `pay` returned and its route (each path from the LSP to the merchant, amounts and fees
+/// adding up), and the wallet's balance fell by the amount plus that fee (to the sat: the balance
+/// is what a close would pay, in whole sat).
 async fn pay_merchant(w: &JsWallet, amount_msat: u64) -> Value {
     let invoice = control(
         "/invoice",
@@ -423,7 +424,42 @@ async fn pay_merchant(w: &JsWallet, amount_msat: u64) -> Value {
         spent.abs_diff(amount_msat + fee) < 1_000,
         "the balance fell by {spent} msat for {amount_msat} + {fee} msat"
     );
-    paid
+    // The route, path by path, as each settled (LDK reports them after `PaymentSent`): from the
+    // LSP to the merchant, amounts summing to the payment's and fees to its fee.
+    let e = endpoints();
+    let (lsp, merchant) = (&e["lsps2_lsp"]["node_id"], &e["merchant"]["node_id"]);
+    let sum = |paths: &[Value], k: &str| paths.iter().map(|p| p[k].as_u64().unwrap()).sum::<u64>();
+    let deadline = time::now_millis() + 10_000;
+    let paths = loop {
+        let history = w.ok("payments", &[]).await;
+        let record = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["paymentHash"] == hash.as_str())
+            .cloned()
+            .unwrap();
+        let paths = record["paths"].as_array().cloned().unwrap_or_default();
+        if sum(&paths, "amountMsat") == amount_msat {
+            break paths;
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "the paths never added up: {record}"
+        );
+        time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(sum(&paths, "feeMsat"), fee, "{paths:?}");
+    for path in &paths {
+        let hops = path["hops"].as_array().unwrap();
+        assert_eq!(&hops[0]["nodeId"], lsp, "{path}");
+        assert_eq!(&hops[hops.len() - 1]["nodeId"], merchant, "{path}");
+        assert!(
+            hops.len() == 2 || hops.len() == 3,
+            "LSP -> (payer ->) merchant: {path}"
+        );
+    }
+    json!({ "paid": paid, "paths": paths })
 }
 
 /// Issue 28: a wallet pays a node beyond its LSP on a route found in the routing graph from
@@ -450,6 +486,10 @@ async fn pays_beyond_the_lsp_on_the_routing_graph_and_by_mpp_when_one_path_is_to
     say(&format!("paid the merchant 10 000 sat: {one}"));
     let mpp = pay_merchant(&w, 30_000_000).await;
     say(&format!("paid the merchant 30 000 sat by MPP: {mpp}"));
+    assert!(
+        mpp["paths"].as_array().unwrap().len() >= 2,
+        "more than either way in carries takes two paths: {mpp}"
+    );
     w.stop().await;
 }
 

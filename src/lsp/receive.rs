@@ -305,6 +305,7 @@ impl JitReceiver {
             via_jit: Some(prepared.via),
             failure: None,
             expires_at: Some(prepared.expires_at_ms),
+            paths: Vec::new(),
         })
         .await?;
         node.log(

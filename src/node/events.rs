@@ -25,6 +25,7 @@ use super::wallet_event::closure_reason_name;
 use super::{ChannelInfo, WalletEvent};
 use crate::error::Error;
 use crate::payment::record::outbound_failure_reason;
+use crate::payment::record::PaymentPath;
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
 use crate::time;
 
@@ -218,6 +219,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                     via_jit: None,
                     failure: None,
                     expires_at: None,
+                    paths: Vec::new(),
                 });
             let skimmed = htlcs.iter().fold(0u64, |sum, h| {
                 sum.saturating_add(h.counterparty_skimmed_fee_msat)
@@ -278,6 +280,21 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                         preimage,
                         fee_msat: fee_paid_msat.unwrap_or(0),
                     }));
+                }
+            }
+        }
+
+        Event::PaymentPathSuccessful {
+            payment_hash: Some(payment_hash),
+            path,
+            ..
+        } => {
+            // After `PaymentSent`, once per path that settled: the route in the history.
+            let hash_hex = hex32(&payment_hash.0);
+            if let Some(mut record) = node.payments.get(Direction::Outbound, &hash_hex) {
+                let update = PaymentUpdate::PathSucceeded(PaymentPath::from_ldk(&path));
+                if record.apply(update, time::now_millis()).unwrap_or(false) {
+                    put(&node, record).await?;
                 }
             }
         }

@@ -120,6 +120,7 @@ impl Node {
             via_jit: None,
             failure: None,
             expires_at: Some(expires_at),
+            paths: Vec::new(),
         };
         self.put_payment(record).await?;
         self.bus.emit(WalletEvent::ReceiveState {
@@ -218,6 +219,7 @@ impl Node {
                 via_jit: None,
                 failure: None,
                 expires_at: None,
+                paths: Vec::new(),
             },
         };
         self.put_payment(record.clone()).await?;

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use lightning::events::PaymentFailureReason;
+use lightning::routing::router::Path;
 
 use crate::error::Error;
+use crate::node::wallet_event::format_scid;
 
 /// Which way the money went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +45,50 @@ pub enum ViaJit {
     Flow,
     /// LSPS2.
     Lsps2,
+}
+
+/// One path a sent payment took, as LDK reports it once the path settled
+/// (`Event::PaymentPathSuccessful`): the nodes and channels after the wallet, what the path
+/// delivered and what it cost. Over all paths, `amountMsat` sums to the payment's amount and
+/// `feeMsat` to its fee.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentPath {
+    /// Each hop: its node and the channel into it (the first is the wallet's own channel).
+    pub hops: Vec<PathHop>,
+    /// Delivered to the payee over this path.
+    pub amount_msat: u64,
+    /// The routing fees of this path.
+    pub fee_msat: u64,
+}
+
+impl PaymentPath {
+    /// The path LDK reports (`Event::PaymentPathSuccessful`): its hops after the wallet, what it
+    /// delivered (the last hop's value) and its fee (every other hop's).
+    pub fn from_ldk(path: &Path) -> PaymentPath {
+        PaymentPath {
+            hops: path
+                .hops
+                .iter()
+                .map(|h| PathHop {
+                    node_id: h.pubkey.to_string(),
+                    short_channel_id: format_scid(h.short_channel_id),
+                })
+                .collect(),
+            amount_msat: path.final_value_msat(),
+            fee_msat: path.fee_msat(),
+        }
+    }
+}
+
+/// One hop of a [`PaymentPath`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathHop {
+    /// Hex node id.
+    pub node_id: String,
+    /// The channel into this node, `block x tx x output`.
+    pub short_channel_id: String,
 }
 
 /// A stored payment. Field names are the JS `Payment`'s; `expiresAt` is stored but not part of
@@ -77,6 +123,10 @@ pub struct PaymentRecord {
     /// Unix ms after which an inbound invoice is no longer payable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// The paths a sent payment took, once each settled (empty otherwise; absent from records
+    /// stored before it existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<PaymentPath>,
 }
 
 /// A change to a record.
@@ -98,6 +148,8 @@ pub enum PaymentUpdate {
         /// snake_case reason.
         reason: String,
     },
+    /// One of its paths settled (LDK reports each once; a repeat is ignored).
+    PathSucceeded(PaymentPath),
 }
 
 impl PaymentRecord {
@@ -140,6 +192,12 @@ impl PaymentRecord {
                 self.preimage = Some(preimage);
                 self.failure = None;
             }
+            PaymentUpdate::PathSucceeded(path) => {
+                if self.paths.contains(&path) {
+                    return Ok(false);
+                }
+                self.paths.push(path);
+            }
             PaymentUpdate::Failed { reason } => match self.status {
                 PaymentStatus::Succeeded => return Err(refuse("failed")),
                 PaymentStatus::Failed if self.failure.as_deref() == Some(reason.as_str()) => {
@@ -170,6 +228,7 @@ impl PaymentRecord {
             "updatedAt": self.updated_at,
             "viaJit": self.via_jit,
             "failure": self.failure,
+            "paths": self.paths,
         })
     }
 
@@ -231,6 +290,7 @@ mod tests {
             via_jit: None,
             failure: None,
             expires_at: Some(3_601_000),
+            paths: Vec::new(),
         }
     }
 
@@ -311,6 +371,7 @@ mod tests {
             "failure",
             "feeMsat",
             "invoice",
+            "paths",
             "paymentHash",
             "preimage",
             "status",
@@ -327,6 +388,60 @@ mod tests {
         assert_eq!(
             outbound_failure_reason(Some(PaymentFailureReason::RouteNotFound)),
             "no_route"
+        );
+    }
+
+    #[test]
+    fn settled_paths_are_kept_once_each_and_shown() {
+        use bitcoin::secp256k1::PublicKey;
+        use lightning::routing::router::RouteHop;
+        use lightning::types::features::{ChannelFeatures, NodeFeatures};
+        let hop = |n: u8, scid: u64, fee_msat: u64| RouteHop {
+            pubkey: PublicKey::from_slice(&crate::test_util::pubkey(n).serialize()).unwrap(),
+            node_features: NodeFeatures::empty(),
+            short_channel_id: scid,
+            channel_features: ChannelFeatures::empty(),
+            fee_msat,
+            cltv_expiry_delta: 40,
+            maybe_announced_channel: true,
+        };
+        // Wallet -> LSP (fee 1 000 for the next channel) -> payer (fee 15) -> merchant (15 000 000).
+        let path = Path {
+            hops: vec![
+                hop(1, (700 << 40) | (1 << 16), 1_000),
+                hop(2, (701 << 40) | (2 << 16) | 1, 15),
+                hop(3, (702 << 40) | (3 << 16), 15_000_000),
+            ],
+            blinded_tail: None,
+        };
+        let p = PaymentPath::from_ldk(&path);
+        assert_eq!((p.amount_msat, p.fee_msat), (15_000_000, 1_015));
+        assert_eq!(p.hops[1].short_channel_id, "701x2x1");
+        assert_eq!(p.hops[2].node_id, crate::test_util::pubkey(3).to_string());
+
+        let mut r = pending(Direction::Outbound);
+        r.apply(success(), 2_000).unwrap();
+        assert_eq!(
+            r.apply(PaymentUpdate::PathSucceeded(p.clone()), 3_000),
+            Ok(true)
+        );
+        assert_eq!(
+            r.apply(PaymentUpdate::PathSucceeded(p.clone()), 4_000),
+            Ok(false)
+        );
+        assert_eq!(r.paths, vec![p]);
+        let js = r.to_js_json();
+        assert_eq!(js["paths"][0]["amountMsat"], 15_000_000);
+        assert_eq!(js["paths"][0]["hops"][0]["shortChannelId"], "700x1x0");
+        // Stored and read back; a record stored before paths existed reads with none.
+        assert_eq!(PaymentRecord::from_bytes(&r.to_bytes()).unwrap(), r);
+        let old = pending(Direction::Inbound);
+        let mut v: serde_json::Value = serde_json::from_slice(&old.to_bytes()).unwrap();
+        assert!(v.get("paths").is_none());
+        v.as_object_mut().unwrap().remove("paths");
+        assert_eq!(
+            PaymentRecord::from_bytes(v.to_string().as_bytes()).unwrap(),
+            old
         );
     }
 }

@@ -95,7 +95,7 @@ export class Wallet {
       capacitySat: 100000, outboundMsat: got, inboundMsat: 100000000 - got, pendingInboundMsat: 0, isUsable: true, isReady: true, confirmations: 0, shortChannelId: "101x1x0", fundingTxid: hex(32) });
     /** @type {Payment} */
     const p = { paymentHash: r.paymentHash, direction: "inbound", status: "succeeded", amountMsat: got, feeMsat: r.feeMsat, preimage: hex(32),
-      invoice: r.invoice, description: "stand-in", createdAt: Date.now(), updatedAt: Date.now(), viaJit: r.feeMsat ? this.config.lsp.protocol : null, failure: null };
+      invoice: r.invoice, description: "stand-in", createdAt: Date.now(), updatedAt: Date.now(), viaJit: r.feeMsat ? this.config.lsp.protocol : null, failure: null, paths: [] };
     this.s.payments.push(p);
     save(this.config.storageName, this.s);
     this.pending.delete(r.paymentHash);
@@ -112,7 +112,8 @@ export class Wallet {
     const preimage = hex(32);
     /** @type {Payment} */
     const p = { paymentHash: hex(32), direction: "outbound", status: "succeeded", amountMsat, feeMsat, preimage, invoice,
-      description: null, createdAt: Date.now(), updatedAt: Date.now(), viaJit: null, failure: null };
+      description: null, createdAt: Date.now(), updatedAt: Date.now(), viaJit: null, failure: null,
+      paths: [{ hops: [{ nodeId: "02" + hex(32), shortChannelId: "101x1x0" }], amountMsat, feeMsat }] };
     this.s.payments.push(p);
     save(this.config.storageName, this.s);
     this.emit("payment_sent", p);
