@@ -505,6 +505,48 @@ impl Drop for HonestRgsOnDrop {
     }
 }
 
+/// Issue 28: the wallet receives while its routing graph is still loading: with the RGS server
+/// answering only after 15 s, a new wallet connects, buys a JIT channel and is paid before its
+/// first `graph_synced`, which comes afterwards.
+#[wasm_bindgen_test]
+async fn receiving_does_not_wait_for_the_routing_graph() {
+    let lsp = endpoints()["lsps2_lsp"]["node_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _honest = HonestRgsOnDrop;
+    control("/rgs/fault", json!({"mode": "slow"})).await;
+    let (w, ev) = open_ok(&lsps2_config(&fresh_name("rgs-slow"))).await;
+    wait_connected(&ev, &lsp).await;
+    let r = w
+        .ok(
+            "receive",
+            &[js(
+                &json!({"amountMsat": 50_000_000u64, "description": "while the graph loads"}),
+            )],
+        )
+        .await;
+    assert_eq!(r["protocol"], "lsps2", "{r}");
+    let paid = control("/pay", json!({"invoice": r["invoice"]})).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    ev.wait_for("payment_received", Duration::from_secs(30), |d| {
+        d["paymentHash"] == hash.as_str()
+    })
+    .await;
+    assert!(
+        ev.all().iter().all(|(k, _)| k != "graph_synced"),
+        "received before the graph loaded: {:?}",
+        ev.all()
+    );
+    control("/rgs/fault", json!({"mode": "none"})).await;
+    let graph = ev
+        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
+        .await;
+    say(&format!("received while the graph loaded; then {graph}"));
+    w.stop().await;
+}
+
 /// Issue 28: a hostile snapshot (truncated, another chain's, three weeks old, above 16 MiB) is
 /// refused with `GRAPH_SYNC_FAILED` and its reason, non-fatal, and the stored graph is kept: once
 /// the server is honest again, the next sync is incremental over the same channels.

@@ -35,7 +35,12 @@ pub enum RgsFault {
     Stale,
     /// 17 MiB of zeros (above what a wallet downloads).
     TooLarge,
+    /// The honest snapshot, answered after [`SLOW_DELAY`] (a graph that takes long to load).
+    Slow,
 }
+
+/// How long [`RgsFault::Slow`] holds its answer.
+pub const SLOW_DELAY: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The graph a server answers from and when it first saw each part of it.
 struct Source<L: Deref>
@@ -81,13 +86,16 @@ where
         return (StatusCode::BAD_REQUEST, "since is in the future").into_response();
     }
     let fault = *source.fault.lock().unwrap();
+    if fault == RgsFault::Slow {
+        tokio::time::sleep(SLOW_DELAY).await;
+    }
     let (bytes, counts) = {
         let graph = source.graph.read_only();
         let mut seen = source.seen.lock().unwrap();
         seen.observe(&graph, now);
         let chain = source.graph.get_chain_hash();
         match fault {
-            RgsFault::None => snapshot(&graph, chain, &seen, since, now),
+            RgsFault::None | RgsFault::Slow => snapshot(&graph, chain, &seen, since, now),
             RgsFault::Truncated => {
                 let (mut bytes, counts) = snapshot(&graph, chain, &seen, 0, now);
                 bytes.truncate(bytes.len().saturating_sub(10));
