@@ -97,6 +97,7 @@ export interface WalletEventDetailMap {
   channel_closed: { channelId: string; reason: string };
   synced: { height: number };
   peer: { nodeId: string; connected: boolean };
+  graph_sync_started: { full: boolean; since: number };
   graph_synced: GraphSyncDetail;
   error: ErrorDetail;
 }

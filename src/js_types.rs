@@ -124,7 +124,7 @@ fn event_types_are_the_wallets() {
         include_str!("node/wallet_event.rs"),
         "pub fn event_type(&self) -> &'static str {",
     );
-    assert_eq!(in_code.len(), 10);
+    assert_eq!(in_code.len(), 11);
     let shipped = &ts_interfaces(TS)["WalletEventDetailMap"];
     let shipped: HashSet<&str> = shipped.iter().map(String::as_str).collect();
     assert_eq!(shipped, in_code);
@@ -310,6 +310,13 @@ fn returned_objects_have_the_shipped_fields() {
             },
         ),
         ("synced", WalletEvent::Synced { height: 1 }),
+        (
+            "graph_sync_started",
+            WalletEvent::GraphSyncStarted {
+                full: true,
+                since: 0,
+            },
+        ),
         (
             "peer",
             WalletEvent::Peer {

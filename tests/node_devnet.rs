@@ -28,6 +28,7 @@ const EVENTS: &[&str] = &[
     "channel_closed",
     "synced",
     "peer",
+    "graph_sync_started",
     "graph_synced",
     "error",
 ];
@@ -346,6 +347,10 @@ async fn the_routing_graph_comes_from_rapid_gossip_sync_and_is_stored() {
         .wait_for("graph_synced", Duration::from_secs(30), |_| true)
         .await;
     say(&format!("first graph sync: {first}"));
+    let started = ev
+        .wait_for("graph_sync_started", Duration::from_secs(1), |_| true)
+        .await;
+    assert_eq!(started, json!({"full": true, "since": 0}));
     assert_eq!(first["full"], true, "{first}");
     assert!(first["channels"].as_u64().unwrap() >= 2, "{first}");
     assert!(first["nodes"].as_u64().unwrap() >= 3, "{first}");
@@ -356,6 +361,10 @@ async fn the_routing_graph_comes_from_rapid_gossip_sync_and_is_stored() {
         .wait_for("graph_synced", Duration::from_secs(30), |_| true)
         .await;
     say(&format!("graph sync after a reopen: {second}"));
+    let started = ev
+        .wait_for("graph_sync_started", Duration::from_secs(1), |_| true)
+        .await;
+    assert_eq!(started, json!({"full": false, "since": first["timestamp"]}));
     assert_eq!(second["full"], false, "{second}");
     assert_eq!(second["channels"], first["channels"], "{second}");
     assert!(

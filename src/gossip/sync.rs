@@ -1,8 +1,9 @@
 //! The routing graph's download loop, one of the node's tasks: a Rapid Gossip Sync round at
 //! start (the stored graph is usable meanwhile; receiving never waits for it), then every
 //! [`SYNC_INTERVAL`]. Each round asks the configured server for what changed since the stored
-//! timestamp (everything the first time), applies it whole or not at all ([`apply_checked`]) and
-//! emits `graph_synced`, or a non-fatal `GRAPH_SYNC_FAILED` error with the graph unchanged. The
+//! timestamp (everything the first time), applies it whole or not at all ([`apply_checked`]);
+//! it emits `graph_sync_started` as it asks, then `graph_synced`, or a non-fatal
+//! `GRAPH_SYNC_FAILED` error with the graph unchanged. The
 //! graph, with its timestamp, is written by LDK's background processor (hourly and at stop).
 
 use std::rc::Rc;
@@ -57,6 +58,10 @@ async fn sync_once(node: &Node, base: &str) -> Result<GraphSyncReport, Error> {
     let started = time::now_millis();
     let graph = node.rgs.network_graph();
     let since = graph.get_last_rapid_gossip_sync_timestamp().unwrap_or(0);
+    node.bus().emit(WalletEvent::GraphSyncStarted {
+        full: since == 0,
+        since,
+    });
     let http = HttpClient::new(DOWNLOAD_TIMEOUT).with_max_body_bytes(MAX_SNAPSHOT_BYTES);
     let bytes = http
         .get_bytes(&snapshot_url(base, since))

@@ -151,6 +151,14 @@ pub enum WalletEvent {
         /// Whether it is connected now.
         connected: bool,
     },
+    /// A routing graph sync (Rapid Gossip Sync) round started: `graph_synced` (or a
+    /// `GRAPH_SYNC_FAILED` error) follows.
+    GraphSyncStarted {
+        /// A full snapshot (no graph stored yet).
+        full: bool,
+        /// The stored graph's timestamp the round asks changes since (0 for a full one).
+        since: u32,
+    },
     /// A routing graph sync (Rapid Gossip Sync) round succeeded.
     GraphSynced(crate::gossip::GraphSyncReport),
     /// Something failed outside any call.
@@ -169,6 +177,7 @@ impl WalletEvent {
             WalletEvent::ChannelClosed { .. } => "channel_closed",
             WalletEvent::Synced { .. } => "synced",
             WalletEvent::Peer { .. } => "peer",
+            WalletEvent::GraphSyncStarted { .. } => "graph_sync_started",
             WalletEvent::GraphSynced(_) => "graph_synced",
             WalletEvent::Error(_) => "error",
         }
@@ -201,6 +210,9 @@ impl WalletEvent {
             WalletEvent::Synced { height } => json!({ "height": height }),
             WalletEvent::Peer { node_id, connected } => {
                 json!({ "nodeId": node_id, "connected": connected })
+            }
+            WalletEvent::GraphSyncStarted { full, since } => {
+                json!({ "full": full, "since": since })
             }
             WalletEvent::GraphSynced(r) => serde_json::to_value(r).expect("serializable"),
             WalletEvent::Error(e) => error_detail(e),
