@@ -28,6 +28,18 @@ pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// snapshots about this often).
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// How long until the next round after `failures` failed rounds in a row: [`SYNC_INTERVAL`]
+/// after a success; after a failure one minute, doubling with each further one, at most
+/// [`SYNC_INTERVAL`] (a server that is down at open must not leave the wallet without a graph
+/// for an hour, nor be asked every minute for ever).
+pub fn next_round_after(failures: u32) -> Duration {
+    if failures == 0 {
+        return SYNC_INTERVAL;
+    }
+    let retry = Duration::from_secs(60).saturating_mul(1u32 << (failures - 1).min(10));
+    retry.min(SYNC_INTERVAL)
+}
+
 /// The URL of the snapshot since `since` (Unix seconds of the last one applied; 0: a full one).
 pub fn snapshot_url(base: &str, since: u32) -> String {
     format!("{}/{since}", base.trim_end_matches('/'))
@@ -244,6 +256,14 @@ mod tests {
         // The good one still applies afterwards.
         assert_eq!(apply(&graph, &good), Ok(NOW));
         assert_eq!(scids(&graph), vec![10, 20, 30]);
+    }
+
+    #[test]
+    fn a_failed_round_is_retried_sooner_backing_off_to_the_interval() {
+        let secs = |f| next_round_after(f).as_secs();
+        assert_eq!(secs(0), 3600);
+        assert_eq!((secs(1), secs(2), secs(3)), (60, 120, 240));
+        assert_eq!((secs(6), secs(7), secs(40)), (1920, 3600, 3600));
     }
 
     #[test]

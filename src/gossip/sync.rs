@@ -1,10 +1,10 @@
 //! The routing graph's download loop, one of the node's tasks: a Rapid Gossip Sync round at
 //! start (the stored graph is usable meanwhile; receiving never waits for it), then every
-//! [`SYNC_INTERVAL`]. Each round asks the configured server for what changed since the stored
-//! timestamp (everything the first time), applies it whole or not at all ([`apply_checked`]);
-//! it emits `graph_sync_started` as it asks, then `graph_synced`, or a non-fatal
-//! `GRAPH_SYNC_FAILED` error with the graph unchanged. The
-//! graph, with its timestamp, is written by LDK's background processor (hourly and at stop).
+//! [`SYNC_INTERVAL`](super::rgs::SYNC_INTERVAL), sooner after a failed round ([`next_round_after`]). Each round asks the
+//! configured server for what changed since the stored timestamp (everything the first time)
+//! and applies it whole or not at all ([`apply_checked`]); it emits `graph_sync_started` as it
+//! asks, then `graph_synced`, or a non-fatal `GRAPH_SYNC_FAILED` error with the graph unchanged.
+//! The graph, with its timestamp, is written by LDK's background processor (hourly and at stop).
 
 use std::rc::Rc;
 
@@ -12,8 +12,8 @@ use futures::future::{select, Either};
 use lightning::util::logger::Level;
 
 use super::rgs::{
-    apply_checked, snapshot_url, GraphSyncReport, DOWNLOAD_TIMEOUT, MAX_SNAPSHOT_BYTES,
-    SYNC_INTERVAL,
+    apply_checked, next_round_after, snapshot_url, GraphSyncReport, DOWNLOAD_TIMEOUT,
+    MAX_SNAPSHOT_BYTES,
 };
 use crate::error::{Error, GraphFault};
 use crate::net::{HttpClient, HttpError};
@@ -29,6 +29,7 @@ pub async fn graph_loop(node: Rc<Node>) {
         );
         return;
     };
+    let mut failures = 0u32;
     while node.check_running().is_ok() {
         let round = Box::pin(sync_once(&node, &base));
         let outcome = match select(round, node.shutdown.wait()).await {
@@ -37,16 +38,18 @@ pub async fn graph_loop(node: Rc<Node>) {
         };
         match outcome {
             Ok(report) => {
+                failures = 0;
                 node.log(Level::Info, &format!("routing graph synced: {report:?}"));
                 node.bus().emit(WalletEvent::GraphSynced(report));
             }
             Err(e) if node.check_running().is_ok() => {
+                failures = failures.saturating_add(1);
                 node.log(Level::Warn, &format!("routing graph sync: {e}"));
                 node.bus().emit(WalletEvent::Error(e));
             }
             Err(_) => break,
         }
-        let wait = Box::pin(time::sleep(SYNC_INTERVAL));
+        let wait = Box::pin(time::sleep(next_round_after(failures)));
         if let Either::Right(_) = select(wait, node.shutdown.wait()).await {
             break;
         }
