@@ -201,6 +201,11 @@ impl TestWallet {
             .collect()
     }
 
+    /// The wallet's Lightning balance (`balance().lightningMsat`).
+    async fn lightning_msat(&self) -> u64 {
+        msat(&call(self.wallet.balance()).await.expect("balance")["lightningMsat"])
+    }
+
     async fn channels(&self) -> Vec<Value> {
         call(self.wallet.channels())
             .await
@@ -1124,9 +1129,7 @@ async fn a_skim_on_a_direct_payment_is_refused() {
         assert_eq!(paid["status"], "succeeded", "{paid}");
         w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
             .await;
-        let balance =
-            || async { msat(&call(w.wallet.balance()).await.expect("balance")["lightningMsat"]) };
-        let before = balance().await;
+        let before = w.lightning_msat().await;
 
         let d = w
             .receive(json!({"amountMsat": 5_000_000u64, "description": "direct"}))
@@ -1154,7 +1157,7 @@ async fn a_skim_on_a_direct_payment_is_refused() {
             "a failed event with UNEXPECTED_SKIM: {:?}",
             w.events.borrow()
         );
-        assert_eq!(balance().await, before, "nothing claimed");
+        assert_eq!(w.lightning_msat().await, before, "nothing claimed");
 
         let paid = control_post("/pay", json!({"invoice": d["invoice"]}))
             .await
@@ -1199,11 +1202,7 @@ async fn an_htlc_for_less_than_the_invoice_is_refused() {
     });
     assert!(refused, "failed with UNDERPAID: {:?}", raw.events.borrow());
     raw.wait_status(&hash, "failed", 30).await;
-    let lightning = |w: &TestWallet| {
-        let balance = w.wallet.balance();
-        async move { msat(&call(balance).await.expect("balance")["lightningMsat"]) }
-    };
-    assert_eq!(lightning(&raw).await, 0, "nothing claimed");
+    assert_eq!(raw.lightning_msat().await, 0, "nothing claimed");
 
     let flow = open_wallet(LspProtocol::Flow, |_| {}).await;
     let j = flow
@@ -1218,7 +1217,7 @@ async fn an_htlc_for_less_than_the_invoice_is_refused() {
         .await;
 
     for (name, w) in [("raw LSPS2", &raw), ("REST", &flow)] {
-        let before = lightning(w).await;
+        let before = w.lightning_msat().await;
         let d = w
             .receive(json!({"amountMsat": 5_000_000u64, "description": "direct"}))
             .await
@@ -1235,7 +1234,7 @@ async fn an_htlc_for_less_than_the_invoice_is_refused() {
             "{name}: direct invoice paid 1 000 sat short: {paid}"
         ));
         assert_eq!(paid["status"], "failed", "{name}: {paid}");
-        assert_eq!(lightning(w).await, before, "{name}: nothing claimed");
+        assert_eq!(w.lightning_msat().await, before, "{name}: nothing claimed");
         let paid = control_post("/pay", json!({"invoice": d["invoice"]}))
             .await
             .expect("payer pays");

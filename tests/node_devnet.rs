@@ -117,6 +117,12 @@ async fn wait_connected(ev: &Events, lsp: &str) {
     .await;
 }
 
+/// The first `graph_synced` detail `ev` recorded (waiting up to 30 s for it).
+async fn graph_synced(ev: &Events) -> Value {
+    ev.wait_for("graph_synced", Duration::from_secs(30), |_| true)
+        .await
+}
+
 /// The LSP opens a `capacity_sat` channel that no receive asked for: the wallet accepts it but
 /// does not trust it at zero confirmations (receive_rules::decide_channel_offer). It is listed,
 /// not ready, until its funding confirms; then `channel_opened` comes. Returns that event.
@@ -343,9 +349,7 @@ async fn connects_to_the_flow_lsp_found_through_its_info_endpoint() {
 async fn the_routing_graph_comes_from_rapid_gossip_sync_and_is_stored() {
     let name = fresh_name("rgs");
     let (w, ev) = open_ok(&lsps2_config(&name)).await;
-    let first = ev
-        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
-        .await;
+    let first = graph_synced(&ev).await;
     say(&format!("first graph sync: {first}"));
     let started = ev
         .wait_for("graph_sync_started", Duration::from_secs(1), |_| true)
@@ -357,9 +361,7 @@ async fn the_routing_graph_comes_from_rapid_gossip_sync_and_is_stored() {
     w.stop().await;
 
     let (w, ev) = open_ok(&lsps2_config(&name)).await;
-    let second = ev
-        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
-        .await;
+    let second = graph_synced(&ev).await;
     say(&format!("graph sync after a reopen: {second}"));
     let started = ev
         .wait_for("graph_sync_started", Duration::from_secs(1), |_| true)
@@ -481,9 +483,7 @@ async fn pays_beyond_the_lsp_on_the_routing_graph_and_by_mpp_when_one_path_is_to
     let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
     let (w, ev) = open_ok(&lsps2_config(&fresh_name("merchant"))).await;
     wait_connected(&ev, &lsp).await;
-    let graph = ev
-        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
-        .await;
+    let graph = graph_synced(&ev).await;
     assert!(
         graph["channels"].as_u64().unwrap() >= 4,
         "the merchant's channels are in the graph: {graph}"
@@ -549,9 +549,7 @@ async fn receiving_does_not_wait_for_the_routing_graph() {
         ev.all()
     );
     control("/rgs/fault", json!({"mode": "none"})).await;
-    let graph = ev
-        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
-        .await;
+    let graph = graph_synced(&ev).await;
     say(&format!("received while the graph loaded; then {graph}"));
     w.stop().await;
 }
@@ -563,9 +561,7 @@ async fn receiving_does_not_wait_for_the_routing_graph() {
 async fn a_hostile_snapshot_is_refused_and_the_stored_graph_kept() {
     let name = fresh_name("rgs-hostile");
     let (w, ev) = open_ok(&lsps2_config(&name)).await;
-    let first = ev
-        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
-        .await;
+    let first = graph_synced(&ev).await;
     w.stop().await;
     let _honest = HonestRgsOnDrop;
     for (mode, reason) in [
@@ -596,9 +592,7 @@ async fn a_hostile_snapshot_is_refused_and_the_stored_graph_kept() {
     }
     control("/rgs/fault", json!({"mode": "none"})).await;
     let (w, ev) = open_ok(&lsps2_config(&name)).await;
-    let next = ev
-        .wait_for("graph_synced", Duration::from_secs(30), |_| true)
-        .await;
+    let next = graph_synced(&ev).await;
     assert_eq!(next["full"], false, "the stored graph was kept: {next}");
     assert_eq!(next["channels"], first["channels"], "{next}");
     w.stop().await;

@@ -503,6 +503,23 @@ async fn a_failed_write_during_stop_is_fatal_and_reported() {
     w.stop().await;
 }
 
+/// Starts a receive on `w` (wallet `name`) whose payment-history write is held `millis` (it
+/// lands that long after it is issued) and gives it 2 s to reach that write (after the LSP's
+/// terms). Returns the fault (dropping it restores IndexedDB for later writes), the receive's
+/// promise, and when the receive call returned (Unix ms).
+async fn receive_with_a_slow_write(
+    w: &JsWallet,
+    name: &str,
+    millis: u32,
+) -> (IdbFault, JsValue, u64) {
+    let fault = IdbFault::slow_writes(name, "payments", millis);
+    let request = js(&json!({"amountMsat": 50_000_000u64, "description": "slow write"}));
+    let receive = w.call("receive", &[request]).expect("receive called");
+    let called = tabnode::time::now_millis();
+    tabnode::time::sleep(Duration::from_secs(2)).await;
+    (fault, receive, called)
+}
+
 /// Issue 27, item 12: `stop()` gives up the wallet's lock only once the writes issued before it
 /// have landed, however slow: with a payment-history write held for 12 s, every second open
 /// during the stop is `ALREADY_RUNNING`, and one succeeds once `stop()` has resolved. A `stop()`
@@ -511,11 +528,7 @@ async fn a_failed_write_during_stop_is_fatal_and_reported() {
 async fn stop_keeps_the_lock_until_a_slow_write_lands() {
     let name = fresh_name("stop-slow-write");
     let w = open(&lsps2_config(&name)).await.unwrap();
-    let fault = IdbFault::slow_writes(&name, "payments", 12_000);
-    let request = js(&json!({"amountMsat": 50_000_000u64, "description": "slow write"}));
-    let receive = w.call("receive", &[request]).expect("receive called");
-    // The receive reaches its payment-history write (after the LSP's terms), then it is slow.
-    tabnode::time::sleep(Duration::from_secs(2)).await;
+    let (fault, receive, _) = receive_with_a_slow_write(&w, &name, 12_000).await;
     let started = tabnode::time::now_millis();
     let stop: js_sys::Promise = w.call("stop", &[]).unwrap().dyn_into().unwrap();
     let stopped = Rc::new(Cell::new(false));
@@ -567,11 +580,7 @@ async fn stop_keeps_the_lock_until_a_slow_write_lands() {
 async fn stop_gives_up_at_its_bound_names_what_it_abandoned_and_keeps_the_lock() {
     let name = fresh_name("stop-bound");
     let w = open(&lsps2_config(&name)).await.unwrap();
-    let fault = IdbFault::slow_writes(&name, "payments", 10_000);
-    let request = js(&json!({"amountMsat": 50_000_000u64, "description": "slow write"}));
-    let receive = w.call("receive", &[request]).expect("receive called");
-    // The receive reaches its payment-history write (after the LSP's terms), then it is slow.
-    tabnode::time::sleep(Duration::from_secs(2)).await;
+    let (fault, receive, _) = receive_with_a_slow_write(&w, &name, 10_000).await;
     let started = tabnode::time::now_millis();
     let report = w.stop_with(Some(json!({"timeoutSecs": 2}))).await;
     let took = tabnode::time::now_millis() - started;
@@ -622,11 +631,7 @@ async fn after_a_stolen_lock_stop_still_waits_for_the_writes_issued_before() {
     let name = fresh_name("stolen-stop");
     let w = open(&lsps2_config(&name)).await.unwrap();
     let ev = w.record(&["error"]);
-    let fault = IdbFault::slow_writes(&name, "payments", 8_000);
-    let request = js(&json!({"amountMsat": 50_000_000u64, "description": "slow write"}));
-    let receive = w.call("receive", &[request]).expect("receive called");
-    let issued = tabnode::time::now_millis();
-    tabnode::time::sleep(Duration::from_secs(2)).await;
+    let (fault, receive, issued) = receive_with_a_slow_write(&w, &name, 8_000).await;
     steal_lock(&tabnode::node::builder::lock_name(&name)).await;
     ev.wait_for("error", Duration::from_secs(10), |d| {
         d["code"] == "LOCK_LOST"

@@ -40,6 +40,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
+use lightning::types::payment::PaymentPreimage;
+
 use crate::lsp_flow::lsps2::Lsps2Fault;
 use crate::lsp_flow::Fault;
 use crate::network::Devnet;
@@ -412,13 +414,28 @@ struct PaySkimmedRequest {
     skim_msat: u64,
 }
 
-/// The REST LSP's node forwards a payment of `invoice` to its payee with `skim_msat` withheld as
-/// a skimmed fee (paid by its skim source): `{status: "succeeded", preimage}` or
-/// `{status: "failed", failure}`.
 #[derive(Deserialize)]
 struct PayShortRequest {
     invoice: String,
     short_msat: u64,
+}
+
+/// `invoice` as a BOLT11 invoice, or `400 bad_invoice`.
+fn parse_invoice(invoice: &str) -> Result<lightning_invoice::Bolt11Invoice, ApiError> {
+    lightning_invoice::Bolt11Invoice::from_str(invoice.trim())
+        .map_err(|e| ApiError::bad("bad_invoice", format!("{e}")))
+}
+
+/// A payment's outcome as the control API answers it: `{status: "succeeded", preimage}` or
+/// `{status: "failed", failure}`.
+fn payment_outcome(outcome: Result<PaymentPreimage, String>) -> Json<Value> {
+    Json(match outcome {
+        Ok(preimage) => json!({
+            "status": "succeeded",
+            "preimage": hex::DisplayHex::to_lower_hex_string(&preimage.0[..]),
+        }),
+        Err(failure) => json!({ "status": "failed", "failure": failure }),
+    })
 }
 
 /// The skim source pays `invoice` `short_msat` below its amount through the REST LSP's node
@@ -427,39 +444,27 @@ async fn pay_short(
     State(devnet): State<Arc<Devnet>>,
     Json(req): Json<PayShortRequest>,
 ) -> ApiResult {
-    let invoice = lightning_invoice::Bolt11Invoice::from_str(req.invoice.trim())
-        .map_err(|e| ApiError::bad("bad_invoice", format!("{e}")))?;
+    let invoice = parse_invoice(&req.invoice)?;
     if req.short_msat == 0 {
         return Err(ApiError::bad("bad_short", "short_msat must be above 0"));
     }
-    Ok(Json(
-        match devnet.flow.pay_short(&invoice, req.short_msat).await {
-            Ok(preimage) => json!({
-                "status": "succeeded",
-                "preimage": hex::DisplayHex::to_lower_hex_string(&preimage.0[..]),
-            }),
-            Err(failure) => json!({ "status": "failed", "failure": failure }),
-        },
+    Ok(payment_outcome(
+        devnet.flow.pay_short(&invoice, req.short_msat).await,
     ))
 }
 
+/// The REST LSP's node forwards a payment of `invoice` to its payee with `skim_msat` withheld as
+/// a skimmed fee (paid by its skim source).
 async fn pay_skimmed(
     State(devnet): State<Arc<Devnet>>,
     Json(req): Json<PaySkimmedRequest>,
 ) -> ApiResult {
-    let invoice = lightning_invoice::Bolt11Invoice::from_str(req.invoice.trim())
-        .map_err(|e| ApiError::bad("bad_invoice", format!("{e}")))?;
+    let invoice = parse_invoice(&req.invoice)?;
     if req.skim_msat == 0 {
         return Err(ApiError::bad("bad_skim", "skim_msat must be above 0"));
     }
-    Ok(Json(
-        match devnet.flow.pay_skimmed(&invoice, req.skim_msat).await {
-            Ok(preimage) => json!({
-                "status": "succeeded",
-                "preimage": hex::DisplayHex::to_lower_hex_string(&preimage.0[..]),
-            }),
-            Err(failure) => json!({ "status": "failed", "failure": failure }),
-        },
+    Ok(payment_outcome(
+        devnet.flow.pay_skimmed(&invoice, req.skim_msat).await,
     ))
 }
 

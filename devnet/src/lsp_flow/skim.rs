@@ -45,25 +45,13 @@ pub(crate) async fn pay_client_skimmed(
     skim_msat: u64,
     short_msat: u64,
 ) -> Result<PaymentPreimage, String> {
-    let source = lsp
-        .skim_source
-        .get()
-        .cloned()
-        .ok_or("fault skim: this LSP has no skim source node to forward from")?;
     let scid = lsp.ldk.channel_manager.get_intercept_scid();
     lsp.state
         .lock()
         .unwrap()
         .skims
         .insert(scid, SkimForward { client, skim_msat });
-    let amount_msat = inner
-        .amount_milli_satoshis()
-        .ok_or("the client's invoice has no amount")?
-        .checked_sub(short_msat)
-        .ok_or("short_msat exceeds the invoice's amount")?;
-    let result = source
-        .pay_through(inner, lsp.node_id(), scid, amount_msat)
-        .await;
+    let result = pay_from_source(lsp, inner, scid, short_msat).await;
     lsp.state.lock().unwrap().skims.remove(&scid);
     result
 }
@@ -78,22 +66,34 @@ pub(crate) async fn pay_lsps2_short(
     scid: u64,
     short_msat: u64,
 ) -> Result<PaymentPreimage, String> {
+    lsp.ldk.lsps2.mark_short(scid, true);
+    let result = pay_from_source(lsp, inner, scid, short_msat).await;
+    lsp.ldk.lsps2.mark_short(scid, false);
+    result
+}
+
+/// The skim source pays `inner`, `short_msat` below its amount, along `source -> lsp -> payee`,
+/// the last hop through `lsp`'s intercept SCID `scid` (which the caller has told `lsp` what to do
+/// with, and forgets afterwards whatever the outcome).
+async fn pay_from_source(
+    lsp: &Arc<FlowLsp>,
+    inner: &Bolt11Invoice,
+    scid: u64,
+    short_msat: u64,
+) -> Result<PaymentPreimage, String> {
     let source = lsp
         .skim_source
         .get()
         .cloned()
-        .ok_or("pay-short: this LSP has no skim source node to pay from")?;
+        .ok_or("this LSP has no skim source node to pay from")?;
     let amount_msat = inner
         .amount_milli_satoshis()
         .ok_or("the client's invoice has no amount")?
         .checked_sub(short_msat)
         .ok_or("short_msat exceeds the invoice's amount")?;
-    lsp.ldk.lsps2.mark_short(scid, true);
-    let result = source
+    source
         .pay_through(inner, lsp.node_id(), scid, amount_msat)
-        .await;
-    lsp.ldk.lsps2.mark_short(scid, false);
-    result
+        .await
 }
 
 /// Answers an intercepted HTLC: forwards `expected_outbound_amount_msat - skim_msat` to the

@@ -362,27 +362,16 @@ pub(crate) fn on_intercepted(
             });
         }
         Lsps2Fault::SkimAboveFee { extra_msat } => {
-            let size = buy
-                .payment_size_msat
-                .unwrap_or(expected_outbound_amount_msat);
-            let amount = compute_opening_fee(size, buy.min_fee_msat, buy.proportional as u64)
-                .and_then(|fee| fee.checked_add(extra_msat))
-                .and_then(|withheld| expected_outbound_amount_msat.checked_sub(withheld));
-            let Some(amount_msat) = amount else {
-                let _ = cm.fail_intercepted_htlc(intercept_id);
-                return true;
-            };
-            tracing::warn!(target: "lsp_flow::lsps2", hash = %payment_hash, amount_msat, extra_msat,
-                "fault skim_above_fee: forwarding with more than the fee withheld");
-            svc.manual.lock().unwrap().insert(
-                buy.user_channel_id,
-                ManualForward {
-                    intercept_id,
-                    client: buy.client,
-                    amount_msat,
-                },
-            );
-            open_jit_channel(lsp, buy.client, amount_msat, buy.user_channel_id);
+            if let Some(amount_msat) = forward_manually(
+                lsp,
+                &buy,
+                intercept_id,
+                expected_outbound_amount_msat,
+                extra_msat,
+            ) {
+                tracing::warn!(target: "lsp_flow::lsps2", hash = %payment_hash, amount_msat, extra_msat,
+                    "fault skim_above_fee: forwarding with more than the fee withheld");
+            }
         }
         _ => {
             let Some(handler) = svc.liquidity.lsps2_service_handler() else {
@@ -412,17 +401,35 @@ fn forward_short(
     payment_hash: PaymentHash,
     expected_outbound_amount_msat: u64,
 ) {
+    if let Some(amount_msat) =
+        forward_manually(lsp, buy, intercept_id, expected_outbound_amount_msat, 0)
+    {
+        tracing::warn!(target: "lsp_flow::lsps2", hash = %payment_hash, amount_msat,
+            "paid short: forwarding less than the buy's size (less the fee) anyway");
+    }
+}
+
+/// Forwards an intercepted HTLC of `buy` itself, not through lightning-liquidity: withholds the
+/// opening fee on the buy's size (or on what arrived, for a buy without one) plus `extra_msat`,
+/// opens the JIT channel and forwards the rest once it is ready ([`on_channel_ready`]). Returns
+/// the amount forwarded; `None` (the HTLC failed back) when the withholding exceeds the HTLC.
+fn forward_manually(
+    lsp: &FlowLsp,
+    buy: &Buy,
+    intercept_id: InterceptId,
+    expected_outbound_amount_msat: u64,
+    extra_msat: u64,
+) -> Option<u64> {
     let size = buy
         .payment_size_msat
         .unwrap_or(expected_outbound_amount_msat);
     let amount = compute_opening_fee(size, buy.min_fee_msat, buy.proportional as u64)
-        .and_then(|fee| expected_outbound_amount_msat.checked_sub(fee));
+        .and_then(|fee| fee.checked_add(extra_msat))
+        .and_then(|withheld| expected_outbound_amount_msat.checked_sub(withheld));
     let Some(amount_msat) = amount else {
         let _ = lsp.ldk.channel_manager.fail_intercepted_htlc(intercept_id);
-        return;
+        return None;
     };
-    tracing::warn!(target: "lsp_flow::lsps2", hash = %payment_hash, amount_msat,
-        "paid short: forwarding less than the buy's size (less the fee) anyway");
     lsp.ldk.lsps2.manual.lock().unwrap().insert(
         buy.user_channel_id,
         ManualForward {
@@ -432,6 +439,7 @@ fn forward_short(
         },
     );
     open_jit_channel(lsp, buy.client, amount_msat, buy.user_channel_id);
+    Some(amount_msat)
 }
 
 /// A channel became ready: a fault's held HTLC is forwarded, else lightning-liquidity is told.
