@@ -24,6 +24,8 @@ export interface Channel {
   channelId: string; counterpartyNodeId: string; capacitySat: number;
   outboundMsat: number; inboundMsat: number; pendingInboundMsat: number; isUsable: boolean; isReady: boolean;
   confirmations: number | null; shortChannelId: string | null; fundingTxid: string | null;
+  /** An anchor channel: the wallet's own force close is fee-bumped from its on-chain coins. */
+  anchors: boolean;
 }
 export type PaymentStatus = "pending" | "succeeded" | "failed";
 export interface Payment {

@@ -243,6 +243,7 @@ fn returned_objects_have_the_shipped_fields() {
         confirmations: None,
         short_channel_id: None,
         funding_txid: None,
+        anchors: true,
     };
     // An error with a reason, so that the optional `reason` is there to be checked too.
     let error = || Error::InvalidWrappedInvoice(WrappedInvoiceFault::WrongHash);

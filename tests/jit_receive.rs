@@ -326,6 +326,8 @@ async fn jit_then_direct(protocol: LspProtocol, expected_protocol: &str) {
     let channels = w.channels().await;
     log(&format!("channels: {}", Value::Array(channels.clone())));
     assert_eq!(channels.len(), 1);
+    // Issue 29: both LSPs open anchor channels, as Olympus does.
+    assert_eq!(channels[0]["anchors"], true, "{}", channels[0]);
     assert_eq!(w.wallet.pending_receives(), 0);
 
     // A second payment uses the channel: direct, no fee.

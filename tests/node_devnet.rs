@@ -688,6 +688,7 @@ async fn stop_waits_for_a_broadcast_in_flight_and_nothing_happens_after_it() {
 async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
     let e = endpoints();
     let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
+    let sockets = track_websockets();
     let (w, ev) = open_ok(&lsps2_config(&fresh_name("sweep"))).await;
     wait_connected(&ev, &lsp).await;
     let opened = unsolicited_lsp_channel(&w, &ev, 500_000).await;
@@ -706,7 +707,14 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
     assert_eq!(w.call("pendingReceives", &[]).unwrap().as_f64(), Some(1.0));
 
     // Force close: our output on our commitment waits for the LSP's to_self_delay, then the
-    // sweeper spends it to the wallet's address.
+    // sweeper spends it to the wallet's address. The wallet has no on-chain coins to bump its
+    // anchor channel's commitment: it goes out at its own feerate. The LSP hears of the close
+    // only from the chain (its own commitment would otherwise race ours).
+    sockets.cut();
+    ev.wait_for("peer", Duration::from_secs(30), |d| {
+        d["nodeId"] == lsp.as_str() && d["connected"] == false
+    })
+    .await;
     w.ok(
         "closeChannel",
         &[JsValue::from_str(&channel_id), js(&json!({"force": true}))],
@@ -718,7 +726,36 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
         })
         .await;
     say(&format!("channel_closed {closed}"));
+    let funding = opened["fundingTxid"].as_str().unwrap().to_string();
+    let deadline = time::now_millis() + 30_000;
+    let commitment = loop {
+        let spends = esplora(&format!("/tx/{funding}/outspends")).await;
+        if let Some(s) = spends
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["spent"] == true)
+        {
+            break esplora(&format!("/tx/{}", s["txid"].as_str().unwrap())).await;
+        }
+        assert!(time::now_millis() < deadline, "no commitment broadcast");
+        time::sleep(Duration::from_millis(200)).await;
+    };
+    say(&format!(
+        "commitment {} ({} sat fee) broadcast with no on-chain coins",
+        commitment["txid"], commitment["fee"]
+    ));
     control("/mine", json!({"count": 1})).await;
+    let status = esplora(&format!(
+        "/tx/{}/status",
+        commitment["txid"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(
+        status["confirmed"], true,
+        "the commitment alone confirms: {status}"
+    );
+    sockets.restore();
     w.ok("sync", &[]).await;
     control("/mine", json!({"count": 150})).await;
     w.ok("sync", &[]).await;
@@ -770,6 +807,141 @@ async fn force_close_sweeps_the_delayed_output_to_the_onchain_address() {
     let phrase = w.call("mnemonic", &[]).unwrap().as_string().unwrap();
     w.stop().await;
     assert_restores(&phrase, sat).await;
+}
+
+/// GETs an Esplora path of the devnet's chain.
+async fn esplora(path: &str) -> Value {
+    let url = format!("{}{}", endpoints()["esplora_url"].as_str().unwrap(), path);
+    tabnode::net::HttpClient::new(Duration::from_secs(30))
+        .get_json(&url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+/// Issue 29: the LSP's channels are anchor channels, and the wallet's own force close of one
+/// goes out with a CPFP child paid from its confirmed on-chain coins. Fees spike to 10 sat/vB
+/// after the channel opened, so the commitment's own feerate (the LSP's, signed at the
+/// devnet's 1008-block estimate) is far below LDK's target for the close (2 500 sat/kw); the
+/// child spends the commitment's anchor (330 sat) and the wallet's coin and brings the package
+/// to the target; both confirm in one block, and the on-chain balance is the coin plus the
+/// anchor minus the child's fee, exactly.
+#[wasm_bindgen_test]
+async fn the_wallets_force_close_of_an_anchor_channel_is_bumped_from_its_coins() {
+    let e = endpoints();
+    let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
+    let sockets = track_websockets();
+    let (w, ev) = open_ok(&lsps2_config(&fresh_name("cpfp"))).await;
+    wait_connected(&ev, &lsp).await;
+    let opened = unsolicited_lsp_channel(&w, &ev, 500_000).await;
+    assert_eq!(opened["anchors"], true, "an anchor channel: {opened}");
+    let channel_id = opened["channelId"].as_str().unwrap().to_string();
+    let funding_txid = opened["fundingTxid"].as_str().unwrap().to_string();
+    receive_from_payer(&w, &ev, 120_000_000).await;
+
+    let address = w.ok("onchainAddress", &[]).await;
+    let address = address.as_str().unwrap().to_string();
+    let sent = control(
+        "/send-onchain",
+        json!({"address": address, "amount_sat": 50_000}),
+    )
+    .await;
+    let coin_txid = sent["txid"].as_str().unwrap().to_string();
+    control("/mine", json!({"count": 1})).await;
+    w.ok("sync", &[]).await;
+    let before = w.ok("balance", &[]).await;
+    assert_eq!(
+        (
+            before["onchainSat"].as_u64(),
+            before["onchainPendingSat"].as_u64()
+        ),
+        (Some(50_000), Some(0)),
+        "{before}"
+    );
+
+    // The LSP would answer the close with its own commitment, and whichever reaches the
+    // mempool first is mined: close while it cannot hear of it, and let it find out on chain.
+    sockets.cut();
+    ev.wait_for("peer", Duration::from_secs(30), |d| {
+        d["nodeId"] == lsp.as_str() && d["connected"] == false
+    })
+    .await;
+    control("/chain/fee-spike", json!({"sat_per_vb": 10})).await;
+    w.ok("sync", &[]).await;
+    w.ok(
+        "closeChannel",
+        &[JsValue::from_str(&channel_id), js(&json!({"force": true}))],
+    )
+    .await;
+    let coin_tx = esplora(&format!("/tx/{coin_txid}")).await;
+    let vout = coin_tx["vout"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|o| o["scriptpubkey_address"] == address.as_str())
+        .expect("the coin pays the wallet");
+    let deadline = time::now_millis() + 60_000;
+    let child_txid = loop {
+        let spend = esplora(&format!("/tx/{coin_txid}/outspend/{vout}")).await;
+        if spend["spent"] == true {
+            break spend["txid"].as_str().unwrap().to_string();
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "the coin was never spent: no CPFP"
+        );
+        time::sleep(Duration::from_millis(200)).await;
+    };
+    let child = esplora(&format!("/tx/{child_txid}")).await;
+    let inputs = child["vin"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2, "the anchor and the coin: {child}");
+    let anchor = inputs
+        .iter()
+        .find(|i| i["txid"] != coin_txid.as_str())
+        .unwrap();
+    assert_eq!(anchor["prevout"]["value"], 330, "an anchor output: {child}");
+    let commitment_txid = anchor["txid"].as_str().unwrap().to_string();
+    let commitment = esplora(&format!("/tx/{commitment_txid}")).await;
+    assert_eq!(
+        commitment["vin"][0]["txid"],
+        funding_txid.as_str(),
+        "the anchor is the channel's commitment's"
+    );
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
+    let (commitment_fee, commitment_weight) = (n(&commitment, "fee"), n(&commitment, "weight"));
+    let (child_fee, child_weight) = (n(&child, "fee"), n(&child, "weight"));
+    let own_rate = commitment_fee * 1000 / commitment_weight;
+    let package_rate = (commitment_fee + child_fee) * 1000 / (commitment_weight + child_weight);
+    say(&format!(
+        "force close: commitment {commitment_txid} at {own_rate} sat/kw, CPFP child {child_txid} ({child_fee} sat) brings the package to {package_rate} sat/kw"
+    ));
+    assert!(own_rate < 2_500, "the commitment alone is below the target");
+    assert!(package_rate >= 2_500, "the package reaches LDK's target");
+
+    control("/chain/fee-spike", json!({"sat_per_vb": null})).await;
+    let mined = control("/mine", json!({"count": 1})).await;
+    let height = mined["height"].as_u64();
+    for txid in [&commitment_txid, &child_txid] {
+        let status = esplora(&format!("/tx/{txid}/status")).await;
+        assert_eq!(status["block_height"].as_u64(), height, "{txid}: {status}");
+    }
+    ev.wait_for("channel_closed", Duration::from_secs(30), |d| {
+        d["channelId"] == channel_id.as_str()
+    })
+    .await;
+    w.ok("sync", &[]).await;
+    let after = w.ok("balance", &[]).await;
+    assert_eq!(
+        (
+            after["onchainSat"].as_u64(),
+            after["onchainPendingSat"].as_u64()
+        ),
+        (Some(50_000 + 330 - child_fee), Some(0)),
+        "the coin and the anchor, less the child's fee: {after}"
+    );
+    sockets.restore();
+    let errors: Vec<_> = ev.all().into_iter().filter(|(k, _)| k == "error").collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    w.stop().await;
 }
 
 /// A wallet restored from `phrase` in a new storage finds `onchain_sat` confirmed after its

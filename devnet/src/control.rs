@@ -11,6 +11,7 @@
 //! | `GET /endpoints` | – | the endpoints JSON |
 //! | `POST /mine` | `{count?}` (default 1) | `{hashes, height}` |
 //! | `POST /pay` | `{invoice, amount_msat?}` | the payer's `PayResult` (preimage, fee, elapsed) |
+//! | `POST /send-onchain` | `{address, amount_sat}` | `{txid}`: the payer's on-chain wallet pays a regtest address (in the mempool on return; mine to confirm) |
 //! | `POST /invoice` | `{amount_msat, description?, node?}` | `{invoice}`: the payer's (or, with `node: "merchant"`, the merchant's, with no route hints), for a wallet to pay |
 //! | `POST /merchant/received` | `{payment_hash}` | `{status, amount_msat}`: what the merchant's node recorded for it (`succeeded` once claimed; nulls if unknown) |
 //! | `POST /open-channel` | `{from: "lsps2"\|"flow", node_id, capacity_sat, push_msat?, announced?}` | `{ok, funding_txid}` once the funding tx is in the mempool |
@@ -20,6 +21,7 @@
 //! | `GET /lsps2-raw/held-funding` | the funding transactions that service held back for `client_trusts_lsp` buys, each with whether the chain had it just before and just after the opening fee was collected | `{held: [{txid, on_chain_before_fee, on_chain_after_fee}]}` |
 //! | `POST /flow/pay-skimmed` | `{invoice, skim_msat}`: the REST LSP's node forwards a payment of `invoice` with `skim_msat` withheld as a skimmed fee (TLV 65537), e.g. on a direct payment | `{status, preimage?, failure?}` |
 //! | `POST /flow/pay-short` | `{invoice, short_msat}`: an HTLC for less than the invoice: the REST LSP's node pays `invoice` `short_msat` below its amount (from its skim source); a JIT invoice of its LSPS2 service has the channel opened and the HTLC forwarded anyway, less the fee; a direct invoice is forwarded as is | `{status, preimage?, failure?}` |
+//! | `POST /chain/fee-spike` | `{sat_per_vb, max_secs?}` (default 120 s; `sat_per_vb: null` ends it): Esplora's `/fee-estimates` answers that rate for every target | `{sat_per_vb}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //!
 //! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
@@ -80,6 +82,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/mine", post(mine))
         .route("/pay", post(pay))
         .route("/invoice", post(invoice))
+        .route("/send-onchain", post(send_onchain))
         .route("/merchant/received", post(merchant_received))
         .route("/open-channel", post(open_channel))
         .route("/flow/fault", post(set_fault))
@@ -88,6 +91,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/lsps2-raw/fault", post(set_lsps2_fault))
         .route("/lsps2-raw/held-funding", get(lsps2_held_funding))
         .route("/chain/hide-mempool", post(hide_mempool))
+        .route("/chain/fee-spike", post(fee_spike))
         .route("/rgs/fault", post(set_rgs_fault))
         .layer(
             CorsLayer::new()
@@ -202,6 +206,25 @@ async fn pay(State(devnet): State<Arc<Devnet>>, Json(req): Json<PayRequest>) -> 
     Ok(Json(
         serde_json::to_value(result).map_err(ApiError::internal)?,
     ))
+}
+
+#[derive(Deserialize)]
+struct SendOnchainRequest {
+    address: String,
+    amount_sat: u64,
+}
+
+async fn send_onchain(
+    State(devnet): State<Arc<Devnet>>,
+    Json(req): Json<SendOnchainRequest>,
+) -> ApiResult {
+    if req.amount_sat == 0 {
+        return Err(ApiError::bad("bad_amount", "amount_sat must be positive"));
+    }
+    let txid = payer::send_onchain(&devnet.payer, &req.address, req.amount_sat)
+        .await
+        .map_err(|e| ApiError::bad("send_refused", format!("{e:#}")))?;
+    Ok(Json(json!({ "txid": txid.to_string() })))
 }
 
 #[derive(Deserialize)]
@@ -382,6 +405,28 @@ async fn hide_mempool(
     Ok(Json(
         json!({ "hidden": req.hidden, "max_secs": req.hidden.then_some(max_secs) }),
     ))
+}
+
+#[derive(Deserialize)]
+struct FeeSpike {
+    sat_per_vb: Option<u32>,
+    max_secs: Option<u64>,
+}
+
+async fn fee_spike(State(devnet): State<Arc<Devnet>>, Json(req): Json<FeeSpike>) -> ApiResult {
+    let max_secs = req.max_secs.unwrap_or(120);
+    if !(1..=3600).contains(&max_secs) || req.sat_per_vb.is_some_and(|r| !(1..=10_000).contains(&r))
+    {
+        return Err(ApiError::bad(
+            "bad_fee_spike",
+            "sat_per_vb must be 1..=10000 and max_secs 1..=3600",
+        ));
+    }
+    let spike = req
+        .sat_per_vb
+        .map(|r| (r * 1000, std::time::Duration::from_secs(max_secs)));
+    devnet.chain.set_fee_spike(spike);
+    Ok(Json(json!({ "sat_per_vb": req.sat_per_vb })))
 }
 
 async fn set_rgs_fault(

@@ -288,9 +288,10 @@ impl Devnet {
         .await
         .context("starting the REST LSP's skim source")?;
 
-        // Funds: 50 BTC coinbases to each LSP and the payer, then maturity.
+        // Funds: 50 BTC coinbases to each LSP, the payer and the merchant (whose anchor channels
+        // need an on-chain reserve, ldk-node's 25 000 sat each), then maturity.
         let miner = Address::p2wsh(&ScriptBuf::new_op_return([]), Network::Regtest).script_pubkey();
-        for node in [&lsps2, &payer_node] {
+        for node in [&lsps2, &payer_node, &merchant] {
             let addr = node
                 .node
                 .onchain_payment()

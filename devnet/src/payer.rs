@@ -126,3 +126,29 @@ pub fn invoice(payer: &RunningNode, amount_msat: u64, description: &str) -> Resu
         )
         .map_err(|e| anyhow!("payer: receive: {e:?}"))
 }
+
+/// Sends `amount_sat` on chain from the payer's wallet to `address` (a regtest address), at the
+/// wallet's default feerate; the transaction is in the mempool when this returns.
+pub async fn send_onchain(
+    payer: &Arc<RunningNode>,
+    address: &str,
+    amount_sat: u64,
+) -> Result<bitcoin::Txid> {
+    let address = bitcoin::Address::from_str(address.trim())
+        .map_err(|e| anyhow!("not an address: {e}"))?
+        .require_network(bitcoin::Network::Regtest)
+        .map_err(|e| anyhow!("not a regtest address: {e}"))?;
+    let payer = payer.clone();
+    tokio::task::spawn_blocking(move || {
+        payer
+            .node
+            .sync_wallets()
+            .map_err(|e| anyhow!("sync: {e:?}"))?;
+        payer
+            .node
+            .onchain_payment()
+            .send_to_address(&address, amount_sat, None)
+            .map_err(|e| anyhow!("send: {e:?}"))
+    })
+    .await?
+}

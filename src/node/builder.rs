@@ -59,6 +59,7 @@ use lightning_rapid_gossip_sync::RapidGossipSync;
 
 use super::broadcaster::Broadcaster;
 use super::event_bus::EventBus;
+use super::fee_bump::FeeBumper;
 use super::fee_estimator::WalletFeeEstimator;
 use super::kv::{NodeKv, StorageHealth};
 use super::ldk_config::{reapply_lsp_channel_config, user_config};
@@ -596,6 +597,12 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         }
     }
 
+    let fee_bumper = FeeBumper::new(
+        onchain.clone(),
+        broadcaster.clone(),
+        keys.clone(),
+        logger.clone(),
+    );
     let node = Rc::new(Node {
         network,
         secret,
@@ -617,6 +624,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         lsps_peek,
         peer_manager,
         sweeper,
+        fee_bumper,
         payments,
         onchain,
         bus,

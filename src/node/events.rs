@@ -395,6 +395,8 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             }
         }
 
+        Event::BumpTransaction(bump) => node.fee_bumper.handle(&bump).await,
+
         Event::ConnectionNeeded { node_id, .. } => {
             if node.lsp.node_id.get() == Some(node_id) {
                 node.reconnect_kick.kick();

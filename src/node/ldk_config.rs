@@ -6,7 +6,10 @@
 //!   (`manually_accept_inbound_channels`), never automatically;
 //! - channels are private (not announced) and ask for SCID privacy (`option_scid_alias`), and a
 //!   peer that wants an announced channel is refused;
-//! - anchor channels are not negotiated: a wallet with no on-chain funds could not bump them;
+//! - anchor (`anchors_zero_fee_htlc_tx`) channels are negotiated, as public LSPs open them
+//!   (Olympus by default); their closing transactions are fee-bumped from the on-chain wallet
+//!   ([`super::fee_bump`]). Zero-fee-commitment (TRUC) channels are not: they need package relay
+//!   the wallet's Esplora cannot do;
 //! - `our_to_self_delay` is [`OUR_TO_SELF_DELAY`] (≤ 2016, and ≤ the usual LSPS2
 //!   `max_client_to_self_delay`).
 
@@ -32,7 +35,7 @@ pub fn user_config() -> UserConfig {
     let h = &mut c.channel_handshake_config;
     h.announce_for_forwarding = false;
     h.negotiate_scid_privacy = true;
-    h.negotiate_anchors_zero_fee_htlc_tx = false;
+    h.negotiate_anchors_zero_fee_htlc_tx = true;
     h.negotiate_anchor_zero_fee_commitments = false;
     h.our_to_self_delay = OUR_TO_SELF_DELAY;
     // The LSP's channel is our only inbound liquidity: let a payment use all of it.
@@ -97,8 +100,12 @@ mod tests {
         assert!(!c.channel_handshake_config.announce_for_forwarding);
         assert!(c.channel_handshake_config.negotiate_scid_privacy);
         assert!(
-            !c.channel_handshake_config
+            c.channel_handshake_config
                 .negotiate_anchors_zero_fee_htlc_tx
+        );
+        assert!(
+            !c.channel_handshake_config
+                .negotiate_anchor_zero_fee_commitments
         );
         assert!(c.channel_handshake_config.our_to_self_delay <= 2016);
         assert!(

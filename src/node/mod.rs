@@ -32,6 +32,8 @@ pub mod event_bus;
 #[cfg(target_arch = "wasm32")]
 pub mod events;
 #[cfg(target_arch = "wasm32")]
+pub mod fee_bump;
+#[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(target_arch = "wasm32")]
 pub mod peers;

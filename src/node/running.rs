@@ -24,6 +24,7 @@ use lightning::ln::types::ChannelId;
 use lightning::util::logger::Level;
 
 use super::event_bus::EventBus;
+use super::fee_bump::FeeBumper;
 use super::fee_estimator::WalletFeeEstimator;
 use super::logger::{wallet_log, NodeLogger};
 use super::signals::{Kick, Shutdown};
@@ -94,6 +95,8 @@ pub struct Node {
     pub(crate) lsps_peek: Arc<LspsPeek>,
     pub(crate) peer_manager: Arc<PeerManager>,
     pub(crate) sweeper: Arc<Sweeper>,
+    /// Fee bumps of anchor channels' closing transactions, from the on-chain wallet's coins.
+    pub(crate) fee_bumper: FeeBumper,
     pub(crate) payments: PaymentStore,
     pub(crate) onchain: Arc<OnchainWallet>,
     pub(crate) bus: EventBus,

@@ -54,6 +54,10 @@ pub struct ChannelInfo {
     pub short_channel_id: Option<String>,
     /// The funding transaction id.
     pub funding_txid: Option<String>,
+    /// An anchor (`anchors_zero_fee_htlc_tx`) channel: the wallet's own force close is
+    /// fee-bumped from its on-chain coins (without them its commitment goes out alone, at the
+    /// feerate the LSP set).
+    pub anchors: bool,
 }
 
 /// Formats an SCID as `block x tx x output`.
@@ -84,6 +88,10 @@ impl ChannelInfo {
             confirmations: c.confirmations,
             short_channel_id: c.short_channel_id.map(format_scid),
             funding_txid: c.funding_txo.map(|o| o.txid.to_string()),
+            anchors: c
+                .channel_type
+                .as_ref()
+                .is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx()),
         }
     }
 }
@@ -275,11 +283,13 @@ mod tests {
             confirmations: None,
             short_channel_id: None,
             funding_txid: Some("bb".into()),
+            anchors: true,
         };
         let d = WalletEvent::ChannelOpened(c).detail();
         assert_eq!(d["capacitySat"], 1_000_000);
         assert_eq!(d["shortChannelId"], Value::Null);
         assert_eq!(d["fundingTxid"], "bb");
+        assert_eq!(d["anchors"], true);
         assert_eq!(
             WalletEvent::ChannelClosed {
                 channel_id: "aa".into(),

@@ -23,17 +23,21 @@
 //!
 //! Modules: [`descriptors`] (BIP84 from the seed), [`record`] (the stored form), [`state`]
 //! (BDK's wallet without I/O: reveal, hand out, apply, balance), [`scan`] (which scripts a sync
-//! asks about), [`esplora_update`] (Esplora's answers → a BDK update); wasm32 only:
-//! `wallet` (store + Esplora + LDK's sweeper destination) and `signer` (the `SignerProvider`).
+//! asks about), [`esplora_update`] (Esplora's answers → a BDK update), [`spend`] (the coins a
+//! fee bump may add, and signing them); wasm32 only: `wallet` (store + Esplora + LDK's sweeper
+//! destination), `signer` (the `SignerProvider`) and `coins` (LDK's fee-bump coin source).
 
 pub mod descriptors;
 pub mod esplora_update;
 pub mod record;
 pub mod scan;
+pub mod spend;
 pub mod state;
 
 pub use state::{OnchainBalance, OnchainState};
 
+#[cfg(target_arch = "wasm32")]
+pub mod coins;
 #[cfg(target_arch = "wasm32")]
 pub mod signer;
 #[cfg(target_arch = "wasm32")]

@@ -280,7 +280,7 @@ fn compact_chain(cs: &mut ChangeSet) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::chain::{BlockSummary, EsploraTx, TxStatus};
     use crate::onchain::esplora_update::{
@@ -299,11 +299,11 @@ mod tests {
     const OTHER: &str =
         "legal winner thank year wave sausage worth useful legal winner thank yellow";
 
-    fn secret() -> WalletSecret {
+    pub(crate) fn secret() -> WalletSecret {
         WalletSecret::parse(ABANDON).unwrap()
     }
 
-    fn written(state: &mut OnchainState) -> Vec<u8> {
+    pub(crate) fn written(state: &mut OnchainState) -> Vec<u8> {
         let w = state.pending_write().unwrap().expect("something to write");
         state.write_done(w.internal_revealed);
         w.bytes
@@ -404,7 +404,7 @@ mod tests {
         );
     }
 
-    fn hash(n: u32) -> BlockHash {
+    pub(crate) fn hash(n: u32) -> BlockHash {
         let mut b = [0u8; 32];
         b[..4].copy_from_slice(&n.to_le_bytes());
         b[31] = 0x77;
@@ -426,7 +426,7 @@ mod tests {
     }
 
     /// One sync against a chain of `hash(h)` blocks up to `tip`, with `txs` on internal 0.
-    fn sync(s: &mut OnchainState, tip: u32, txs: Vec<EsploraTx>) {
+    pub(crate) fn sync(s: &mut OnchainState, tip: u32, txs: Vec<EsploraTx>) {
         let mut remote = RemoteChain::from_blocks(&blocks(tip)).unwrap();
         let histories = vec![ScriptHistory {
             keychain: KeychainKind::Internal,

@@ -305,7 +305,12 @@ impl OnchainWallet {
         Ok(all)
     }
 
-    fn log(&self, level: Level, message: &str) {
+    /// Runs `f` on BDK's wallet as it stands (as of the last sync); nothing is staged.
+    pub fn with_bdk<T>(&self, f: impl FnOnce(&bdk_wallet::Wallet) -> T) -> T {
+        f(self.state.borrow().wallet())
+    }
+
+    pub(crate) fn log(&self, level: Level, message: &str) {
         wallet_log(&self.logger, level, message);
     }
 

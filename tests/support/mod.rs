@@ -225,6 +225,57 @@ pub async fn control(path: &str, body: Value) -> Value {
     }
 }
 
+/// The page's websockets (the wallet's way to its LSP), tracked from [`track_websockets`] on.
+pub struct Websockets {
+    cut: js_sys::Function,
+    restore: js_sys::Function,
+}
+
+impl Websockets {
+    /// Closes every websocket opened since, and makes new ones fail (as to a closed port on
+    /// loopback) until [`restore`](Self::restore). Lets a test do what the LSP must not learn
+    /// of at once, e.g. a force close whose commitment must reach the chain before the LSP's
+    /// own (the devnet's mempool keeps the first of two conflicting transactions).
+    pub fn cut(&self) {
+        self.cut.call0(&JsValue::NULL).unwrap();
+    }
+
+    /// Lets new websockets through again, and puts the page's own `WebSocket` back.
+    pub fn restore(&self) {
+        self.restore.call0(&JsValue::NULL).unwrap();
+    }
+}
+
+/// Wraps the page's `WebSocket` constructor so that a test can cut the connections opened from
+/// now on (open the wallet after this).
+pub fn track_websockets() -> Websockets {
+    let pair: js_sys::Array = js_sys::Function::new_no_args(
+        "const Original = globalThis.WebSocket;
+         const sockets = [];
+         let blocked = false;
+         function Tracked(url, protocols) {
+           if (blocked) return new Original('ws://127.0.0.1:1/');
+           const s = new Original(url, protocols);
+           sockets.push(s);
+           return s;
+         }
+         Tracked.prototype = Original.prototype;
+         for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Tracked[k] = Original[k];
+         globalThis.WebSocket = Tracked;
+         return [
+           () => { blocked = true; for (const s of sockets.splice(0)) s.close(); },
+           () => { blocked = false; globalThis.WebSocket = Original; },
+         ];",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap()
+    .into();
+    Websockets {
+        cut: pair.get(0).into(),
+        restore: pair.get(1).into(),
+    }
+}
+
 /// Prints a line in the test output.
 pub fn say(line: &str) {
     web_sys::console::log_1(&JsValue::from_str(line));

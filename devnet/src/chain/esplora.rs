@@ -867,8 +867,14 @@ async fn mempool_stats(State(c): Chain) -> Response {
     })
 }
 
-async fn fee_estimates_route() -> Response {
-    Json(fee_estimates()).into_response()
+async fn fee_estimates_route(State(c): Chain) -> Response {
+    let mut estimates = fee_estimates();
+    if let Some(rate) = c.fee_spike() {
+        for v in estimates.values_mut() {
+            *v = f64::from(rate) / 1000.0;
+        }
+    }
+    Json(estimates).into_response()
 }
 
 /// What a script route is about: a script hash, and the script itself when an address gave it.

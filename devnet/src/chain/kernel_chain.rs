@@ -44,6 +44,9 @@ pub struct KernelChain {
     /// Held as the unix time in milliseconds until which it lasts (0: shown), so a test that
     /// fails before showing the mempool again cannot leave it hidden for the tests after it.
     mempool_hidden_until_ms: AtomicU64,
+    /// A fee spike (control API): every `/fee-estimates` target answers this rate (milli-sat
+    /// per vB) until this unix time in milliseconds; bounded in time for the same reason.
+    fee_spike: Mutex<Option<(u64, u32)>>,
 }
 
 fn now_millis() -> u64 {
@@ -83,6 +86,7 @@ impl KernelChain {
             }),
             tips,
             mempool_hidden_until_ms: AtomicU64::new(0),
+            fee_spike: Mutex::new(None),
         }))
     }
 
@@ -99,6 +103,24 @@ impl KernelChain {
     /// Whether the Esplora API hides unconfirmed transactions now ([`Self::set_mempool_hidden`]).
     pub fn mempool_hidden(&self) -> bool {
         now_millis() < self.mempool_hidden_until_ms.load(Ordering::SeqCst)
+    }
+
+    /// Makes the Esplora API's `/fee-estimates` answer `milli_sat_per_vb` for every target for
+    /// at most `for_at_most`, or the usual estimates again at once with `None`.
+    pub fn set_fee_spike(&self, spike: Option<(u32, Duration)>) {
+        *self.fee_spike.lock().unwrap_or_else(|e| e.into_inner()) = spike.map(|(rate, d)| {
+            let until =
+                now_millis().saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            (until, rate)
+        });
+    }
+
+    /// The rate of a fee spike in force ([`Self::set_fee_spike`]), milli-sat per vB.
+    pub fn fee_spike(&self) -> Option<u32> {
+        let spike = *self.fee_spike.lock().unwrap_or_else(|e| e.into_inner());
+        spike
+            .filter(|(until, _)| now_millis() < *until)
+            .map(|(_, rate)| rate)
     }
 
     /// The state lock. A panic while it was held leaves it poisoned; the state is still

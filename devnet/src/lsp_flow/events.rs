@@ -163,6 +163,22 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
         } => {
             super::lsps2::funding::on_broadcast_safe(lsp, user_channel_id, counterparty_node_id);
         }
+        Event::OpenChannelRequest {
+            temporary_channel_id,
+            counterparty_node_id,
+            funding_satoshis,
+            ..
+        } => {
+            let user_channel_id = rand::random::<u128>();
+            if let Err(e) = cm.accept_inbound_channel(
+                &temporary_channel_id,
+                &counterparty_node_id,
+                user_channel_id,
+                None,
+            ) {
+                tracing::warn!(target: "lsp_flow", peer = %counterparty_node_id, sat = funding_satoshis, "inbound channel not accepted: {e:?}");
+            }
+        }
         Event::ChannelPending {
             channel_id,
             counterparty_node_id,
@@ -232,6 +248,7 @@ pub(crate) fn handle_event(lsp: &Arc<FlowLsp>, event: Event) -> Result<(), Repla
             tracing::info!(target: "lsp_flow", ?total_fee_earned_msat, ?skimmed_fee_msat, "payment forwarded");
             super::lsps2::on_payment_forwarded(lsp, next_channel_id, skimmed_fee_msat);
         }
+        Event::BumpTransaction(bump) => lsp.bump.handle_event(&bump),
         other => {
             tracing::debug!(target: "lsp_flow", event = ?other, "event not acted on");
         }

@@ -14,6 +14,7 @@
 //! `status`, `api` (HTTP), `error`.
 
 pub mod api;
+mod bump;
 pub mod chain_sync;
 pub mod config;
 pub mod error;
@@ -94,7 +95,9 @@ pub struct FlowLsp {
     chain: Arc<dyn ChainAccess>,
     ldk: LdkNode,
     node_secret: SecretKey,
-    wallet: FundingWallet,
+    wallet: Arc<FundingWallet>,
+    /// Fee bumps of its anchor channels' closing transactions.
+    bump: bump::BumpHandler,
     listen_addr: SocketAddr,
     state: Mutex<State>,
     payment_waiters: Mutex<HashMap<PaymentId, PaymentWaiter>>,
@@ -123,7 +126,15 @@ impl FlowLsp {
             .map_err(|e| anyhow!("invalid flow LSP config: {e}"))?;
         let seed = config.seed.unwrap_or_else(rand::random);
         let (ldk, mut feeder) = node::build(&config, &seed, chain.clone())?;
-        let wallet = FundingWallet::from_seed(&seed, config.network);
+        let wallet = Arc::new(FundingWallet::from_seed(&seed, config.network));
+        let bump = bump::handler(
+            ldk.broadcaster.clone(),
+            ldk.keys.clone(),
+            bump::BumpCoins {
+                wallet: wallet.clone(),
+                chain: chain.clone(),
+            },
+        );
         let node_secret = ldk.keys.get_node_secret_key();
         let listener = tokio::net::TcpListener::bind(config.listen_addr)
             .await
@@ -136,6 +147,7 @@ impl FlowLsp {
             ldk,
             node_secret,
             wallet,
+            bump,
             listen_addr,
             state: Mutex::new(State {
                 connection_methods,

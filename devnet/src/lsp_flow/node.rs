@@ -85,10 +85,11 @@ pub(crate) struct LdkNode {
     pub base_config: UserConfig,
 }
 
-/// The node's default channel configuration: auto-accept inbound channels (announced or not),
+/// The node's default channel configuration: accept every inbound channel (announced or not),
 /// usable after `inbound_channel_min_depth` confirmations, 100% of an inbound channel may be in
 /// flight (the default 10% would refuse most payer HTLCs), forwards to private channels allowed,
-/// no anchors (a client without on-chain funds could not bump a force close).
+/// anchor channels (`anchors_zero_fee_htlc_tx`) wherever the peer takes them, as Olympus opens
+/// them; their fee bumps come from the funding wallet ([`super::bump`]).
 pub(crate) fn base_user_config(config: &FlowLspConfig) -> UserConfig {
     let mut c = UserConfig::default();
     c.channel_handshake_config.minimum_depth = config.inbound_channel_min_depth.max(1);
@@ -96,12 +97,13 @@ pub(crate) fn base_user_config(config: &FlowLspConfig) -> UserConfig {
         .max_inbound_htlc_value_in_flight_percent_of_channel = 100;
     c.channel_handshake_config.announce_for_forwarding = false;
     c.channel_handshake_config
-        .negotiate_anchors_zero_fee_htlc_tx = false;
+        .negotiate_anchors_zero_fee_htlc_tx = true;
     c.channel_handshake_limits
         .force_announced_channel_preference = false;
     c.channel_handshake_limits.trust_own_funding_0conf = true;
     c.accept_inbound_channels = true;
-    c.manually_accept_inbound_channels = false;
+    // LDK accepts anchor channels only by hand (events.rs accepts every one).
+    c.manually_accept_inbound_channels = true;
     c.accept_forwards_to_priv_channels = true;
     // Only the `skim` fault hands out intercept SCIDs; an HTLC to any other is failed back.
     c.accept_intercept_htlcs = true;

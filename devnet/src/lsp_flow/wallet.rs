@@ -11,8 +11,8 @@ use bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::transaction::Version;
 use bitcoin::{
-    Address, Amount, CompressedPublicKey, Network, OutPoint, ScriptBuf, Sequence, Transaction,
-    TxIn, TxOut, Txid, Witness,
+    Address, Amount, CompressedPublicKey, Network, OutPoint, Psbt, ScriptBuf, Sequence,
+    Transaction, TxIn, TxOut, Txid, Witness,
 };
 
 use crate::chain::{ChainAccess, Utxo};
@@ -297,6 +297,47 @@ impl FundingWallet {
         )?;
         reserved.extend(tx.input.iter().map(|i| i.previous_output));
         self.own_txids.lock().unwrap().insert(tx.compute_txid());
+        Ok(tx)
+    }
+
+    /// The confirmed coins LDK may add to a fee bump (CPFP of a commitment, fees of an HTLC
+    /// transaction): spendable, not reserved for a funding, in a block.
+    pub fn confirmed_coins(&self, chain: &dyn ChainAccess) -> Vec<Utxo> {
+        let utxos = chain.utxos(&self.script);
+        self.spendable(chain, &utxos)
+            .into_iter()
+            .filter(|u| u.height.is_some())
+            .collect()
+    }
+
+    /// Signs (SIGHASH_ALL) every input of `psbt` whose `witness_utxo` pays this wallet's script,
+    /// leaving the others (an anchor, an HTLC output: LDK signs those) as they are.
+    pub fn sign_own_inputs(&self, psbt: Psbt) -> Result<Transaction, FundingError> {
+        let secp = Secp256k1::new();
+        let pubkey = CompressedPublicKey(self.key.public_key(&secp));
+        let mut tx = psbt.unsigned_tx.clone();
+        let mut witnesses = Vec::new();
+        {
+            let mut cache = SighashCache::new(&psbt.unsigned_tx);
+            for (i, input) in psbt.inputs.iter().enumerate() {
+                let Some(out) = input
+                    .witness_utxo
+                    .as_ref()
+                    .filter(|o| o.script_pubkey == self.script)
+                else {
+                    continue;
+                };
+                let sighash = cache
+                    .p2wpkh_signature_hash(i, &self.script, out.value, EcdsaSighashType::All)
+                    .map_err(|e| FundingError::Sign(e.to_string()))?;
+                let msg = Message::from_digest(sighash.to_byte_array());
+                let sig = EcdsaSig::sighash_all(secp.sign_ecdsa(&msg, &self.key));
+                witnesses.push((i, Witness::p2wpkh(&sig, &pubkey.0)));
+            }
+        }
+        for (i, w) in witnesses {
+            tx.input[i].witness = w;
+        }
         Ok(tx)
     }
 

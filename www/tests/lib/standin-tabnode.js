@@ -92,7 +92,7 @@ export class Wallet {
     const got = (r.amountMsat ?? 0) - r.feeMsat;
     this.s.balanceMsat += got;
     if (!this.s.channels.length) this.s.channels.push({ channelId: hex(32), counterpartyNodeId: this.config.lsp.nodeId ?? "03" + "22".repeat(32),
-      capacitySat: 100000, outboundMsat: got, inboundMsat: 100000000 - got, pendingInboundMsat: 0, isUsable: true, isReady: true, confirmations: 0, shortChannelId: "101x1x0", fundingTxid: hex(32) });
+      capacitySat: 100000, outboundMsat: got, inboundMsat: 100000000 - got, pendingInboundMsat: 0, isUsable: true, isReady: true, confirmations: 0, shortChannelId: "101x1x0", fundingTxid: hex(32), anchors: true });
     /** @type {Payment} */
     const p = { paymentHash: r.paymentHash, direction: "inbound", status: "succeeded", amountMsat: got, feeMsat: r.feeMsat, preimage: hex(32),
       invoice: r.invoice, description: "stand-in", createdAt: Date.now(), updatedAt: Date.now(), viaJit: r.feeMsat ? this.config.lsp.protocol : null, failure: null, paths: [] };
