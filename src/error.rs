@@ -360,6 +360,28 @@ pub enum Error {
     PaymentPending,
     /// Not enough outbound balance (or on-chain funds) for the operation.
     InsufficientFunds,
+    /// An on-chain address is not a valid address (one for another network is
+    /// [`Error::NetworkMismatch`]).
+    InvalidAddress,
+    /// An on-chain amount is below the dust limit of the address it would pay: no node would
+    /// relay the transaction.
+    AmountBelowDust {
+        /// The smallest amount that address can be paid.
+        dust_sat: u64,
+    },
+    /// An on-chain send would leave less than the reserve the wallet keeps on chain to bump the
+    /// fees of its anchor channels' closing transactions.
+    AnchorReserve {
+        /// The reserve kept.
+        reserve_sat: u64,
+        /// Confirmed on-chain funds now.
+        confirmed_sat: u64,
+    },
+    /// An on-chain send could not be made or was refused by the chain; nothing was spent.
+    OnchainSendFailed {
+        /// Why.
+        reason: &'static str,
+    },
     /// No channel can take this incoming amount and no LSP is usable.
     NoInboundCapacity,
     /// Connecting to a peer failed.
@@ -425,6 +447,10 @@ impl Error {
             Error::PaymentFailed { .. } => "PAYMENT_FAILED",
             Error::PaymentPending => "PAYMENT_PENDING",
             Error::InsufficientFunds => "INSUFFICIENT_FUNDS",
+            Error::InvalidAddress => "INVALID_ADDRESS",
+            Error::AmountBelowDust { .. } => "AMOUNT_BELOW_DUST",
+            Error::AnchorReserve { .. } => "ANCHOR_RESERVE",
+            Error::OnchainSendFailed { .. } => "ONCHAIN_SEND_FAILED",
             Error::NoInboundCapacity => "NO_INBOUND_CAPACITY",
             Error::PeerConnectionFailed => "PEER_CONNECTION_FAILED",
             Error::ChainSourceFailed => "CHAIN_SOURCE_FAILED",
@@ -556,6 +582,23 @@ impl fmt::Display for Error {
                 f.write_str("The payment is still in flight; its outcome will show in the history")
             }
             Error::InsufficientFunds => f.write_str("Insufficient funds"),
+            Error::InvalidAddress => f.write_str("Not a valid bitcoin address"),
+            Error::AmountBelowDust { dust_sat } => write!(
+                f,
+                "The amount is below the {} sat dust limit of this address",
+                dust_sat
+            ),
+            Error::AnchorReserve {
+                reserve_sat,
+                confirmed_sat,
+            } => write!(
+                f,
+                "The wallet keeps {} sat on chain to bump its channels' closing fees ({} sat confirmed)",
+                reserve_sat, confirmed_sat
+            ),
+            Error::OnchainSendFailed { reason } => {
+                write!(f, "The on-chain send failed: {}", reason)
+            }
             Error::NoInboundCapacity => f.write_str("No inbound capacity for this amount"),
             Error::PeerConnectionFailed => f.write_str("Could not connect to the peer"),
             Error::ChainSourceFailed => f.write_str("The chain source failed"),
@@ -633,6 +676,15 @@ pub(crate) mod tests {
             Error::PaymentFailed { reason: "no route" },
             Error::PaymentPending,
             Error::InsufficientFunds,
+            Error::InvalidAddress,
+            Error::AmountBelowDust { dust_sat: 294 },
+            Error::AnchorReserve {
+                reserve_sat: 2,
+                confirmed_sat: 1,
+            },
+            Error::OnchainSendFailed {
+                reason: "refused by the chain",
+            },
             Error::NoInboundCapacity,
             Error::PeerConnectionFailed,
             Error::ChainSourceFailed,

@@ -275,7 +275,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         .await
         .map_err(lock_error)?;
     locks.borrow_mut().push(node_lock);
-    let fee_estimator = Arc::new(WalletFeeEstimator::new());
+    let fee_estimator = Arc::new(WalletFeeEstimator::new(network));
     let broadcaster = Arc::new(Broadcaster::new(
         esplora.clone(),
         *logger,

@@ -3,7 +3,9 @@
 //! Guarantees: every rate handed to LDK is at least [`FEERATE_FLOOR_SATS_PER_KW`] (253 sat/kw);
 //! before the first answer, or when Esplora has no estimate for a target (a quiet regtest chain
 //! answers `{}`), a fixed fallback rate per target is used (the same targets and fallbacks as
-//! ldk-node, so the wallet and an ldk-node LSP agree on what is sane). The cache is replaced by
+//! ldk-node, so the wallet and an ldk-node LSP agree on what is sane); and no rate is above the
+//! network's ceiling ([`ceiling_sat_per_kw`]), so a hostile or broken Esplora cannot make a
+//! sweep, a fee bump or an on-chain send overpay. The cache is replaced by
 //! [`WalletFeeEstimator::update`] after each chain sync; reads never wait on the network.
 
 use core::cell::RefCell;
@@ -11,6 +13,8 @@ use core::cell::RefCell;
 use lightning::chain::chaininterface::{
     ConfirmationTarget, FeeEstimator, FEERATE_FLOOR_SATS_PER_KW,
 };
+
+use bitcoin::Network;
 
 use crate::chain::FeeEstimates;
 
@@ -42,6 +46,16 @@ pub fn fallback_for_target(target: ConfirmationTarget) -> u64 {
     }
 }
 
+/// The highest rate the wallet ever pays or accepts, per network, in sat per 1000 weight units:
+/// 500 sat/vB on mainnet (above its highest sustained fee spikes), 100 sat/vB on the test
+/// networks, whose coins are free.
+pub fn ceiling_sat_per_kw(network: Network) -> u32 {
+    match network {
+        Network::Bitcoin => 125_000,
+        _ => 25_000,
+    }
+}
+
 /// The rate for `target` given the estimates (if any), adjusted and floored.
 pub fn rate_for_target(estimates: Option<&FeeEstimates>, target: ConfirmationTarget) -> u32 {
     let estimated = estimates.and_then(|e| e.sat_per_kwu_for_target(blocks_for_target(target)));
@@ -63,15 +77,24 @@ pub fn rate_for_target(estimates: Option<&FeeEstimates>, target: ConfirmationTar
 }
 
 /// The wallet's fee estimator: a cache of the last Esplora answer.
-#[derive(Default)]
 pub struct WalletFeeEstimator {
     estimates: RefCell<Option<FeeEstimates>>,
+    ceiling: u32,
 }
 
 impl WalletFeeEstimator {
-    /// An estimator using the fallback rates until the first [`update`](Self::update).
-    pub fn new() -> Self {
-        Self::default()
+    /// An estimator for `network` using the fallback rates until the first
+    /// [`update`](Self::update).
+    pub fn new(network: Network) -> Self {
+        WalletFeeEstimator {
+            estimates: RefCell::new(None),
+            ceiling: ceiling_sat_per_kw(network),
+        }
+    }
+
+    /// The network's ceiling ([`ceiling_sat_per_kw`]).
+    pub fn ceiling(&self) -> u32 {
+        self.ceiling
     }
 
     /// Replaces the cached estimates. Returns whether anything changed.
@@ -87,7 +110,7 @@ impl WalletFeeEstimator {
 
 impl FeeEstimator for WalletFeeEstimator {
     fn get_est_sat_per_1000_weight(&self, target: ConfirmationTarget) -> u32 {
-        rate_for_target(self.estimates.borrow().as_ref(), target)
+        rate_for_target(self.estimates.borrow().as_ref(), target).min(self.ceiling)
     }
 }
 
@@ -108,7 +131,7 @@ mod tests {
 
     #[test]
     fn fallbacks_before_any_answer_and_for_empty_answers() {
-        let fe = WalletFeeEstimator::new();
+        let fe = WalletFeeEstimator::new(Network::Regtest);
         assert_eq!(
             fe.get_est_sat_per_1000_weight(ConfirmationTarget::NonAnchorChannelFee),
             1000
@@ -125,7 +148,7 @@ mod tests {
 
     #[test]
     fn estimates_are_used_adjusted_and_floored() {
-        let fe = WalletFeeEstimator::new();
+        let fe = WalletFeeEstimator::new(Network::Regtest);
         // 1 block: 10 sat/vB = 2500 sat/kw; 12 blocks: 2 sat/vB = 500; 144: 1 sat/vB = 250.
         fe.update(FeeEstimates::parse(br#"{"1": 10, "12": 2, "144": 1}"#).unwrap());
         assert_eq!(
@@ -156,6 +179,20 @@ mod tests {
         );
         for t in ALL {
             assert!(fe.get_est_sat_per_1000_weight(t) >= FEERATE_FLOOR_SATS_PER_KW);
+        }
+    }
+
+    #[test]
+    fn no_rate_is_above_the_networks_ceiling() {
+        // A hostile server's 10 000 sat/vB (2 500 000 sat/kw).
+        let hostile =
+            || FeeEstimates::parse(br#"{"1": 10000, "6": 10000, "1008": 10000}"#).unwrap();
+        for (network, ceiling) in [(Network::Bitcoin, 125_000), (Network::Signet, 25_000)] {
+            let fe = WalletFeeEstimator::new(network);
+            fe.update(hostile());
+            for t in ALL {
+                assert_eq!(fe.get_est_sat_per_1000_weight(t), ceiling, "{t:?}");
+            }
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod descriptors;
 pub mod esplora_update;
 pub mod record;
 pub mod scan;
+pub mod send;
 pub mod spend;
 pub mod state;
 

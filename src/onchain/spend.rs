@@ -85,62 +85,12 @@ pub fn sign_own_inputs(wallet: &Wallet, mut psbt: Psbt) -> Result<Transaction, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{EsploraTx, TxStatus};
-    use crate::onchain::state::tests::{hash, secret, sync, written};
-    use crate::onchain::OnchainState;
+    use crate::onchain::state::tests::funded;
     use bitcoin::absolute::LockTime;
     use bitcoin::secp256k1::{ecdsa, Message, PublicKey, Secp256k1};
     use bitcoin::sighash::{EcdsaSighashType, SighashCache};
     use bitcoin::transaction::Version;
-    use bitcoin::{Amount, Network, OutPoint, ScriptBuf, Sequence, TxIn, TxOut, Txid, WScriptHash};
-
-    fn pay(to: &ScriptBuf, sat: u64, salt: u8) -> Transaction {
-        Transaction {
-            version: Version::TWO,
-            lock_time: LockTime::ZERO,
-            input: vec![TxIn {
-                previous_output: OutPoint::new(Txid::from_byte_array([salt; 32]), 0),
-                ..Default::default()
-            }],
-            output: vec![TxOut {
-                script_pubkey: to.clone(),
-                value: Amount::from_sat(sat),
-            }],
-        }
-    }
-
-    fn at(tx: &Transaction, height: Option<u32>) -> EsploraTx {
-        EsploraTx {
-            tx: tx.clone(),
-            status: match height {
-                Some(h) => TxStatus::Confirmed {
-                    block_height: h,
-                    block_hash: hash(h),
-                    block_time: Some(h as u64),
-                },
-                None => TxStatus::Unconfirmed,
-            },
-            prevouts: vec![None],
-            fee: None,
-        }
-    }
-
-    /// A wallet with 150 000 sat confirmed and 110 000 sat unconfirmed; the confirmed coin.
-    fn funded() -> (OnchainState, OutPoint, TxOut) {
-        let mut s = OnchainState::create(&secret(), Network::Regtest).unwrap();
-        written(&mut s);
-        let a = s.take_ldk_script().unwrap();
-        let b = s.take_ldk_script().unwrap();
-        let confirmed = pay(&a, 150_000, 1);
-        let pending = pay(&b, 110_000, 2);
-        sync(
-            &mut s,
-            120,
-            vec![at(&confirmed, Some(111)), at(&pending, None)],
-        );
-        let coin = OutPoint::new(confirmed.compute_txid(), 0);
-        (s, coin, confirmed.output[0].clone())
-    }
+    use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, TxIn, TxOut, Txid, WScriptHash};
 
     /// A CPFP-like PSBT: an anchor of someone else's commitment, then our coin, one output.
     fn bump_psbt(coin: OutPoint, coin_out: &TxOut) -> Psbt {

@@ -19,10 +19,11 @@
 
 use bdk_wallet::chain::Merge;
 use bdk_wallet::{ChangeSet, KeychainKind, Update, Wallet};
-use bitcoin::{Address, Amount, ScriptBuf};
+use bitcoin::{Address, Amount, ScriptBuf, Transaction};
 
 use super::descriptors::OnchainDescriptors;
 use super::record::{OnchainRecord, ONCHAIN_RECORD_VERSION};
+use super::send::{self, SendAmount, SendPlan};
 use crate::error::Error;
 use crate::keys::WalletSecret;
 
@@ -206,6 +207,46 @@ impl OnchainState {
             .reveal_addresses_to(KeychainKind::Internal, target)
             .count()
             > 0
+    }
+
+    /// Plans a send ([`super::send::plan_send`]), its change to the next stored internal script
+    /// without taking it: a quote changes nothing. Sending it takes the script
+    /// ([`record_send`](Self::record_send)).
+    pub fn plan_send(
+        &mut self,
+        to: &ScriptBuf,
+        amount: SendAmount,
+        fee_rate_sat_per_kw: u32,
+        reserve_sat: u64,
+        rng: &mut impl rand_core::RngCore,
+    ) -> Result<SendPlan, Error> {
+        let index = self.next_ldk_index().ok_or(Error::OnchainSendFailed {
+            reason: "no stored change address yet",
+        })?;
+        let change = self.internal_script(index);
+        send::plan_send(
+            &mut self.wallet,
+            to,
+            amount,
+            fee_rate_sat_per_kw,
+            change,
+            reserve_sat,
+            rng,
+        )
+    }
+
+    /// Records a sent transaction of [`plan_send`](Self::plan_send): its change script is taken
+    /// from LDK's reserve (no channel will be given it), and the transaction is known unconfirmed
+    /// as of `now` (Unix seconds) until a sync finds it. Stages both: write afterwards.
+    pub fn record_send(&mut self, tx: Transaction, now: u64) {
+        let pays_next = self.next_ldk_index().is_some_and(|i| {
+            let script = self.internal_script(i);
+            tx.output.iter().any(|o| o.script_pubkey == script)
+        });
+        if pays_next {
+            self.take_ldk_script();
+        }
+        self.wallet.apply_unconfirmed_txs([(tx, now)]);
     }
 
     /// How many written internal scripts LDK can still take without waiting.
@@ -524,5 +565,53 @@ pub(crate) mod tests {
         assert_eq!(again.balance().unwrap(), s.balance().unwrap());
         assert_eq!(again.wallet.latest_checkpoint().height(), 130);
         assert_eq!(again.ldk_next, s.ldk_next);
+    }
+
+    pub(crate) fn pay(to: &ScriptBuf, sat: u64, salt: u8) -> Transaction {
+        Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint::new(Txid::from_byte_array([salt; 32]), 0),
+                ..Default::default()
+            }],
+            output: vec![TxOut {
+                script_pubkey: to.clone(),
+                value: Amount::from_sat(sat),
+            }],
+        }
+    }
+
+    pub(crate) fn at(tx: &Transaction, height: Option<u32>) -> EsploraTx {
+        EsploraTx {
+            tx: tx.clone(),
+            status: match height {
+                Some(h) => TxStatus::Confirmed {
+                    block_height: h,
+                    block_hash: hash(h),
+                    block_time: Some(h as u64),
+                },
+                None => TxStatus::Unconfirmed,
+            },
+            prevouts: vec![None],
+            fee: None,
+        }
+    }
+
+    /// A wallet with 150 000 sat confirmed and 110 000 sat unconfirmed; the confirmed coin.
+    pub(crate) fn funded() -> (OnchainState, OutPoint, TxOut) {
+        let mut s = OnchainState::create(&secret(), Network::Regtest).unwrap();
+        written(&mut s);
+        let a = s.take_ldk_script().unwrap();
+        let b = s.take_ldk_script().unwrap();
+        let confirmed = pay(&a, 150_000, 1);
+        let pending = pay(&b, 110_000, 2);
+        sync(
+            &mut s,
+            120,
+            vec![at(&confirmed, Some(111)), at(&pending, None)],
+        );
+        let coin = OutPoint::new(confirmed.compute_txid(), 0);
+        (s, coin, confirmed.output[0].clone())
     }
 }
