@@ -16,8 +16,8 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::config::Config;
 use crate::error::Error;
 use crate::js_args::{
-    parse_close_options, parse_pay_options, parse_stop_options, ReceiveArgs,
-    DEFAULT_STOP_TIMEOUT_SECS,
+    parse_close_options, parse_onchain_send, parse_onchain_send_options, parse_pay_options,
+    parse_stop_options, ReceiveArgs, DEFAULT_STOP_TIMEOUT_SECS,
 };
 use crate::js_error::to_js_error;
 use crate::lsp::receive::JitReceiver;
@@ -220,6 +220,52 @@ impl Wallet {
         promise(async move {
             node.check_running()?;
             Ok(Value::String(node.onchain_address().await?))
+        })
+    }
+
+    /// What sending on chain would do now: what arrives, the fee, the change, the reserve kept.
+    /// Nothing is spent or stored.
+    #[wasm_bindgen(js_name = quoteOnchain, unchecked_return_type = "Promise<OnchainQuote>")]
+    pub fn quote_onchain(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "OnchainSendRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "OnchainSendOptions")] opts: JsValue,
+    ) -> Promise {
+        let node = self.node.clone();
+        let args = js_to_json(&request).and_then(|v| parse_onchain_send(&v));
+        let rate = js_to_json(&opts).and_then(|v| parse_onchain_send_options(&v));
+        promise(async move {
+            let quote = node.quote_onchain(&args?, rate?)?;
+            Ok(serde_json::to_value(quote).expect("serializable"))
+        })
+    }
+
+    /// Sends from the on-chain wallet (confirmed coins only; the anchor reserve is kept);
+    /// resolves once the transaction is in the mempool and stored.
+    #[wasm_bindgen(js_name = sendOnchain, unchecked_return_type = "Promise<OnchainSent>")]
+    pub fn send_onchain(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "OnchainSendRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "OnchainSendOptions")] opts: JsValue,
+    ) -> Promise {
+        let node = self.node.clone();
+        let args = js_to_json(&request).and_then(|v| parse_onchain_send(&v));
+        let rate = js_to_json(&opts).and_then(|v| parse_onchain_send_options(&v));
+        promise(async move {
+            let sent = node.send_onchain(&args?, rate?).await?;
+            Ok(serde_json::to_value(sent).expect("serializable"))
+        })
+    }
+
+    /// The on-chain wallet's transactions (receipts, sends, closes, sweeps), newest first.
+    #[wasm_bindgen(
+        js_name = onchainTransactions,
+        unchecked_return_type = "Promise<OnchainTransaction[]>"
+    )]
+    pub fn onchain_transactions(&self) -> Promise {
+        let node = self.node.clone();
+        promise(async move {
+            Ok(serde_json::to_value(node.onchain_transactions()?).expect("serializable"))
         })
     }
 

@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::onchain::send::SendAmount;
 
 /// The largest integer a JS number holds exactly.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -231,6 +232,75 @@ pub fn parse_close_options(v: &Value) -> Result<bool, Error> {
     }
 }
 
+/// `OnchainSendRequest`: `{ address, amountSat }` or `{ address, all: true }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnchainSendArgs {
+    /// The address as given (checked against the wallet's network by the node).
+    pub address: String,
+    /// How much.
+    pub amount: SendAmount,
+}
+
+/// Parses the request of `quoteOnchain` / `sendOnchain`.
+pub fn parse_onchain_send(v: &Value) -> Result<OnchainSendArgs, Error> {
+    let m = object(v, "sendOnchain", &["address", "amountSat", "all"])?.ok_or(
+        Error::InvalidArgument {
+            argument: "request",
+            problem: "must be { address, amountSat } or { address, all: true }",
+        },
+    )?;
+    let address = match m.get("address") {
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            return Err(Error::InvalidArgument {
+                argument: "address",
+                problem: "must be a string",
+            })
+        }
+    };
+    let all = match m.get("all") {
+        None => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => {
+            return Err(Error::InvalidArgument {
+                argument: "all",
+                problem: "must be true when given",
+            })
+        }
+    };
+    let amount = match (optional_amount(m, "amountSat")?, all) {
+        (Some(0), false) => return Err(Error::InvalidAmount { reason: "zero" }),
+        (Some(sat), false) => SendAmount::Sat(sat),
+        (None, true) => SendAmount::All,
+        _ => {
+            return Err(Error::InvalidArgument {
+                argument: "amountSat",
+                problem: "give either amountSat or all: true",
+            })
+        }
+    };
+    Ok(OnchainSendArgs { address, amount })
+}
+
+/// The options of `quoteOnchain` / `sendOnchain`: `{ feeRateSatPerVb? }`, a whole number of
+/// sat/vB from 1 (the node also refuses one above the network's ceiling). `None`: the chain
+/// source's estimate.
+pub fn parse_onchain_send_options(v: &Value) -> Result<Option<u32>, Error> {
+    let Some(m) = object(v, "sendOnchain", &["feeRateSatPerVb"])? else {
+        return Ok(None);
+    };
+    match m.get("feeRateSatPerVb") {
+        None => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(r) if r >= 1 && r <= u64::from(u32::MAX / 250) => Ok(Some(r as u32)),
+            _ => Err(Error::InvalidArgument {
+                argument: "feeRateSatPerVb",
+                problem: "must be a whole number of sat/vB, at least 1",
+            }),
+        },
+    }
+}
+
 /// How long `stop()` waits by default for the node's tasks and writes (see
 /// [`parse_stop_options`]).
 pub const DEFAULT_STOP_TIMEOUT_SECS: u32 = 30;
@@ -426,6 +496,62 @@ mod tests {
                 parse_stop_options(&bad).unwrap_err().code(),
                 "INVALID_CONFIG",
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn onchain_send_requests() {
+        let parse = |v: Value| parse_onchain_send(&v);
+        assert_eq!(
+            parse(json!({"address": "bcrt1q", "amountSat": 5000})).unwrap(),
+            OnchainSendArgs {
+                address: "bcrt1q".into(),
+                amount: SendAmount::Sat(5000)
+            }
+        );
+        assert_eq!(
+            parse(json!({"address": "bcrt1q", "all": true}))
+                .unwrap()
+                .amount,
+            SendAmount::All
+        );
+        let code = |v: Value| parse(v).unwrap_err().code();
+        assert_eq!(code(json!({"address": "a"})), "INVALID_ARGUMENT");
+        assert_eq!(
+            code(json!({"address": "a", "amountSat": 1, "all": true})),
+            "INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code(json!({"address": "a", "all": false})),
+            "INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code(json!({"address": 5, "amountSat": 1})),
+            "INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            code(json!({"address": "a", "amountSat": 0})),
+            "INVALID_AMOUNT"
+        );
+        assert_eq!(
+            code(json!({"address": "a", "amountSat": 1.5})),
+            "INVALID_AMOUNT"
+        );
+        assert_eq!(
+            code(json!({"address": "a", "amountSat": 1, "x": 1})),
+            "INVALID_CONFIG"
+        );
+        assert_eq!(code(Value::Null), "INVALID_ARGUMENT");
+
+        let opts = |v: Value| parse_onchain_send_options(&v);
+        assert_eq!(opts(Value::Null).unwrap(), None);
+        assert_eq!(opts(json!({})).unwrap(), None);
+        assert_eq!(opts(json!({"feeRateSatPerVb": 12})).unwrap(), Some(12));
+        for bad in [json!(0), json!(1.5), json!(-1), json!("5")] {
+            assert_eq!(
+                opts(json!({ "feeRateSatPerVb": bad })).unwrap_err().code(),
+                "INVALID_ARGUMENT"
             );
         }
     }

@@ -18,7 +18,29 @@ export interface Balance {
   onchainSat: number;
   /** Its unconfirmed (ours and others') and immature funds. */
   onchainPendingSat: number;
+  /** Kept on chain to bump anchor channels' closing fees: sends never go below it. */
+  anchorReserveSat: number;
   inboundMsat: number;
+}
+/** `{ address, amountSat }` sends exactly that; `{ address, all: true }` everything but the fee and the reserve. */
+export type OnchainSendRequest =
+  | { address: string; amountSat: number }
+  | { address: string; all: true };
+export interface OnchainSendOptions {
+  /** Whole sat/vB; by default the chain source's estimate for about two hours. */
+  feeRateSatPerVb?: number;
+}
+export interface OnchainQuote {
+  address: string; amountSat: number; feeSat: number; changeSat: number;
+  feeRateSatPerVb: number; reserveSat: number;
+}
+export interface OnchainSent {
+  txid: string; address: string; amountSat: number; feeSat: number; changeSat: number;
+  feeRateSatPerVb: number; reserveSat: number;
+}
+export interface OnchainTransaction {
+  txid: string; receivedSat: number; sentSat: number; feeSat: number | null;
+  confirmations: number; confirmedAt: number | null;
 }
 export interface Channel {
   channelId: string; counterpartyNodeId: string; capacitySat: number;

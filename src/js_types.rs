@@ -261,8 +261,37 @@ fn returned_objects_have_the_shipped_fields() {
         fee_msat: 1,
         amount_msat: 2,
     };
+    let quote = crate::onchain::send::OnchainQuote {
+        address: "bcrt1q".into(),
+        amount_sat: 1,
+        fee_sat: 2,
+        change_sat: 3,
+        fee_rate_sat_per_vb: 1.5,
+        reserve_sat: 4,
+    };
     let named = [
         ("Balance", to_value(WalletBalance::default()).unwrap()),
+        ("OnchainQuote", to_value(&quote).unwrap()),
+        (
+            "OnchainSent",
+            to_value(crate::onchain::send::OnchainSent {
+                txid: "00".repeat(32),
+                quote: quote.clone(),
+            })
+            .unwrap(),
+        ),
+        (
+            "OnchainTransaction",
+            to_value(crate::onchain::history::OnchainTx {
+                txid: "00".repeat(32),
+                received_sat: 1,
+                sent_sat: 2,
+                fee_sat: None,
+                confirmations: 0,
+                confirmed_at: None,
+            })
+            .unwrap(),
+        ),
         ("Channel", to_value(&channel).unwrap()),
         ("Payment", payment.to_js_json()),
         ("ReceiveResult", to_value(&receipt).unwrap()),

@@ -944,6 +944,222 @@ async fn the_wallets_force_close_of_an_anchor_channel_is_bumped_from_its_coins()
     w.stop().await;
 }
 
+/// The code `w.method(args)` rejects with.
+async fn rejection(w: &JsWallet, method: &str, args: &[JsValue]) -> String {
+    match w.call_async(method, args).await {
+        Ok(v) => panic!("{method} resolved: {}", json_of(&v)),
+        Err(e) => code_of(&e),
+    }
+}
+
+/// Issue 29, on-chain send: with an anchor channel open the wallet keeps 10 000 sat (regtest)
+/// on chain; bad addresses, dust, a send into the reserve, too much and a feerate above the
+/// ceiling are refused with their codes; a quoted send pays exactly its amount at its fee, shows
+/// in the history, confirms, and the balance is exact; sending everything leaves the reserve.
+/// Then the channel closes cooperatively (no reserve any more) and everything goes: 0 left.
+#[wasm_bindgen_test]
+async fn sends_on_chain_exactly_and_keeps_the_anchor_reserve() {
+    let e = endpoints();
+    let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
+    let (w, ev) = open_ok(&lsps2_config(&fresh_name("send"))).await;
+    wait_connected(&ev, &lsp).await;
+    let opened = unsolicited_lsp_channel(&w, &ev, 300_000).await;
+    let channel_id = opened["channelId"].as_str().unwrap().to_string();
+    receive_from_payer(&w, &ev, 50_000_000).await;
+
+    let own = w.ok("onchainAddress", &[]).await;
+    control(
+        "/send-onchain",
+        json!({"address": own, "amount_sat": 100_000}),
+    )
+    .await;
+    control("/mine", json!({"count": 1})).await;
+    w.ok("sync", &[]).await;
+    let b = w.ok("balance", &[]).await;
+    assert_eq!(
+        (b["onchainSat"].as_u64(), b["anchorReserveSat"].as_u64()),
+        (Some(100_000), Some(10_000)),
+        "{b}"
+    );
+
+    // A devnet address nobody here owns (BIP84's test vector key, on regtest).
+    let to = "bcrt1qcr8te4kr609gcawutmrza0j4xv80jy8zeqchgx";
+    let req = |v: Value| js(&v);
+    let cases = [
+        (
+            json!({"address": "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu", "amountSat": 20_000}),
+            None,
+            "NETWORK_MISMATCH",
+        ),
+        (
+            json!({"address": "not an address", "amountSat": 20_000}),
+            None,
+            "INVALID_ADDRESS",
+        ),
+        (
+            json!({"address": to, "amountSat": 293}),
+            None,
+            "AMOUNT_BELOW_DUST",
+        ),
+        (
+            json!({"address": to, "amountSat": 95_000}),
+            None,
+            "ANCHOR_RESERVE",
+        ),
+        (
+            json!({"address": to, "amountSat": 100_001}),
+            None,
+            "INSUFFICIENT_FUNDS",
+        ),
+        (
+            json!({"address": to, "amountSat": 20_000}),
+            Some(json!({"feeRateSatPerVb": 101})),
+            "INVALID_ARGUMENT",
+        ),
+    ];
+    for (request, opts, code) in cases {
+        let mut args = vec![req(request.clone())];
+        if let Some(o) = opts {
+            args.push(js(&o));
+        }
+        assert_eq!(
+            rejection(&w, "quoteOnchain", &args).await,
+            code,
+            "{request}"
+        );
+        assert_eq!(rejection(&w, "sendOnchain", &args).await, code, "{request}");
+    }
+
+    let request = json!({"address": to, "amountSat": 30_000});
+    let rate = json!({"feeRateSatPerVb": 2});
+    let quote = w
+        .ok("quoteOnchain", &[req(request.clone()), js(&rate)])
+        .await;
+    let sent = w
+        .ok("sendOnchain", &[req(request.clone()), js(&rate)])
+        .await;
+    say(&format!("quote {quote}, sent {sent}"));
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
+    let fee = n(&sent, "feeSat");
+    assert_eq!(n(&sent, "amountSat"), 30_000);
+    assert_eq!(
+        (n(&quote, "feeSat"), n(&quote, "changeSat")),
+        (fee, n(&sent, "changeSat")),
+        "the send is what was quoted"
+    );
+    assert_eq!(n(&sent, "changeSat"), 100_000 - 30_000 - fee);
+    assert_eq!(sent["feeRateSatPerVb"], 2.0);
+    let txid = sent["txid"].as_str().unwrap().to_string();
+    let in_mempool = esplora(&format!("/tx/{txid}")).await;
+    assert_eq!(n(&in_mempool, "fee"), fee, "{in_mempool}");
+    assert!(
+        fee * 1000 >= n(&in_mempool, "weight") * 500,
+        "at least 2 sat/vB"
+    );
+    let history = w.ok("onchainTransactions", &[]).await;
+    let first = &history[0];
+    assert_eq!(first["txid"], txid.as_str(), "newest first: {history}");
+    assert_eq!(
+        (
+            n(first, "sentSat"),
+            n(first, "receivedSat"),
+            first["feeSat"].as_u64(),
+            n(first, "confirmations")
+        ),
+        (100_000, 100_000 - 30_000 - fee, Some(fee), 0)
+    );
+
+    control("/mine", json!({"count": 1})).await;
+    w.ok("sync", &[]).await;
+    let b = w.ok("balance", &[]).await;
+    assert_eq!(
+        (n(&b, "onchainSat"), n(&b, "onchainPendingSat")),
+        (100_000 - 30_000 - fee, 0),
+        "{b}"
+    );
+    let utxos = esplora(&format!("/address/{to}/utxo")).await;
+    assert!(
+        utxos
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["txid"] == txid.as_str() && u["value"] == 30_000),
+        "{utxos}"
+    );
+    let history = w.ok("onchainTransactions", &[]).await;
+    assert_eq!(n(&history[0], "confirmations"), 1, "{history}");
+
+    // Everything but the reserve.
+    let all = w
+        .ok("sendOnchain", &[req(json!({"address": to, "all": true}))])
+        .await;
+    let left = n(&b, "onchainSat");
+    assert_eq!(n(&all, "changeSat"), 10_000, "{all}");
+    assert_eq!(
+        n(&all, "amountSat"),
+        left - 10_000 - n(&all, "feeSat"),
+        "{all}"
+    );
+    control("/mine", json!({"count": 1})).await;
+    w.ok("sync", &[]).await;
+    let b = w.ok("balance", &[]).await;
+    assert_eq!(
+        (n(&b, "onchainSat"), n(&b, "onchainPendingSat")),
+        (10_000, 0),
+        "{b}"
+    );
+
+    // Close: no anchor channel, no reserve; the closing output and the reserve all go.
+    w.ok("closeChannel", &[JsValue::from_str(&channel_id)])
+        .await;
+    ev.wait_for("channel_closed", Duration::from_secs(30), |d| {
+        d["channelId"] == channel_id.as_str()
+    })
+    .await;
+    let deadline = time::now_millis() + 60_000;
+    let closed = loop {
+        control("/mine", json!({"count": 1})).await;
+        w.ok("sync", &[]).await;
+        let b = w.ok("balance", &[]).await;
+        if n(&b, "onchainSat") > 10_000 && n(&b, "onchainPendingSat") == 0 {
+            break b;
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "the close never paid the wallet: {b}"
+        );
+        time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(n(&closed, "anchorReserveSat"), 0, "{closed}");
+    assert_eq!(
+        n(&closed, "onchainSat"),
+        10_000 + 50_000,
+        "the reserve and the channel's 50 000 sat: {closed}"
+    );
+    let everything = w
+        .ok("sendOnchain", &[req(json!({"address": to, "all": true}))])
+        .await;
+    assert_eq!(
+        (
+            n(&everything, "amountSat") + n(&everything, "feeSat"),
+            n(&everything, "changeSat")
+        ),
+        (60_000, 0),
+        "{everything}"
+    );
+    control("/mine", json!({"count": 1})).await;
+    w.ok("sync", &[]).await;
+    let b = w.ok("balance", &[]).await;
+    assert_eq!(
+        (n(&b, "onchainSat"), n(&b, "onchainPendingSat")),
+        (0, 0),
+        "{b}"
+    );
+    let errors: Vec<_> = ev.all().into_iter().filter(|(k, _)| k == "error").collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    w.stop().await;
+}
+
 /// A wallet restored from `phrase` in a new storage finds `onchain_sat` confirmed after its
 /// first sync (the on-chain wallet is BIP84 from the phrase; the first sync scans past the
 /// scripts it has not revealed).

@@ -625,6 +625,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         peer_manager,
         sweeper,
         fee_bumper,
+        onchain_send_lock: futures::lock::Mutex::new(()),
         payments,
         onchain,
         bus,

@@ -36,6 +36,8 @@ pub mod fee_bump;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(target_arch = "wasm32")]
+pub mod onchain_send;
+#[cfg(target_arch = "wasm32")]
 pub mod peers;
 #[cfg(target_arch = "wasm32")]
 pub mod running;

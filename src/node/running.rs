@@ -97,6 +97,8 @@ pub struct Node {
     pub(crate) sweeper: Arc<Sweeper>,
     /// Fee bumps of anchor channels' closing transactions, from the on-chain wallet's coins.
     pub(crate) fee_bumper: FeeBumper,
+    /// Held through an on-chain send, so that two never pick the same coins.
+    pub(crate) onchain_send_lock: futures::lock::Mutex<()>,
     pub(crate) payments: PaymentStore,
     pub(crate) onchain: Arc<OnchainWallet>,
     pub(crate) bus: EventBus,
@@ -210,6 +212,7 @@ impl Node {
                 .ok_or(Error::AmountOverflow)?,
             onchain_sat: onchain.confirmed_sat,
             onchain_pending_sat: onchain.pending_sat,
+            anchor_reserve_sat: self.anchor_reserve_sat(),
             inbound_msat,
         })
     }

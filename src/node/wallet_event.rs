@@ -25,6 +25,10 @@ pub struct WalletBalance {
     pub onchain_pending_sat: u64,
     /// What the wallet can receive over its channels now.
     pub inbound_msat: u64,
+    /// What the wallet keeps on chain to bump its anchor channels' closing fees: an on-chain
+    /// send never goes below it. While `onchain_sat` is below it, a force close may wait for
+    /// the LSP (or for its commitment's own feerate) to confirm.
+    pub anchor_reserve_sat: u64,
 }
 
 /// The JS `Channel` object.

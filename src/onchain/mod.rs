@@ -29,6 +29,7 @@
 
 pub mod descriptors;
 pub mod esplora_update;
+pub mod history;
 pub mod record;
 pub mod scan;
 pub mod send;

@@ -17,10 +17,42 @@
 
 use bdk_wallet::error::CreateTxError;
 use bdk_wallet::{SignOptions, Wallet};
-use bitcoin::{Amount, FeeRate, Psbt, ScriptBuf, Transaction};
+use core::str::FromStr;
+
+use bitcoin::{Address, Amount, FeeRate, Network, Psbt, ScriptBuf, Transaction};
 use rand_core::RngCore;
+use serde::Serialize;
 
 use crate::error::Error;
+
+/// The script of `address` if it is a valid address for `network` ([`Error::InvalidAddress`]
+/// if not an address at all, [`Error::NetworkMismatch`] if one of another network).
+pub fn parse_address(address: &str, network: Network) -> Result<ScriptBuf, Error> {
+    let unchecked = Address::from_str(address.trim()).map_err(|_| Error::InvalidAddress)?;
+    if unchecked.is_valid_for_network(network) {
+        return Ok(unchecked.assume_checked().script_pubkey());
+    }
+    let found = [Network::Bitcoin, Network::Testnet, Network::Regtest]
+        .into_iter()
+        .find(|n| unchecked.is_valid_for_network(*n))
+        .unwrap_or(Network::Bitcoin);
+    Err(Error::NetworkMismatch {
+        expected: network,
+        found,
+    })
+}
+
+/// The reserve kept on chain for `anchor_channels` open anchor channels on `network`: what a
+/// CPFP of one commitment (about 430 vB with its child) costs at a high feerate, per channel:
+/// 25 000 sat on mainnet (ldk-node's per-channel default, ~58 sat/vB), 10 000 sat on the test
+/// networks.
+pub fn anchor_reserve_sat(network: Network, anchor_channels: usize) -> u64 {
+    let per_channel: u64 = match network {
+        Network::Bitcoin => 25_000,
+        _ => 10_000,
+    };
+    per_channel.saturating_mul(anchor_channels as u64)
+}
 
 /// How much to send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +76,49 @@ pub struct SendPlan {
     pub fee_rate_sat_per_kw: u32,
     /// The transaction, unsigned.
     pub psbt: Psbt,
+}
+
+/// What a send does, as JS sees it (`OnchainQuote`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnchainQuote {
+    /// The address paid.
+    pub address: String,
+    /// What arrives there.
+    pub amount_sat: u64,
+    /// The fee.
+    pub fee_sat: u64,
+    /// What comes back to the wallet.
+    pub change_sat: u64,
+    /// The feerate (informational: sat per 1000 weight units / 250).
+    pub fee_rate_sat_per_vb: f64,
+    /// What the wallet keeps on chain for its anchor channels' fee bumps.
+    pub reserve_sat: u64,
+}
+
+impl OnchainQuote {
+    /// The quote of `plan` to `address`, keeping `reserve_sat`.
+    pub fn of(plan: &SendPlan, address: &str, reserve_sat: u64) -> OnchainQuote {
+        OnchainQuote {
+            address: address.trim().to_string(),
+            amount_sat: plan.amount_sat,
+            fee_sat: plan.fee_sat,
+            change_sat: plan.change_sat,
+            fee_rate_sat_per_vb: f64::from(plan.fee_rate_sat_per_kw) / 250.0,
+            reserve_sat,
+        }
+    }
+}
+
+/// A send made (JS `OnchainSent`): its quote and its transaction id.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnchainSent {
+    /// The transaction, in the mempool when this is returned.
+    pub txid: String,
+    /// What it does.
+    #[serde(flatten)]
+    pub quote: OnchainQuote,
 }
 
 /// Builds the send of `amount` to `to` at `fee_rate_sat_per_kw`, change to `change`, keeping
@@ -179,6 +254,52 @@ mod tests {
             plan.fee_sat * 1000 <= (signed.to_wu() + 40) * u64::from(RATE),
             "{plan:?}"
         );
+    }
+
+    #[test]
+    fn addresses_are_checked_for_the_network() {
+        let regtest = "bcrt1qcr8te4kr609gcawutmrza0j4xv80jy8zeqchgx";
+        assert_eq!(
+            parse_address(regtest, Network::Regtest).unwrap().len(),
+            22,
+            "P2WPKH"
+        );
+        assert_eq!(
+            parse_address(
+                "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu",
+                Network::Regtest
+            ),
+            Err(Error::NetworkMismatch {
+                expected: Network::Regtest,
+                found: Network::Bitcoin
+            })
+        );
+        assert_eq!(
+            parse_address(regtest, Network::Signet),
+            Err(Error::NetworkMismatch {
+                expected: Network::Signet,
+                found: Network::Regtest
+            })
+        );
+        for bad in [
+            "",
+            "bcrt1q",
+            "not an address",
+            "bcrt1qcr8te4kr609gcawutmrza0j4xv80jy8zeqchgy",
+        ] {
+            assert_eq!(
+                parse_address(bad, Network::Regtest),
+                Err(Error::InvalidAddress),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_reserve_is_per_anchor_channel_and_network() {
+        assert_eq!(anchor_reserve_sat(Network::Bitcoin, 0), 0);
+        assert_eq!(anchor_reserve_sat(Network::Bitcoin, 2), 50_000);
+        assert_eq!(anchor_reserve_sat(Network::Signet, 1), 10_000);
     }
 
     #[test]

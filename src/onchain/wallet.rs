@@ -22,7 +22,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use bdk_wallet::KeychainKind;
-use bitcoin::{Address, ScriptBuf, Txid};
+use bitcoin::{Address, ScriptBuf, Transaction, Txid};
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use lightning::sign::ChangeDestinationSource;
 use lightning::util::async_poll::AsyncResult;
@@ -32,8 +32,10 @@ use lightning::util::persist::KVStore;
 use super::esplora_update::{
     chain_update, tx_update, wallet_update, RemoteChain, ScriptHistory, UpdateError,
 };
+use super::history::{transactions, OnchainTx};
 use super::record::{ONCHAIN_KEY, ONCHAIN_NAMESPACE};
 use super::scan::GapScan;
+use super::send::{sign_send, SendAmount, SendPlan};
 use super::state::{OnchainBalance, OnchainState, PendingWrite};
 use crate::chain::{EsploraClient, EsploraError, EsploraTx, TxStatus};
 use crate::error::Error;
@@ -303,6 +305,41 @@ impl OnchainWallet {
             pages += 1;
         }
         Ok(all)
+    }
+
+    /// Plans a send ([`super::send::plan_send`]) from the wallet as of its last sync; changes
+    /// nothing (a quote).
+    pub fn plan_send(
+        &self,
+        to: &ScriptBuf,
+        amount: SendAmount,
+        fee_rate_sat_per_kw: u32,
+        reserve_sat: u64,
+    ) -> Result<SendPlan, Error> {
+        self.state.borrow_mut().plan_send(
+            to,
+            amount,
+            fee_rate_sat_per_kw,
+            reserve_sat,
+            &mut rand_core::OsRng,
+        )
+    }
+
+    /// Signs a plan of [`plan_send`](Self::plan_send).
+    pub fn sign_send(&self, plan: SendPlan) -> Result<Transaction, Error> {
+        sign_send(self.state.borrow().wallet(), plan)
+    }
+
+    /// Records a broadcast send (unconfirmed as of `now`, Unix seconds; its change script
+    /// taken) and writes it.
+    pub async fn record_send(&self, tx: Transaction, now: u64) -> Result<(), Error> {
+        self.state.borrow_mut().record_send(tx, now);
+        self.persist().await
+    }
+
+    /// The wallet's transactions, newest first ([`super::history`]).
+    pub fn transactions(&self) -> Vec<OnchainTx> {
+        transactions(self.state.borrow().wallet())
     }
 
     /// Runs `f` on BDK's wallet as it stands (as of the last sync); nothing is staged.

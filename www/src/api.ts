@@ -14,6 +14,11 @@ export type {
   ErrorDetail,
   LspConfig,
   Network,
+  OnchainQuote,
+  OnchainSendOptions,
+  OnchainSendRequest,
+  OnchainSent,
+  OnchainTransaction,
   Payment,
   PaymentStatus,
   PayResult,
@@ -32,6 +37,11 @@ import type {
   Balance,
   Channel,
   Network,
+  OnchainQuote,
+  OnchainSendOptions,
+  OnchainSendRequest,
+  OnchainSent,
+  OnchainTransaction,
   Payment,
   PayResult,
   ReceiveRequest,
@@ -52,6 +62,9 @@ export interface Wallet extends WalletListeners {
   receive(req: ReceiveRequest): Promise<ReceiveResult>;
   pay(invoice: string, opts?: { amountMsat?: number; timeoutSecs?: number }): Promise<PayResult>;
   onchainAddress(): Promise<string>;
+  quoteOnchain(req: OnchainSendRequest, opts?: OnchainSendOptions): Promise<OnchainQuote>;
+  sendOnchain(req: OnchainSendRequest, opts?: OnchainSendOptions): Promise<OnchainSent>;
+  onchainTransactions(): Promise<OnchainTransaction[]>;
   closeChannel(channelId: string, opts?: { force?: boolean }): Promise<void>;
   sync(): Promise<void>;
   mnemonic(): string;

@@ -74,7 +74,7 @@ mkdir -p "$APP/src/contract"
 cp "$WWW/../src/js_types.d.ts" "$APP/src/contract/js_types.d.ts"
 sed 's#"../../src/js_types.js"#"./js_types.js"#' "$WWW/src/api.ts" > "$APP/src/contract/www-api.ts"
 {
-  echo 'import type { Balance, Channel, Network, Payment, PayResult, ReceiveRequest, ReceiveResult, StopOptions, StopReport, WalletConfig, WalletEventDetailMap, WalletEventType } from "tabnode";'
+  echo 'import type { Balance, Channel, Network, OnchainQuote, OnchainSendOptions, OnchainSendRequest, OnchainSent, OnchainTransaction, Payment, PayResult, ReceiveRequest, ReceiveResult, StopOptions, StopReport, WalletConfig, WalletEventDetailMap, WalletEventType } from "tabnode";'
   awk '/^export type WalletEventListener/ { print } /^export class Wallet \{/ { on = 1 } on { print } on && /^\}/ { exit }' \
     "$WWW/../docs/js-api.md" | sed 's/^export class Wallet {/export declare class DocWallet {/; s/Promise<Wallet>/Promise<DocWallet>/'
 } > "$APP/src/contract/docs-api.ts"

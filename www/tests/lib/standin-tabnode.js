@@ -64,7 +64,7 @@ export class Wallet {
   removeEventListener(t, l) { this.ev.removeEventListener(t, /** @type {EventListener} */ (l)); }
   /** @param {WalletEventType} type @param {unknown} detail */
   emit(type, detail) { this.ev.dispatchEvent(new CustomEvent(type, { detail })); }
-  async balance() { return { lightningMsat: this.s.balanceMsat, onchainSat: 0, onchainPendingSat: 0, inboundMsat: 0 }; }
+  async balance() { return { lightningMsat: this.s.balanceMsat, onchainSat: 0, onchainPendingSat: 0, anchorReserveSat: 0, inboundMsat: 0 }; }
   async channels() { return this.s.channels; }
   async payments() { return this.s.payments; }
   /** @param {ReceiveRequest} req */
@@ -120,6 +120,13 @@ export class Wallet {
     return { paymentHash: p.paymentHash, preimage, feeMsat, amountMsat };
   }
   async onchainAddress() { return "bcrt1qstandin"; }
+  // The stand-in's on-chain wallet is always empty.
+  /** @returns {Promise<import("../../src/api.js").OnchainQuote>} */
+  async quoteOnchain() { throw fail("INSUFFICIENT_FUNDS"); }
+  /** @returns {Promise<import("../../src/api.js").OnchainSent>} */
+  async sendOnchain() { throw fail("INSUFFICIENT_FUNDS"); }
+  /** @returns {Promise<import("../../src/api.js").OnchainTransaction[]>} */
+  async onchainTransactions() { return []; }
   async closeChannel() {}
   async sync() { this.emit("synced", { height: 101 }); }
   mnemonic() { return this.s.mnemonic; }
