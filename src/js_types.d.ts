@@ -39,6 +39,7 @@ export interface OnchainSent {
   feeRateSatPerVb: number; reserveSat: number;
 }
 export interface OnchainTransaction {
+  /** `feeSat`: when every input's value is known (always for the wallet's own sends). */
   txid: string; receivedSat: number; sentSat: number; feeSat: number | null;
   confirmations: number; confirmedAt: number | null;
 }

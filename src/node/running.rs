@@ -259,7 +259,8 @@ impl Node {
     /// One chain sync round: fee estimates, LDK's view of the chain, then the on-chain wallet
     /// (when [`OnchainWallet::wants_sync`]: a new block, a broadcast, the session's first round,
     /// or `always_emit`, i.e. JS `sync()`). Waits for a running round to end first. Emits
-    /// `synced` when the tip height changed (or `always_emit`), after LDK's part.
+    /// `synced` when the tip height changed (or `always_emit`), after LDK's and the on-chain
+    /// wallet's parts.
     pub async fn sync_now(&self, always_emit: bool) -> Result<u32, Error> {
         self.check_running()?;
         let _guard = self.sync_lock.lock().await;
@@ -303,16 +304,20 @@ impl Node {
             .height()
             .or_else(|| self.tx_sync.best_height())
             .unwrap_or(0);
+        // `synced` says that balances read now (the on-chain wallet's too) are as of `height`:
+        // emitted after the on-chain part, and also when that part failed (LDK's is done).
+        let onchain = if self.onchain.wants_sync(height, always_emit) {
+            self.onchain
+                .sync(&self.esplora, time::now_secs(), height)
+                .await
+        } else {
+            Ok(())
+        };
         if always_emit || self.last_synced_height.get() != Some(height) {
             self.last_synced_height.set(Some(height));
             self.bus.emit(WalletEvent::Synced { height });
         }
-        if self.onchain.wants_sync(height, always_emit) {
-            self.onchain
-                .sync(&self.esplora, time::now_secs(), height)
-                .await?;
-        }
-        Ok(height)
+        onchain.map(|()| height)
     }
 
     /// Writes a payment record durably; a failed write is a storage failure (the node stops).

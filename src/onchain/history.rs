@@ -2,8 +2,8 @@
 //!
 //! Guarantees: one entry per transaction that pays or spends the wallet's scripts (BDK's
 //! canonical view: a transaction replaced or conflicted away is not listed), with what it paid
-//! the wallet and what it took from it, exact in sat; its fee when the wallet knows every input
-//! (its own sends); confirmations counted to the wallet's synced tip; newest first
+//! the wallet and what it took from it, exact in sat; its fee when the wallet knows every input's
+//! value; confirmations counted to the wallet's synced tip; newest first
 //! (unconfirmed first, then by height).
 
 use bdk_wallet::chain::ChainPosition;
@@ -20,7 +20,8 @@ pub struct OnchainTx {
     pub received_sat: u64,
     /// What its inputs take from the wallet.
     pub sent_sat: u64,
-    /// Its fee, when the wallet knows all its inputs (a send of its own), else `None`.
+    /// Its fee, when the wallet knows the value of every input (always for its own sends;
+    /// Esplora's prevouts give it for most receipts too), else `None`.
     pub fee_sat: Option<u64>,
     /// 0 while unconfirmed.
     pub confirmations: u32,

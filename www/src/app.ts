@@ -17,6 +17,7 @@ import { channelsScreen } from "./screens/channels.js";
 import { historyScreen } from "./screens/history.js";
 import { homeScreen } from "./screens/home.js";
 import { receiveScreen } from "./screens/receive.js";
+import { onchainScreen } from "./screens/onchain.js";
 import { sendScreen } from "./screens/send.js";
 import { settingsScreen } from "./screens/settings.js";
 import { setupScreen } from "./screens/setup.js";
@@ -35,6 +36,7 @@ const NAV: ReadonlyArray<[ScreenName, string]> = [
   ["wallet", "Wallet"],
   ["receive", "Receive"],
   ["send", "Send"],
+  ["onchain", "On-chain"],
   ["history", "History"],
   ["channels", "Channels"],
   ["settings", "Settings"],
@@ -361,6 +363,8 @@ export class App {
           ? receiveScreen(ctx)
           : name === "send"
             ? sendScreen(ctx)
+            : name === "onchain"
+              ? onchainScreen(ctx)
             : name === "history"
               ? historyScreen(ctx)
               : name === "channels"

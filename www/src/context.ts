@@ -3,7 +3,7 @@ import type { Tabnode, Wallet } from "./api.js";
 import type { DevnetClient } from "./devnet.js";
 import type { Settings } from "./settings.js";
 
-export type ScreenName = "wallet" | "receive" | "send" | "history" | "channels" | "settings";
+export type ScreenName = "wallet" | "receive" | "send" | "onchain" | "history" | "channels" | "settings";
 
 /** A mounted screen; `dispose` removes its listeners and timers. */
 export interface Screen {

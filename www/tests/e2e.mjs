@@ -134,6 +134,45 @@ describe("e2e: the demo wallet on the real package against the devnet", () => {
     await screenshot(page, "e2e-pay-history");
   });
 
+  test("on chain: funds arrive at the wallet's address, a quoted send goes out exactly", { timeout: 300_000 }, async () => {
+    assert.ok(flow, "needs the running wallet of the flow LSP test");
+    const { page } = flow;
+    const esplora = (await control("GET", "/endpoints")).esplora_url;
+    await nav(page, "On-chain");
+    const addressEl = page.getByLabel("On-chain address", { exact: true });
+    const own = await waitFor("the on-chain address", async () => {
+      const t = (await addressEl.textContent())?.trim() ?? "";
+      return t.startsWith("bcrt1") ? t : false;
+    }, 30_000);
+    await control("POST", "/send-onchain", { address: own, amount_sat: 40_000 });
+    await control("POST", "/mine", { count: 1 });
+    const onchain = page.locator('dd[aria-label="On-chain"]');
+    const satOf = async (loc) => Number(await loc.getAttribute("data-sat"));
+    await waitFor("40 000 sat on chain", async () => (await onchain.count()) > 0 && (await satOf(onchain)) === 40_000, 60_000);
+    await waitFor("the reserve of the anchor channel shown", async () => (await page.locator("[data-reserve]").count()) > 0, 10_000);
+
+    await page.getByLabel("Address", { exact: true }).fill("bcrt1qcr8te4kr609gcawutmrza0j4xv80jy8zeqchgx");
+    await page.getByLabel("Amount (sat)").fill("15000");
+    await page.getByRole("button", { name: "Review" }).click();
+    await page.getByRole("heading", { name: "Confirm on-chain send" }).waitFor({ timeout: 30_000 });
+    assert.equal(await satOf(page.getByLabel("Arrives", { exact: true })), 15_000);
+    const quotedFee = await satOf(page.getByLabel("Network fee", { exact: true }));
+    await screenshot(page, "e2e-onchain-confirm");
+    await page.getByRole("button", { name: "Send on chain", exact: true }).click();
+    const txidEl = page.getByLabel("Transaction id", { exact: true });
+    await txidEl.waitFor({ timeout: 60_000 });
+    const txid = (await txidEl.textContent()).trim();
+    const fee = await satOf(page.getByLabel("Network fee", { exact: true }));
+    assert.equal(fee, quotedFee, "the fee quoted is the fee paid");
+    const tx = await (await fetch(`${esplora}/tx/${txid}`)).json();
+    assert.equal(tx.fee, fee, "the chain's fee");
+    assert.ok(tx.vout.some((o) => o.value === 15_000 && o.scriptpubkey_address === "bcrt1qcr8te4kr609gcawutmrza0j4xv80jy8zeqchgx"));
+    await control("POST", "/mine", { count: 1 });
+    await waitFor("the change confirmed", async () => (await satOf(onchain)) === 40_000 - 15_000 - fee, 60_000);
+    await page.locator(`[data-txid="${txid}"]`).waitFor({ timeout: 30_000 });
+    await screenshot(page, "e2e-onchain-sent");
+  });
+
   test("the same recovery phrase under another storage name, in a second tab, is refused", { timeout: 300_000 }, async () => {
     assert.ok(flow, "needs the running wallet of the flow LSP test");
     // A second page of the same browser profile (same origin, so the same Web Locks), while the

@@ -4,6 +4,7 @@ import { alertLine, h, replace } from "../dom.js";
 import { friendlyError } from "../errors.js";
 import type { Screen, WalletContext } from "../context.js";
 import { formatMsat, formatSat } from "../money.js";
+import { reserveNote } from "./onchain.js";
 
 function msatRow(label: string, msat: number): HTMLElement {
   return h("div", { class: "amount-row" }, h("dt", {}, label), h("dd", { "aria-label": label, "data-msat": msat }, formatMsat(msat)));
@@ -37,6 +38,7 @@ export function homeScreen(ctx: WalletContext): Screen {
       ),
       satRow("On-chain", b.onchainSat),
       b.onchainPendingSat > 0 ? satRow("On-chain, unconfirmed", b.onchainPendingSat) : null,
+      reserveNote(b),
       msatRow("Can receive without a new channel", b.inboundMsat),
     );
   }
@@ -66,6 +68,7 @@ export function homeScreen(ctx: WalletContext): Screen {
       { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: () => ctx.navigate("receive") }, "Receive"),
       h("button", { type: "button", onclick: () => ctx.navigate("send") }, "Send"),
+      h("button", { type: "button", onclick: () => ctx.navigate("onchain") }, "On-chain"),
       syncBtn,
     ),
     status,
