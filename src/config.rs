@@ -566,7 +566,9 @@ impl Config {
                 url: p.lsp_url.to_string(),
                 token: None,
                 simple_taproot: None,
-                node_id: None,
+                node_id: p
+                    .node_id
+                    .map(|id| id.parse().expect("a preset's node id is valid")),
             },
             mnemonic: None,
             max_fee_msat: default_max_fee_msat(),
@@ -629,13 +631,22 @@ impl Config {
     }
 }
 
-/// A public REST flow LSP (seed 000) with its network and a public Esplora.
+/// Olympus by ZEUS's mainnet node, as ZEUS publishes it (protocols.md E): pinned by the mainnet
+/// preset, so the wallet trusts that node and no other even on its first `/info`.
+pub const OLYMPUS_MAINNET_NODE_ID: &str =
+    "031b301307574bbe9b9ac7b79cbe1700e31e544513eae0b5d7497483083f99e581";
+
+/// A public REST flow LSP (seed 000) with its network and a public Esplora. The hosts are
+/// Olympus's since its move of Aug 2026 (ZeusLN/zeus#4356; the `*.lnolymp.us` hosts of seed 000
+/// were the previous ones). None was tried live from here: the test machines reach loopback only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowLspPreset {
     /// Network.
     pub network: Network,
     /// The LSP's base URL.
     pub lsp_url: &'static str,
+    /// Its node id, where the LSP publishes it (else trusted on first use).
+    pub node_id: Option<&'static str>,
     /// A public Esplora for that network.
     pub esplora_url: &'static str,
 }
@@ -658,17 +669,20 @@ impl Preset {
         match self {
             Preset::Mainnet => FlowLspPreset {
                 network: Network::Bitcoin,
-                lsp_url: "https://0conf.lnolymp.us",
+                lsp_url: "https://flow.zeuslsp.com",
+                node_id: Some(OLYMPUS_MAINNET_NODE_ID),
                 esplora_url: "https://blockstream.info/api",
             },
             Preset::Testnet3 => FlowLspPreset {
                 network: Network::Testnet,
-                lsp_url: "https://testnet-0conf.lnolymp.us",
+                lsp_url: "https://flow.testnet.zeuslsp.com",
+                node_id: None,
                 esplora_url: "https://blockstream.info/testnet/api",
             },
             Preset::Mutinynet => FlowLspPreset {
                 network: Network::Signet,
-                lsp_url: "https://mutinynet-flow.lnolymp.us",
+                lsp_url: "https://flow.mutinynet.zeuslsp.com",
+                node_id: None,
                 esplora_url: "https://mutinynet.com/api",
             },
         }
@@ -1094,17 +1108,24 @@ mod tests {
 
     #[test]
     fn presets() {
-        for (name, net, url) in [
-            ("mainnet", Network::Bitcoin, "https://0conf.lnolymp.us"),
+        for (name, net, url, node_id) in [
+            (
+                "mainnet",
+                Network::Bitcoin,
+                "https://flow.zeuslsp.com",
+                Some(OLYMPUS_MAINNET_NODE_ID.parse().unwrap()),
+            ),
             (
                 "testnet3",
                 Network::Testnet,
-                "https://testnet-0conf.lnolymp.us",
+                "https://flow.testnet.zeuslsp.com",
+                None,
             ),
             (
                 "mutinynet",
                 Network::Signet,
-                "https://mutinynet-flow.lnolymp.us",
+                "https://flow.mutinynet.zeuslsp.com",
+                None,
             ),
         ] {
             let p = Preset::from_name(name).unwrap();
@@ -1116,9 +1137,11 @@ mod tests {
                     url: url.into(),
                     token: None,
                     simple_taproot: None,
-                    node_id: None
+                    node_id
                 }
             );
+            // Every preset has its network's routing graph server.
+            assert!(c.rgs_url().is_some(), "{name}");
         }
         assert_eq!(Preset::from_name("regtest"), None);
         // an insecure proxy is refused for a public network

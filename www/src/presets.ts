@@ -10,13 +10,24 @@ export type PresetId = "devnet-flow" | "devnet-lsps2" | "mutinynet" | "testnet3"
 export interface PublicPreset {
   network: Network;
   lspUrl: string;
+  /** The LSP's node id where it is published (pinned: trusted and no other), else "" (trusted on first use). */
+  lspNodeId: string;
   esploraUrl: string;
 }
 
+/**
+ * Olympus by ZEUS since its move of Aug 2026 (the same as src/config.rs's `Preset`). None was
+ * tried live from the test machines (loopback only).
+ */
 export const PUBLIC_PRESETS: Readonly<Record<"mutinynet" | "testnet3" | "mainnet", PublicPreset>> = {
-  mutinynet: { network: "signet", lspUrl: "https://mutinynet-flow.lnolymp.us", esploraUrl: "https://mutinynet.com/api" },
-  testnet3: { network: "testnet", lspUrl: "https://testnet-0conf.lnolymp.us", esploraUrl: "https://blockstream.info/testnet/api" },
-  mainnet: { network: "bitcoin", lspUrl: "https://0conf.lnolymp.us", esploraUrl: "https://blockstream.info/api" },
+  mutinynet: { network: "signet", lspUrl: "https://flow.mutinynet.zeuslsp.com", lspNodeId: "", esploraUrl: "https://mutinynet.com/api" },
+  testnet3: { network: "testnet", lspUrl: "https://flow.testnet.zeuslsp.com", lspNodeId: "", esploraUrl: "https://blockstream.info/testnet/api" },
+  mainnet: {
+    network: "bitcoin",
+    lspUrl: "https://flow.zeuslsp.com",
+    lspNodeId: "031b301307574bbe9b9ac7b79cbe1700e31e544513eae0b5d7497483083f99e581",
+    esploraUrl: "https://blockstream.info/api",
+  },
 };
 
 /** Presets in the order the picker shows them, with their labels. */

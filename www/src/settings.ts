@@ -88,7 +88,7 @@ export function presetSettings(id: PresetId, devnet: DevnetInfo | null, controlU
     proxyUrl: "",
     lspProtocol: "flow",
     lspUrl: p.lspUrl,
-    lspNodeId: "",
+    lspNodeId: p.lspNodeId,
     lspAddress: "",
     storageName: `tabnode-${id}`,
   };
