@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::js_args::{
     parse_close_options, parse_onchain_send, parse_onchain_send_options, parse_pay_options,
-    parse_stop_options, ReceiveArgs, DEFAULT_STOP_TIMEOUT_SECS,
+    parse_stop_options, OnchainSendArgs, ReceiveArgs, DEFAULT_STOP_TIMEOUT_SECS,
 };
 use crate::js_error::to_js_error;
 use crate::lsp::receive::JitReceiver;
@@ -90,6 +90,16 @@ where
     F: core::future::Future<Output = Result<Value, Error>> + 'static,
 {
     future_to_promise(async move { f.await.map(|v| to_js(&v)).map_err(reject) })
+}
+
+/// The request and options of `quoteOnchain` / `sendOnchain`, checked.
+fn onchain_send_args(
+    request: &JsValue,
+    opts: &JsValue,
+) -> Result<(OnchainSendArgs, Option<u32>), Error> {
+    let args = parse_onchain_send(&js_to_json(request)?)?;
+    let rate = parse_onchain_send_options(&js_to_json(opts)?)?;
+    Ok((args, rate))
 }
 
 #[wasm_bindgen]
@@ -232,10 +242,10 @@ impl Wallet {
         #[wasm_bindgen(unchecked_optional_param_type = "OnchainSendOptions")] opts: JsValue,
     ) -> Promise {
         let node = self.node.clone();
-        let args = js_to_json(&request).and_then(|v| parse_onchain_send(&v));
-        let rate = js_to_json(&opts).and_then(|v| parse_onchain_send_options(&v));
+        let parsed = onchain_send_args(&request, &opts);
         promise(async move {
-            let quote = node.quote_onchain(&args?, rate?)?;
+            let (args, rate) = parsed?;
+            let quote = node.quote_onchain(&args, rate)?;
             Ok(serde_json::to_value(quote).expect("serializable"))
         })
     }
@@ -249,10 +259,10 @@ impl Wallet {
         #[wasm_bindgen(unchecked_optional_param_type = "OnchainSendOptions")] opts: JsValue,
     ) -> Promise {
         let node = self.node.clone();
-        let args = js_to_json(&request).and_then(|v| parse_onchain_send(&v));
-        let rate = js_to_json(&opts).and_then(|v| parse_onchain_send_options(&v));
+        let parsed = onchain_send_args(&request, &opts);
         promise(async move {
-            let sent = node.send_onchain(&args?, rate?).await?;
+            let (args, rate) = parsed?;
+            let sent = node.send_onchain(&args, rate).await?;
             Ok(serde_json::to_value(sent).expect("serializable"))
         })
     }

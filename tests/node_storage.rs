@@ -47,7 +47,7 @@ async fn new_wallet_opens_against_the_chain_and_reopens_with_the_same_identity()
     let balance = w.ok("balance", &[]).await;
     assert_eq!(
         balance,
-        json!({"lightningMsat": 0, "onchainSat": 0, "onchainPendingSat": 0, "inboundMsat": 0})
+        json!({"lightningMsat": 0, "onchainSat": 0, "onchainPendingSat": 0, "anchorReserveSat": 0, "inboundMsat": 0})
     );
     assert_eq!(w.ok("channels", &[]).await, json!([]));
     assert_eq!(w.ok("payments", &[]).await, json!([]));
