@@ -1535,3 +1535,172 @@ async fn lsps2_an_lsp_without_fixed_size_buys_is_sold_one_part() {
     assert_eq!(invoice_shape(&r["invoice"]), (Some(30_000_000), true));
     honest.stop().await;
 }
+
+/// Issue 29: the LSP force-closes an anchor channel while the wallet holds a payment on it, and
+/// the payment is claimed on chain. A trust-minimized wallet holds a direct payment over its
+/// unconfirmed JIT channel while the chain source hides the funding (`awaiting_funding`); the
+/// LSP (ldk-node) force-closes, broadcasting its commitment with the HTLC on it. The wallet
+/// claims once the channel is gone (the preimage can only go out on chain, spending that HTLC
+/// output of a confirmed commitment): the HTLC output and the wallet's own output are swept to
+/// its on-chain wallet, exact to the sat against the chain, the payer's payment succeeds (the
+/// LSP read the preimage on chain), and the history has the payment.
+#[wasm_bindgen_test]
+async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
+    let w = open_wallet(LspProtocol::Lsps2, |v| v["trustMinimized"] = json!(true)).await;
+    let r = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "before the force close"}))
+        .await
+        .expect("receive");
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
+        .await;
+    let channel = w.channels().await[0].clone();
+    assert_eq!(channel["anchors"], true, "{channel}");
+    let funding = channel["fundingTxid"].as_str().unwrap().to_string();
+
+    control_post(
+        "/chain/hide-mempool",
+        json!({"hidden": true, "max_secs": 150}),
+    )
+    .await
+    .expect("hide the mempool");
+    let held_msat = 8_000_000u64;
+    let r2 = w
+        .receive(json!({"amountMsat": held_msat, "description": "held at the force close"}))
+        .await
+        .expect("direct receive");
+    assert_eq!(r2["protocol"], "direct", "{r2}");
+    let hash2 = r2["paymentHash"].as_str().unwrap().to_string();
+    let pay2 = BackgroundPay::start(&r2["invoice"]);
+    w.wait_state(&hash2, "awaiting_funding", 60).await;
+
+    let closed = control_post("/force-close", json!({"node_id": w.wallet.node_id()}))
+        .await
+        .expect("the LSP force-closes");
+    log(&format!("LSP force close: {closed}"));
+    let deadline = time::now_millis() + 30_000;
+    while !w.channels().await.is_empty() {
+        assert!(
+            time::now_millis() < deadline,
+            "the wallet never saw the close"
+        );
+        time::sleep(Duration::from_millis(200)).await;
+    }
+    control_post("/chain/hide-mempool", json!({"hidden": false}))
+        .await
+        .expect("show the mempool");
+
+    // Blocks until the payment is in: the commitment, then the claim of its HTLC output.
+    let deadline = time::now_millis() + 120_000;
+    let p2 = loop {
+        if let Some(p) = w.payment(&hash2).await {
+            if p["status"] == "succeeded" {
+                break p;
+            }
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "not claimed on chain: {:?}",
+            w.payment(&hash2).await
+        );
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        time::sleep(Duration::from_secs(2)).await;
+    };
+    assert_eq!(msat(&p2["amountMsat"]), held_msat, "{p2}");
+    // The payer hears back once the wallet's claim of the HTLC output confirms and the LSP
+    // reads the preimage there: keep mining until then.
+    let deadline = time::now_millis() + 90_000;
+    while pay2.waiting() {
+        assert!(time::now_millis() < deadline, "the payer never heard back");
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        time::sleep(Duration::from_secs(2)).await;
+    }
+    let answer = pay2.answer(1).await;
+    assert_eq!(answer["status"], "succeeded", "the payer is paid: {answer}");
+
+    // On chain: the LSP's commitment spent the funding; the wallet's HTLC claim and its own
+    // output (swept once its 1-block delay passed) are all it holds, to the sat.
+    let esplora = serde_json::from_str::<Value>(&endpoints().await).unwrap()["esplora_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let get = |path: String| {
+        let url = format!("{esplora}{path}");
+        async move {
+            http()
+                .get_json::<Value>(&url)
+                .await
+                .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        }
+    };
+    let spends = get(format!("/tx/{funding}/outspends")).await;
+    let commitment_txid = spends
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["spent"] == true)
+        .expect("the funding is spent")["txid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let commitment = get(format!("/tx/{commitment_txid}")).await;
+    let htlc_vout = commitment["vout"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|o| o["value"] == held_msat / 1000)
+        .expect("the HTLC output");
+    let deadline = time::now_millis() + 120_000;
+    let balance = loop {
+        let b = call(w.wallet.balance()).await.unwrap();
+        let claim = get(format!("/tx/{commitment_txid}/outspend/{htlc_vout}")).await;
+        if claim["spent"] == true
+            && msat(&b["onchainPendingSat"]) == 0
+            && msat(&b["onchainSat"]) > held_msat / 1000
+        {
+            break b;
+        }
+        assert!(time::now_millis() < deadline, "nothing swept: {b}");
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        time::sleep(Duration::from_secs(2)).await;
+    };
+    let history = call(w.wallet.onchain_transactions()).await.unwrap();
+    let net: i64 = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| msat(&t["receivedSat"]) as i64 - msat(&t["sentSat"]) as i64)
+        .sum();
+    log(&format!(
+        "on chain after the LSP's force close: {balance}; {history}"
+    ));
+    assert_eq!(
+        net,
+        msat(&balance["onchainSat"]) as i64,
+        "the balance is its transactions"
+    );
+    let claim = get(format!("/tx/{commitment_txid}/outspend/{htlc_vout}")).await;
+    let claim_tx = get(format!("/tx/{}", claim["txid"].as_str().unwrap())).await;
+    let claimed = msat(&claim_tx["vout"][0]["value"]);
+    assert_eq!(
+        claimed + msat(&claim_tx["fee"]),
+        held_msat / 1000,
+        "the HTLC output, less the claim's fee, pays the wallet"
+    );
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["txid"] == claim["txid"] && msat(&t["receivedSat"]) == claimed),
+        "the claim is in the wallet's history: {history}"
+    );
+    assert_eq!(
+        msat(&call(w.wallet.balance()).await.unwrap()["lightningMsat"]),
+        0
+    );
+    w.stop().await;
+}

@@ -21,6 +21,7 @@
 //! | `GET /lsps2-raw/held-funding` | the funding transactions that service held back for `client_trusts_lsp` buys, each with whether the chain had it just before and just after the opening fee was collected | `{held: [{txid, on_chain_before_fee, on_chain_after_fee}]}` |
 //! | `POST /flow/pay-skimmed` | `{invoice, skim_msat}`: the REST LSP's node forwards a payment of `invoice` with `skim_msat` withheld as a skimmed fee (TLV 65537), e.g. on a direct payment | `{status, preimage?, failure?}` |
 //! | `POST /flow/pay-short` | `{invoice, short_msat}`: an HTLC for less than the invoice: the REST LSP's node pays `invoice` `short_msat` below its amount (from its skim source); a JIT invoice of its LSPS2 service has the channel opened and the HTLC forwarded anyway, less the fee; a direct invoice is forwarded as is | `{status, preimage?, failure?}` |
+//! | `POST /force-close` | `{node_id}`: the LSPS2 LSP (ldk-node) force-closes every channel it has with that node, broadcasting its own commitment (CPFP-bumped from its wallet) | `{closed: [channel ids]}` |
 //! | `POST /chain/fee-spike` | `{sat_per_vb, max_secs?}` (default 120 s; `sat_per_vb: null` ends it): Esplora's `/fee-estimates` answers that rate for every target | `{sat_per_vb}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //!
@@ -85,6 +86,7 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/send-onchain", post(send_onchain))
         .route("/merchant/received", post(merchant_received))
         .route("/open-channel", post(open_channel))
+        .route("/force-close", post(force_close))
         .route("/flow/fault", post(set_fault))
         .route("/flow/pay-skimmed", post(pay_skimmed))
         .route("/flow/pay-short", post(pay_short))
@@ -269,6 +271,45 @@ async fn merchant_received(
         }),
         None => json!({ "status": null, "amount_msat": null }),
     }))
+}
+
+#[derive(Deserialize)]
+struct ForceCloseRequest {
+    node_id: String,
+}
+
+async fn force_close(
+    State(devnet): State<Arc<Devnet>>,
+    Json(req): Json<ForceCloseRequest>,
+) -> ApiResult {
+    let node_id = PublicKey::from_str(&req.node_id).map_err(|e| ApiError::bad("bad_node_id", e))?;
+    let lsp = devnet.lsps2.node.clone();
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut closed = Vec::new();
+        for c in lsp.list_channels() {
+            if c.counterparty_node_id != node_id {
+                continue;
+            }
+            lsp.force_close_channel(
+                &c.user_channel_id,
+                node_id,
+                Some("devnet: force close by the LSP".to_string()),
+            )
+            .map_err(|e| format!("{e:?}"))?;
+            closed.push(c.channel_id.to_string());
+        }
+        Ok::<_, String>(closed)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::bad("close_failed", e))?;
+    if closed.is_empty() {
+        return Err(ApiError::bad(
+            "no_channel",
+            "the LSP has no channel with that node",
+        ));
+    }
+    Ok(Json(json!({ "closed": closed })))
 }
 
 #[derive(Deserialize)]

@@ -805,7 +805,8 @@ fn funding_unconfirmed(c: &ChannelDetails) -> bool {
 /// Waits until every channel a payment may have come over (with `lsp`; only `user_channel_id`
 /// when given) has its funding transaction on the chain source with the right output
 /// ([`check_funding_output`]); [`Error::ChannelFailed`] after [`FUNDING_WAIT_LIMIT`] or when no
-/// such channel exists. A channel whose funding is confirmed needs no look: LDK saw it in a
+/// such channel exists (for a direct payment, `user_channel_id` `None`, that means they all
+/// closed, and it is `Ok`: the claim can only go out on chain). A channel whose funding is confirmed needs no look: LDK saw it in a
 /// block and checked its output.
 async fn wait_for_funding(
     node: &Rc<Node>,
@@ -825,6 +826,18 @@ async fn wait_for_funding(
             })
             .collect();
         if channels.is_empty() {
+            // A direct payment's channels all closed while it was held (the LSP force-closed):
+            // a claim now reveals the preimage only on chain, by spending the HTLC output of a
+            // commitment the wallet saw confirmed (its sync reports confirmed transactions
+            // only), which exists only if the funding confirmed. Nothing is left to check. A JIT
+            // receive's record failed with its channel: it is not claimed.
+            if user_channel_id.is_none() {
+                node.log(
+                    Level::Info,
+                    "the channel of a held payment closed: claiming it on chain",
+                );
+                return Ok(());
+            }
             return Err(Error::ChannelFailed {
                 reason: "no channel with the LSP to check",
             });
