@@ -288,10 +288,13 @@ impl Devnet {
         .await
         .context("starting the REST LSP's skim source")?;
 
-        // Funds: 50 BTC coinbases to each LSP, the payer and the merchant (whose anchor channels
-        // need an on-chain reserve, ldk-node's 25 000 sat each), then maturity.
+        // Funds: 50 BTC coinbases to each LSP and the payer, then maturity. The merchant has none:
+        // its ldk-node refuses anchor channels without a 25 000 sat reserve, and its openers fall
+        // back to legacy channels (a ci-fresh run with a funded merchant, whose channels were then
+        // anchor channels, once missed the merchant's channel_update in the REST LSP's graph
+        // within 60 s; the legacy setup never has).
         let miner = Address::p2wsh(&ScriptBuf::new_op_return([]), Network::Regtest).script_pubkey();
-        for node in [&lsps2, &payer_node, &merchant] {
+        for node in [&lsps2, &payer_node] {
             let addr = node
                 .node
                 .onchain_payment()
