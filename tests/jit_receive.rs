@@ -264,6 +264,33 @@ impl BackgroundPay {
     }
 }
 
+/// A trust-minimized wallet `w` with an unconfirmed channel holds a direct payment of
+/// `amount_msat`: the chain source hides its mempool (for at most `hide_secs`), the payer pays
+/// in the background, and the wallet says `awaiting_funding`. Returns the payment hash and the
+/// payer's call.
+async fn hold_a_direct_payment(
+    w: &TestWallet,
+    amount_msat: u64,
+    description: &str,
+    hide_secs: u64,
+) -> (String, BackgroundPay) {
+    control_post(
+        "/chain/hide-mempool",
+        json!({"hidden": true, "max_secs": hide_secs}),
+    )
+    .await
+    .expect("hide the mempool");
+    let r = w
+        .receive(json!({"amountMsat": amount_msat, "description": description}))
+        .await
+        .expect("direct receive");
+    assert_eq!(r["protocol"], "direct", "{r}");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let pay = BackgroundPay::start(&r["invoice"]);
+    w.wait_state(&hash, "awaiting_funding", 60).await;
+    (hash, pay)
+}
+
 fn msat(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not an amount: {v}"))
 }
@@ -930,21 +957,8 @@ async fn lsps2_trust_minimized_claims_after_funding_seen() {
     assert_eq!(channels[0]["confirmations"], json!(0), "{channels:?}");
 
     // A direct receive over the unconfirmed channel, with the chain source hiding it.
-    control_post(
-        "/chain/hide-mempool",
-        json!({"hidden": true, "max_secs": 120}),
-    )
-    .await
-    .expect("hide the mempool");
     let small = 5_000_000u64;
-    let r2 = w
-        .receive(json!({"amountMsat": small, "description": "direct, trust-minimized"}))
-        .await
-        .expect("direct receive");
-    assert_eq!(r2["protocol"], "direct", "{r2}");
-    let hash2 = r2["paymentHash"].as_str().unwrap().to_string();
-    let pay2 = BackgroundPay::start(&r2["invoice"]);
-    w.wait_state(&hash2, "awaiting_funding", 60).await;
+    let (hash2, pay2) = hold_a_direct_payment(&w, small, "direct, trust-minimized", 120).await;
     time::sleep(Duration::from_secs(5)).await;
     let p2 = w.payment(&hash2).await.expect("a payment record");
     let held = p2["status"] == "pending" && pay2.waiting();
@@ -1561,21 +1575,8 @@ async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
     assert_eq!(channel["anchors"], true, "{channel}");
     let funding = channel["fundingTxid"].as_str().unwrap().to_string();
 
-    control_post(
-        "/chain/hide-mempool",
-        json!({"hidden": true, "max_secs": 150}),
-    )
-    .await
-    .expect("hide the mempool");
     let held_msat = 8_000_000u64;
-    let r2 = w
-        .receive(json!({"amountMsat": held_msat, "description": "held at the force close"}))
-        .await
-        .expect("direct receive");
-    assert_eq!(r2["protocol"], "direct", "{r2}");
-    let hash2 = r2["paymentHash"].as_str().unwrap().to_string();
-    let pay2 = BackgroundPay::start(&r2["invoice"]);
-    w.wait_state(&hash2, "awaiting_funding", 60).await;
+    let (hash2, pay2) = hold_a_direct_payment(&w, held_msat, "held at the force close", 150).await;
 
     let closed = control_post("/force-close", json!({"node_id": w.wallet.node_id()}))
         .await
