@@ -43,6 +43,10 @@ async fn control_api_and_proxy() {
         .iter()
         .all(|c| c["is_usable"] == true && c["is_announced"] == true));
 
+    // The gossip the REST LSP may miss at start-up can be recovered from the ldk-node nodes'
+    // graphs: an empty graph gets all four announced channels, both policies each, signed.
+    assert_eq!(devnet.channels_recoverable_from_peers(), 4);
+
     // Mining moves the tip and Esplora serves it.
     let (code, mined) = post(&format!("{control}/mine"), json!({"count": 3})).await;
     assert_eq!(code, 200);

@@ -59,6 +59,7 @@ pub use error::ApiError;
 pub use fault::Fault;
 pub use fee::FeePolicy;
 pub use jit::{JitState, JitSummary};
+pub(crate) use node::Graph;
 pub use quotes::FeeQuote;
 pub use status::{ChannelStatus, FlowLspStatus};
 
