@@ -1553,14 +1553,17 @@ async fn lsps2_an_lsp_without_fixed_size_buys_is_sold_one_part() {
 /// Issue 29: the LSP force-closes an anchor channel while the wallet holds a payment on it, and
 /// the payment is claimed on chain. A trust-minimized wallet holds a direct payment over its
 /// unconfirmed JIT channel while the chain source hides the funding (`awaiting_funding`); the
-/// LSP (ldk-node) force-closes, broadcasting its commitment with the HTLC on it. The wallet
+/// LSP force-closes, broadcasting its commitment with the HTLC on it. The wallet
 /// claims once the channel is gone (the preimage can only go out on chain, spending that HTLC
 /// output of a confirmed commitment): the HTLC output and the wallet's own output are swept to
 /// its on-chain wallet, exact to the sat against the chain, the payer's payment succeeds (the
 /// LSP read the preimage on chain), and the history has the payment.
-#[wasm_bindgen_test]
-async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
-    let w = open_wallet(LspProtocol::Lsps2, |v| v["trustMinimized"] = json!(true)).await;
+///
+/// `w` is a trust-minimized LSPS2 wallet of the LSP that `from` names at `/force-close`: both
+/// implementations the devnet runs (ldk-node, and raw LDK on the REST LSP's node) are checked.
+/// The REST flow has no such hold (the wallet trusts the LSP's funding there), so its channels
+/// are covered through the raw LDK node's LSPS2 service.
+async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain(w: TestWallet, from: &str) {
     let r = w
         .receive(json!({"amountMsat": 30_000_000u64, "description": "before the force close"}))
         .await
@@ -1578,9 +1581,12 @@ async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
     let held_msat = 8_000_000u64;
     let (hash2, pay2) = hold_a_direct_payment(&w, held_msat, "held at the force close", 150).await;
 
-    let closed = control_post("/force-close", json!({"node_id": w.wallet.node_id()}))
-        .await
-        .expect("the LSP force-closes");
+    let closed = control_post(
+        "/force-close",
+        json!({"from": from, "node_id": w.wallet.node_id()}),
+    )
+    .await
+    .expect("the LSP force-closes");
     log(&format!("LSP force close: {closed}"));
     let deadline = time::now_millis() + 30_000;
     while !w.channels().await.is_empty() {
@@ -1704,4 +1710,16 @@ async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
         0
     );
     w.stop().await;
+}
+
+#[wasm_bindgen_test]
+async fn lsps2_an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
+    let w = open_wallet(LspProtocol::Lsps2, |v| v["trustMinimized"] = json!(true)).await;
+    an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain(w, "lsps2").await;
+}
+
+#[wasm_bindgen_test]
+async fn lsps2_raw_ldk_an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
+    let w = open_raw_lsps2_wallet_with(|v| v["trustMinimized"] = json!(true)).await;
+    an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain(w, "flow").await;
 }

@@ -21,7 +21,7 @@
 //! | `GET /lsps2-raw/held-funding` | the funding transactions that service held back for `client_trusts_lsp` buys, each with whether the chain had it just before and just after the opening fee was collected | `{held: [{txid, on_chain_before_fee, on_chain_after_fee}]}` |
 //! | `POST /flow/pay-skimmed` | `{invoice, skim_msat}`: the REST LSP's node forwards a payment of `invoice` with `skim_msat` withheld as a skimmed fee (TLV 65537), e.g. on a direct payment | `{status, preimage?, failure?}` |
 //! | `POST /flow/pay-short` | `{invoice, short_msat}`: an HTLC for less than the invoice: the REST LSP's node pays `invoice` `short_msat` below its amount (from its skim source); a JIT invoice of its LSPS2 service has the channel opened and the HTLC forwarded anyway, less the fee; a direct invoice is forwarded as is | `{status, preimage?, failure?}` |
-//! | `POST /force-close` | `{node_id}`: the LSPS2 LSP (ldk-node) force-closes every channel it has with that node, broadcasting its own commitment (CPFP-bumped from its wallet) | `{closed: [channel ids]}` |
+//! | `POST /force-close` | `{from?: "lsps2"\|"flow", node_id}`: that LSP (default the LSPS2 one) force-closes every channel it has with that node, broadcasting its own commitment (CPFP-bumped from its wallet) | `{closed: [channel ids]}` |
 //! | `POST /chain/fee-spike` | `{sat_per_vb, max_secs?}` (default 120 s; `sat_per_vb: null` ends it): Esplora's `/fee-estimates` answers that rate for every target | `{sat_per_vb}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //!
@@ -275,7 +275,14 @@ async fn merchant_received(
 
 #[derive(Deserialize)]
 struct ForceCloseRequest {
+    /// `"lsps2"` (the default) or `"flow"`: which LSP closes.
+    #[serde(default = "lsps2_name")]
+    from: String,
     node_id: String,
+}
+
+fn lsps2_name() -> String {
+    "lsps2".to_string()
 }
 
 async fn force_close(
@@ -283,8 +290,32 @@ async fn force_close(
     Json(req): Json<ForceCloseRequest>,
 ) -> ApiResult {
     let node_id = PublicKey::from_str(&req.node_id).map_err(|e| ApiError::bad("bad_node_id", e))?;
+    let closed = match req.from.as_str() {
+        "lsps2" => force_close_lsps2(&devnet, node_id).await?,
+        "flow" => devnet
+            .flow
+            .force_close_channels_with(node_id)
+            .map_err(|e| ApiError::bad("close_failed", e))?,
+        other => {
+            return Err(ApiError::bad(
+                "bad_from",
+                format!("from must be \"lsps2\" or \"flow\", not {other:?}"),
+            ))
+        }
+    };
+    if closed.is_empty() {
+        return Err(ApiError::bad(
+            "no_channel",
+            "the LSP has no channel with that node",
+        ));
+    }
+    Ok(Json(json!({ "closed": closed })))
+}
+
+/// The LSPS2 LSP (ldk-node) force-closes its channels with `node_id`.
+async fn force_close_lsps2(devnet: &Devnet, node_id: PublicKey) -> Result<Vec<String>, ApiError> {
     let lsp = devnet.lsps2.node.clone();
-    let closed = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let mut closed = Vec::new();
         for c in lsp.list_channels() {
             if c.counterparty_node_id != node_id {
@@ -302,14 +333,7 @@ async fn force_close(
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(|e| ApiError::bad("close_failed", e))?;
-    if closed.is_empty() {
-        return Err(ApiError::bad(
-            "no_channel",
-            "the LSP has no channel with that node",
-        ));
-    }
-    Ok(Json(json!({ "closed": closed })))
+    .map_err(|e| ApiError::bad("close_failed", e))
 }
 
 #[derive(Deserialize)]

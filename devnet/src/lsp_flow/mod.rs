@@ -478,6 +478,27 @@ impl FlowLsp {
         Ok(user_channel_id)
     }
 
+    /// Force-closes every channel with `node_id`, broadcasting the LSP's latest commitment (its
+    /// anchor bumped from the funding wallet, see `bump.rs`). Returns the closed channel ids.
+    pub fn force_close_channels_with(&self, node_id: PublicKey) -> anyhow::Result<Vec<String>> {
+        let mut closed = Vec::new();
+        for c in self.ldk.channel_manager.list_channels() {
+            if c.counterparty.node_id != node_id {
+                continue;
+            }
+            self.ldk
+                .channel_manager
+                .force_close_broadcasting_latest_txn(
+                    &c.channel_id,
+                    &node_id,
+                    "devnet: force close by the LSP".to_string(),
+                )
+                .map_err(|e| anyhow!("force close {}: {e:?}", c.channel_id))?;
+            closed.push(c.channel_id.to_string());
+        }
+        Ok(closed)
+    }
+
     /// Opens the private 0-conf JIT channel `user_channel_id` (an LSPS2 buy's) to the connected
     /// `node_id`, with zero forwarding fees: the opening fee pays for it.
     pub(crate) fn open_jit_channel(
