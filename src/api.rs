@@ -279,7 +279,8 @@ impl Wallet {
         })
     }
 
-    /// Closes a channel (cooperatively unless `opts.force`).
+    /// Closes a channel: cooperatively (waiting up to 10 s for the peer to be connected and the
+    /// channel's last update to be written), or with `opts.force` at once from our commitment.
     #[wasm_bindgen(js_name = closeChannel, unchecked_return_type = "Promise<void>")]
     pub fn close_channel(
         &self,
@@ -292,7 +293,7 @@ impl Wallet {
         promise(async move {
             let channel_id = channel_id?;
             node.check_running()?;
-            node.close_channel(&channel_id, parsed?)?;
+            node.close_channel(&channel_id, parsed?).await?;
             Ok(Value::Null)
         })
     }

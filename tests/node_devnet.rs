@@ -131,11 +131,59 @@ async fn unsolicited_lsp_channel(
     ev: &Events,
     capacity_sat: u64,
 ) -> serde_json::Value {
+    unsolicited_channel_from(Lsp::Lsps2, w, ev, capacity_sat).await
+}
+
+/// The two LSP implementations of the devnet, as a wallet of each is configured.
+#[derive(Clone, Copy, Debug)]
+enum Lsp {
+    /// The LSPS2 LSP: ldk-node.
+    Lsps2,
+    /// The REST flow LSP: raw LDK (its own channel manager, sweeper and bump handler).
+    Flow,
+}
+
+impl Lsp {
+    /// The name `/open-channel` and `/force-close` take.
+    fn control_name(self) -> &'static str {
+        match self {
+            Lsp::Lsps2 => "lsps2",
+            Lsp::Flow => "flow",
+        }
+    }
+
+    fn node_id(self) -> String {
+        let key = match self {
+            Lsp::Lsps2 => "lsps2_lsp",
+            Lsp::Flow => "flow_lsp",
+        };
+        endpoints()[key]["node_id"].as_str().unwrap().to_string()
+    }
+
+    /// A wallet config with this LSP, stored under `storage_name`.
+    fn config(self, storage_name: &str) -> Value {
+        let mut config = lsps2_config(storage_name);
+        if let Lsp::Flow = self {
+            let e = endpoints();
+            config["lsp"] =
+                json!({"protocol": "flow", "url": e["flow_lsp"]["url"], "nodeId": self.node_id()});
+        }
+        config
+    }
+}
+
+/// [`unsolicited_lsp_channel`] from the LSP `lsp`.
+async fn unsolicited_channel_from(
+    lsp: Lsp,
+    w: &JsWallet,
+    ev: &Events,
+    capacity_sat: u64,
+) -> serde_json::Value {
     // Answers once the funding transaction is in the mempool, so the blocks mined below
     // confirm it.
     let opened = control(
         "/open-channel",
-        json!({"from": "lsps2", "node_id": w.node_id(), "capacity_sat": capacity_sat, "push_msat": 0}),
+        json!({"from": lsp.control_name(), "node_id": w.node_id(), "capacity_sat": capacity_sat, "push_msat": 0}),
     )
     .await;
     let funding_txid = opened["funding_txid"]
@@ -824,14 +872,14 @@ async fn esplora(path: &str) -> Value {
 /// child spends the commitment's anchor (330 sat) and the wallet's coin and brings the package
 /// to the target; both confirm in one block, and the on-chain balance is the coin plus the
 /// anchor minus the child's fee, exactly.
-#[wasm_bindgen_test]
-async fn the_wallets_force_close_of_an_anchor_channel_is_bumped_from_its_coins() {
-    let e = endpoints();
-    let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
+/// Run against both LSP implementations (ldk-node and raw LDK), each answering the close on
+/// chain in its own way.
+async fn the_wallets_force_close_is_bumped_from_its_coins(from: Lsp) {
+    let lsp = from.node_id();
     let sockets = track_websockets();
-    let (w, ev) = open_ok(&lsps2_config(&fresh_name("cpfp"))).await;
+    let (w, ev) = open_ok(&from.config(&fresh_name("cpfp"))).await;
     wait_connected(&ev, &lsp).await;
-    let opened = unsolicited_lsp_channel(&w, &ev, 500_000).await;
+    let opened = unsolicited_channel_from(from, &w, &ev, 500_000).await;
     assert_eq!(opened["anchors"], true, "an anchor channel: {opened}");
     let channel_id = opened["channelId"].as_str().unwrap().to_string();
     let funding_txid = opened["fundingTxid"].as_str().unwrap().to_string();
@@ -911,7 +959,7 @@ async fn the_wallets_force_close_of_an_anchor_channel_is_bumped_from_its_coins()
     let own_rate = commitment_fee * 1000 / commitment_weight;
     let package_rate = (commitment_fee + child_fee) * 1000 / (commitment_weight + child_weight);
     say(&format!(
-        "force close: commitment {commitment_txid} at {own_rate} sat/kw, CPFP child {child_txid} ({child_fee} sat) brings the package to {package_rate} sat/kw"
+        "{from:?}: force close: commitment {commitment_txid} at {own_rate} sat/kw, CPFP child {child_txid} ({child_fee} sat) brings the package to {package_rate} sat/kw"
     ));
     assert!(own_rate < 2_500, "the commitment alone is below the target");
     assert!(package_rate >= 2_500, "the package reaches LDK's target");
@@ -940,6 +988,74 @@ async fn the_wallets_force_close_of_an_anchor_channel_is_bumped_from_its_coins()
     sockets.restore();
     let errors: Vec<_> = ev.all().into_iter().filter(|(k, _)| k == "error").collect();
     assert!(errors.is_empty(), "{errors:?}");
+    w.stop().await;
+}
+
+#[wasm_bindgen_test]
+async fn the_wallets_force_close_of_an_anchor_channel_is_bumped_from_its_coins() {
+    the_wallets_force_close_is_bumped_from_its_coins(Lsp::Lsps2).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_wallets_force_close_of_a_raw_ldk_lsps_anchor_channel_is_bumped_from_its_coins() {
+    the_wallets_force_close_is_bumped_from_its_coins(Lsp::Flow).await;
+}
+
+/// Issue 29: the raw LDK LSP's anchor channel closes cooperatively although the wallet has no
+/// on-chain coins (a cooperative close needs none: the closing transaction has no anchors and
+/// the LSP, which funded the channel, pays its fee), and the wallet's channel balance arrives on
+/// chain to the sat. (`channel_from_the_lsp_receive_pay_reload_close_sweep` does the same with
+/// the ldk-node LSP.)
+#[wasm_bindgen_test]
+async fn closes_a_raw_ldk_lsps_anchor_channel_cooperatively_without_coins() {
+    let from = Lsp::Flow;
+    let lsp = from.node_id();
+    let (w, ev) = open_ok(&from.config(&fresh_name("coop"))).await;
+    wait_connected(&ev, &lsp).await;
+    let opened = unsolicited_channel_from(from, &w, &ev, 500_000).await;
+    assert_eq!(opened["anchors"], true, "an anchor channel: {opened}");
+    let channel_id = opened["channelId"].as_str().unwrap().to_string();
+    receive_from_payer(&w, &ev, 120_000_000).await;
+    let before = w.ok("balance", &[]).await;
+    assert_eq!(before["onchainSat"], 0, "no coins: {before}");
+    let lightning = before["lightningMsat"].as_u64().unwrap();
+
+    w.ok(
+        "closeChannel",
+        &[JsValue::from_str(&channel_id), JsValue::UNDEFINED],
+    )
+    .await;
+    let closed = ev
+        .wait_for("channel_closed", Duration::from_secs(60), |d| {
+            d["channelId"] == channel_id.as_str()
+        })
+        .await;
+    assert_eq!(closed["reason"], "cooperative", "{closed}");
+    let deadline = time::now_millis() + 120_000;
+    let after = loop {
+        control("/mine", json!({"count": 1})).await;
+        w.ok("sync", &[]).await;
+        let b = w.ok("balance", &[]).await;
+        if b["onchainSat"].as_u64().unwrap() > 0 && b["onchainPendingSat"] == 0 {
+            break b;
+        }
+        assert!(time::now_millis() < deadline, "no funds on chain: {b}");
+        time::sleep(Duration::from_secs(1)).await;
+    };
+    say(&format!(
+        "cooperative close with the raw LDK LSP: {lightning} msat in the channel, then {after}"
+    ));
+    assert_eq!(
+        after["onchainSat"].as_u64(),
+        Some(lightning / 1000),
+        "the channel balance, to the sat: {after}"
+    );
+    assert_eq!(after["lightningMsat"], 0, "{after}");
+    assert_eq!(
+        after["anchorReserveSat"], 0,
+        "no anchor channel left: {after}"
+    );
+    assert!(ev.all().iter().all(|(k, _)| k != "error"), "{:?}", ev.all());
     w.stop().await;
 }
 

@@ -28,6 +28,8 @@ pub mod broadcaster;
 #[cfg(target_arch = "wasm32")]
 pub mod builder;
 #[cfg(target_arch = "wasm32")]
+pub mod close;
+#[cfg(target_arch = "wasm32")]
 pub mod event_bus;
 #[cfg(target_arch = "wasm32")]
 pub mod events;

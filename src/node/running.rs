@@ -20,7 +20,6 @@ use futures::channel::oneshot;
 use lightning::chain::channelmonitor::Balance;
 use lightning::chain::Confirm;
 use lightning::ln::channelmanager::PaymentId;
-use lightning::ln::types::ChannelId;
 use lightning::util::logger::Level;
 
 use super::event_bus::EventBus;
@@ -222,38 +221,6 @@ impl Node {
     pub async fn onchain_address(&self) -> Result<String, Error> {
         self.check_running()?;
         Ok(self.onchain.receive_address().await?.to_string())
-    }
-
-    /// Closes the channel `channel_id_hex`: cooperatively, or by broadcasting our commitment.
-    pub fn close_channel(&self, channel_id_hex: &str, force: bool) -> Result<(), Error> {
-        self.check_running()?;
-        let channel = self
-            .channel_manager
-            .list_channels()
-            .into_iter()
-            .find(|c| c.channel_id.to_string() == channel_id_hex.to_ascii_lowercase())
-            .ok_or(Error::NotFound { what: "channel" })?;
-        let id: ChannelId = channel.channel_id;
-        let peer = channel.counterparty.node_id;
-        let result = if force {
-            self.channel_manager.force_close_broadcasting_latest_txn(
-                &id,
-                &peer,
-                "closed by the wallet's user".to_string(),
-            )
-        } else {
-            self.channel_manager.close_channel(&id, &peer)
-        };
-        result.map_err(|e| {
-            self.log(Level::Warn, &format!("close {id} refused: {e:?}"));
-            Error::ChannelFailed {
-                reason: if force {
-                    "force close refused"
-                } else {
-                    "cooperative close refused (is the peer connected?)"
-                },
-            }
-        })
     }
 
     /// One chain sync round: fee estimates, LDK's view of the chain, then the on-chain wallet
