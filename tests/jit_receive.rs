@@ -6,6 +6,8 @@
 //! devnet and sets it; the default run includes these tests). Without it every test here fails.
 #![cfg(target_arch = "wasm32")]
 
+mod support;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -289,6 +291,16 @@ async fn hold_a_direct_payment(
     let pay = BackgroundPay::start(&r["invoice"]);
     w.wait_state(&hash, "awaiting_funding", 60).await;
     (hash, pay)
+}
+
+/// GETs `path` of the devnet's Esplora as JSON.
+async fn esplora_get(path: String) -> Value {
+    let e: Value = serde_json::from_str(&endpoints().await).unwrap();
+    let url = format!("{}{path}", e["esplora_url"].as_str().unwrap());
+    http()
+        .get_json::<Value>(&url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
 fn msat(v: &Value) -> u64 {
@@ -1630,19 +1642,7 @@ async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain(w: TestWalle
 
     // On chain: the LSP's commitment spent the funding; the wallet's HTLC claim and its own
     // output (swept once its 1-block delay passed) are all it holds, to the sat.
-    let esplora = serde_json::from_str::<Value>(&endpoints().await).unwrap()["esplora_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let get = |path: String| {
-        let url = format!("{esplora}{path}");
-        async move {
-            http()
-                .get_json::<Value>(&url)
-                .await
-                .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        }
-    };
+    let get = esplora_get;
     let spends = get(format!("/tx/{funding}/outspends")).await;
     let commitment_txid = spends
         .as_array()
@@ -1722,4 +1722,180 @@ async fn lsps2_an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
 async fn lsps2_raw_ldk_an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain() {
     let w = open_raw_lsps2_wallet_with(|v| v["trustMinimized"] = json!(true)).await;
     an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain(w, "flow").await;
+}
+
+/// Issue 29: the wallet's own force close of an anchor channel with a payment held on it, the
+/// HTLC claimed with the wallet's coins. On the wallet's commitment the HTLC output can only be
+/// claimed by an HTLC-success transaction, which anchor channels sign at zero fee
+/// (SIGHASH_SINGLE|ANYONECANPAY): the wallet adds a coin to pay for it (LDK's
+/// `BumpTransactionEvent::HTLCResolution`; this is what the anchor reserve is kept for). A
+/// trust-minimized wallet with 50 000 sat on chain holds a direct payment over its unconfirmed
+/// JIT channel (funding hidden), is cut off from the LSP and force-closes: its commitment
+/// confirms, the HTLC-success transaction spends the HTLC output and a wallet coin and keeps
+/// the HTLC's whole value in its output, the payer is paid (the LSP read the preimage there),
+/// and after the channel's delay that value is swept into the on-chain wallet, whose balance is
+/// its transactions to the sat.
+#[wasm_bindgen_test]
+async fn lsps2_the_wallets_force_close_claims_a_held_htlc_with_its_coins() {
+    let sockets = support::track_websockets();
+    let w = open_wallet(LspProtocol::Lsps2, |v| v["trustMinimized"] = json!(true)).await;
+    // Coins first: the block confirming them must not confirm the JIT channel's funding.
+    let address = call(w.wallet.onchain_address()).await.unwrap();
+    control_post(
+        "/send-onchain",
+        json!({"address": address, "amount_sat": 50_000}),
+    )
+    .await
+    .expect("the payer sends coins");
+    control_post("/mine", json!({"count": 1})).await.unwrap();
+    call(w.wallet.sync()).await.unwrap();
+    let r = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "before the close"}))
+        .await
+        .expect("receive");
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
+        .await;
+    let channel = w.channels().await[0].clone();
+    assert_eq!(channel["anchors"], true, "{channel}");
+    let channel_id = channel["channelId"].as_str().unwrap().to_string();
+
+    let held_msat = 8_000_000u64;
+    let (hash2, pay2) =
+        hold_a_direct_payment(&w, held_msat, "held at the wallet's force close", 150).await;
+    sockets.cut();
+    let deadline = time::now_millis() + 30_000;
+    while w.peers.borrow().last().map(|p| p["connected"] == true) != Some(false) {
+        assert!(time::now_millis() < deadline, "the LSP never disconnected");
+        time::sleep(Duration::from_millis(100)).await;
+    }
+    let opts = json!({"force": true})
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap();
+    call(w.wallet.close_channel(JsValue::from_str(&channel_id), opts))
+        .await
+        .expect("force close");
+    control_post("/chain/hide-mempool", json!({"hidden": false}))
+        .await
+        .expect("show the mempool");
+
+    // The commitment (spending the funding) and then the HTLC-success transaction.
+    let funding = channel["fundingTxid"].as_str().unwrap().to_string();
+    let deadline = time::now_millis() + 120_000;
+    let (commitment_txid, htlc_vout, success) = loop {
+        let spends = esplora_get(format!("/tx/{funding}/outspends")).await;
+        if let Some(c) = spends
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["spent"] == true)
+        {
+            let txid = c["txid"].as_str().unwrap().to_string();
+            let commitment = esplora_get(format!("/tx/{txid}")).await;
+            let vout = commitment["vout"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|o| o["value"] == held_msat / 1000)
+                .expect("the HTLC output");
+            let spend = esplora_get(format!("/tx/{txid}/outspend/{vout}")).await;
+            if spend["spent"] == true {
+                let tx = esplora_get(format!("/tx/{}", spend["txid"].as_str().unwrap())).await;
+                break (txid, vout, tx);
+            }
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "the HTLC output was never claimed"
+        );
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        call(w.wallet.sync()).await.unwrap();
+        time::sleep(Duration::from_secs(1)).await;
+    };
+    let inputs = success["vin"].as_array().unwrap();
+    log(&format!(
+        "HTLC-success {} spends {commitment_txid}:{htlc_vout} and {} coin(s), fee {} sat",
+        success["txid"],
+        inputs.len() - 1,
+        success["fee"]
+    ));
+    assert!(inputs.len() >= 2, "the HTLC output and a coin: {success}");
+    assert_eq!(
+        (
+            inputs[0]["txid"].as_str(),
+            inputs[0]["vout"].as_u64(),
+            inputs[0]["prevout"]["value"].as_u64()
+        ),
+        (
+            Some(commitment_txid.as_str()),
+            Some(htlc_vout as u64),
+            Some(held_msat / 1000)
+        ),
+        "the HTLC output comes first, paired with its output: {success}"
+    );
+    assert_eq!(
+        success["vout"][0]["value"].as_u64(),
+        Some(held_msat / 1000),
+        "the HTLC's whole value stays in its output; the coin pays the fee: {success}"
+    );
+    assert!(msat(&success["fee"]) > 0, "{success}");
+
+    // The payer hears back once the HTLC-success transaction confirms.
+    let deadline = time::now_millis() + 90_000;
+    while pay2.waiting() {
+        assert!(time::now_millis() < deadline, "the payer never heard back");
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        time::sleep(Duration::from_secs(2)).await;
+    }
+    let answer = pay2.answer(1).await;
+    assert_eq!(answer["status"], "succeeded", "the payer is paid: {answer}");
+    let p2 = w.wait_status(&hash2, "succeeded", 30).await;
+    assert_eq!(msat(&p2["amountMsat"]), held_msat, "{p2}");
+
+    // After the channel's delay the HTLC-success output is swept to the on-chain wallet.
+    let success_txid = success["txid"].as_str().unwrap().to_string();
+    control_post("/mine", json!({"count": 150})).await.unwrap();
+    let deadline = time::now_millis() + 180_000;
+    let balance = loop {
+        call(w.wallet.sync()).await.unwrap();
+        let b = call(w.wallet.balance()).await.unwrap();
+        let swept = esplora_get(format!("/tx/{success_txid}/outspend/0")).await;
+        if swept["spent"] == true
+            && swept["status"]["confirmed"] == true
+            && msat(&b["onchainPendingSat"]) == 0
+            && w.channels().await.is_empty()
+        {
+            break b;
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "the HTLC's value was never swept: {b}"
+        );
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        time::sleep(Duration::from_secs(2)).await;
+    };
+    let history = call(w.wallet.onchain_transactions()).await.unwrap();
+    log(&format!(
+        "on chain after the wallet's force close: {balance}; {history}"
+    ));
+    let net: i64 = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| msat(&t["receivedSat"]) as i64 - msat(&t["sentSat"]) as i64)
+        .sum();
+    assert_eq!(
+        net,
+        msat(&balance["onchainSat"]) as i64,
+        "the balance is its transactions"
+    );
+    assert!(
+        msat(&balance["onchainSat"]) > 50_000,
+        "the coins, the HTLC and the channel balance, less fees: {balance}"
+    );
+    sockets.restore();
+    w.stop().await;
 }
