@@ -52,7 +52,7 @@ async fn control_post(path: &str, body: Value) -> Result<Value, String> {
         .await
     {
         Ok(v) => Ok(v),
-        Err(HttpError::Status { status, body }) => Err(format!("HTTP {status}: {body}")),
+        Err(HttpError::Status { status, body, .. }) => Err(format!("HTTP {status}: {body}")),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -1778,6 +1778,13 @@ async fn lsps2_the_wallets_force_close_claims_a_held_htlc_with_its_coins() {
     call(w.wallet.close_channel(JsValue::from_str(&channel_id), opts))
         .await
         .expect("force close");
+    // The channel has left the list, but its close may still need the coins: the reserve stays.
+    assert!(w.channels().await.is_empty());
+    let closing = call(w.wallet.balance()).await.unwrap();
+    assert_eq!(
+        closing["anchorReserveSat"], 10_000,
+        "the reserve outlives the open channel: {closing}"
+    );
     control_post("/chain/hide-mempool", json!({"hidden": false}))
         .await
         .expect("show the mempool");
@@ -1895,6 +1902,10 @@ async fn lsps2_the_wallets_force_close_claims_a_held_htlc_with_its_coins() {
     assert!(
         msat(&balance["onchainSat"]) > 50_000,
         "the coins, the HTLC and the channel balance, less fees: {balance}"
+    );
+    assert_eq!(
+        balance["anchorReserveSat"], 0,
+        "nothing left to bump: {balance}"
     );
     sockets.restore();
     w.stop().await;

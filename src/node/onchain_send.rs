@@ -18,17 +18,18 @@ use crate::js_args::OnchainSendArgs;
 use crate::net::HttpError;
 use crate::onchain::history::OnchainTx;
 use crate::onchain::send::{
-    anchor_reserve_sat, parse_address, OnchainQuote, OnchainSent, SendPlan,
+    anchor_reserve_sat, may_need_fee_bump, parse_address, OnchainQuote, OnchainSent, SendPlan,
 };
 use crate::time;
 
 impl Node {
     /// What the wallet keeps on chain to bump its anchor channels' closing transactions
-    /// ([`anchor_reserve_sat`] for the open anchor channels).
+    /// ([`anchor_reserve_sat`]): for each open anchor channel, and for each closed one whose
+    /// monitor still [`may_need_fee_bump`] (a force close is when the coins are needed, so the
+    /// reserve must not fall away the moment the channel leaves the list).
     pub fn anchor_reserve_sat(&self) -> u64 {
-        let anchor_channels = self
-            .channel_manager
-            .list_channels()
+        let open = self.channel_manager.list_channels();
+        let open_anchor = open
             .iter()
             .filter(|c| {
                 c.channel_type
@@ -36,7 +37,20 @@ impl Node {
                     .is_some_and(|t| t.supports_anchors_zero_fee_htlc_tx())
             })
             .count();
-        anchor_reserve_sat(self.network, anchor_channels)
+        let closing_anchor = self
+            .chain_monitor
+            .list_monitors()
+            .into_iter()
+            .filter(|id| !open.iter().any(|c| c.channel_id == *id))
+            .filter(|id| {
+                self.chain_monitor.get_monitor(*id).is_ok_and(|m| {
+                    m.channel_type_features()
+                        .supports_anchors_zero_fee_htlc_tx()
+                        && may_need_fee_bump(&m.get_claimable_balances())
+                })
+            })
+            .count();
+        anchor_reserve_sat(self.network, open_anchor + closing_anchor)
     }
 
     /// The feerate of a send, sat per 1000 weight units.
@@ -98,7 +112,7 @@ impl Node {
         let txid = tx.compute_txid();
         match self.esplora.broadcast(&tx).await {
             Ok(_) => {}
-            Err(EsploraError::Http(HttpError::Status { status, body })) if status < 500 => {
+            Err(EsploraError::Http(HttpError::Status { status, body, .. })) if status < 500 => {
                 self.log(
                     Level::Warn,
                     &format!("on-chain send {txid} refused: {status} {body}"),

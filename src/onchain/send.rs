@@ -20,6 +20,7 @@ use bdk_wallet::{SignOptions, Wallet};
 use core::str::FromStr;
 
 use bitcoin::{Address, Amount, FeeRate, Network, Psbt, ScriptBuf, Transaction};
+use lightning::chain::channelmonitor::Balance;
 use rand_core::RngCore;
 use serde::Serialize;
 
@@ -42,7 +43,8 @@ pub fn parse_address(address: &str, network: Network) -> Result<ScriptBuf, Error
     })
 }
 
-/// The reserve kept on chain for `anchor_channels` open anchor channels on `network`: what a
+/// The reserve kept on chain for `anchor_channels` anchor channels on `network` (open, or closed
+/// and still [`may_need_fee_bump`]): what a
 /// CPFP of one commitment (about 430 vB with its child) costs at a high feerate, per channel:
 /// 25 000 sat on mainnet (ldk-node's per-channel default, ~58 sat/vB), 10 000 sat on the test
 /// networks.
@@ -52,6 +54,22 @@ pub fn anchor_reserve_sat(network: Network, anchor_channels: usize) -> u64 {
         _ => 10_000,
     };
     per_channel.saturating_mul(anchor_channels as u64)
+}
+
+/// Whether a closed anchor channel whose monitor reports `balances` may still need the wallet's
+/// coins: while its commitment is unconfirmed (a CPFP may have to be redone at a higher feerate)
+/// or an HTLC on it is unresolved (on the wallet's commitment an HTLC-success or -timeout
+/// transaction is signed at zero fee and paid from the coins). Outputs that only wait for
+/// their confirmations or delay are swept paying their own fee: they need no reserve.
+pub fn may_need_fee_bump(balances: &[Balance]) -> bool {
+    balances.iter().any(|b| match b {
+        Balance::ClaimableOnChannelClose { .. }
+        | Balance::ContentiousClaimable { .. }
+        | Balance::MaybeTimeoutClaimableHTLC { .. }
+        | Balance::MaybePreimageClaimableHTLC { .. } => true,
+        Balance::ClaimableAwaitingConfirmations { .. }
+        | Balance::CounterpartyRevokedOutputClaimable { .. } => false,
+    })
 }
 
 /// How much to send.
@@ -227,6 +245,42 @@ mod tests {
     use bitcoin::{WPubkeyHash, Weight};
 
     const RATE: u32 = 1_000; // sat/kw: 4 sat/vB
+
+    #[test]
+    fn a_closed_channel_keeps_its_reserve_while_an_htlc_or_its_commitment_is_unresolved() {
+        use lightning::chain::channelmonitor::BalanceSource;
+        use lightning::types::payment::{PaymentHash, PaymentPreimage};
+        let maturing = Balance::ClaimableAwaitingConfirmations {
+            amount_satoshis: 30_000,
+            confirmation_height: 200,
+            source: BalanceSource::HolderForceClosed,
+        };
+        let revoked = Balance::CounterpartyRevokedOutputClaimable {
+            amount_satoshis: 1_000,
+        };
+        let contentious = Balance::ContentiousClaimable {
+            amount_satoshis: 8_000,
+            timeout_height: 300,
+            payment_hash: PaymentHash([1; 32]),
+            payment_preimage: PaymentPreimage([2; 32]),
+        };
+        let timeout = Balance::MaybeTimeoutClaimableHTLC {
+            amount_satoshis: 8_000,
+            claimable_height: 300,
+            payment_hash: PaymentHash([1; 32]),
+            outbound_payment: true,
+        };
+        let preimage = Balance::MaybePreimageClaimableHTLC {
+            amount_satoshis: 8_000,
+            expiry_height: 300,
+            payment_hash: PaymentHash([1; 32]),
+        };
+        assert!(!may_need_fee_bump(&[]));
+        assert!(!may_need_fee_bump(&[maturing.clone(), revoked]));
+        for htlc in [contentious, timeout, preimage] {
+            assert!(may_need_fee_bump(&[maturing.clone(), htlc]));
+        }
+    }
 
     fn recipient() -> ScriptBuf {
         ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([5; 20]))
