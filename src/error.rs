@@ -388,6 +388,11 @@ pub enum Error {
     PeerConnectionFailed,
     /// The chain source (Esplora) failed or answered nonsense.
     ChainSourceFailed,
+    /// The chain source could not serve a sync round (rate limit, server error, unreachable,
+    /// timeout, a bad answer). Non-fatal: the wallet waits longer before the next round
+    /// (`chain::pacing`) and catches up when it answers again; nothing is lost meanwhile.
+    /// `reason` is the [`ChainFault`](crate::chain::pacing::ChainFault)'s name.
+    ChainSourceUnavailable(crate::chain::pacing::ChainUnavailable),
     /// A routing graph sync (Rapid Gossip Sync) failed; the previous graph is kept. Non-fatal:
     /// receiving is unaffected, paying beyond the LSP may find no route until a sync succeeds.
     GraphSyncFailed(GraphFault),
@@ -454,6 +459,7 @@ impl Error {
             Error::NoInboundCapacity => "NO_INBOUND_CAPACITY",
             Error::PeerConnectionFailed => "PEER_CONNECTION_FAILED",
             Error::ChainSourceFailed => "CHAIN_SOURCE_FAILED",
+            Error::ChainSourceUnavailable(_) => "CHAIN_SOURCE_UNAVAILABLE",
             Error::GraphSyncFailed(_) => "GRAPH_SYNC_FAILED",
             Error::ChannelFailed { .. } => "CHANNEL_FAILED",
             Error::InvalidStateTransition { .. } => "INVALID_STATE_TRANSITION",
@@ -471,6 +477,7 @@ impl Error {
             Error::InvalidWrappedInvoice(f) => Some(f.code()),
             Error::InvalidLsps2Offer(f) => Some(f.code()),
             Error::GraphSyncFailed(f) => Some(f.code()),
+            Error::ChainSourceUnavailable(c) => Some(c.fault.code()),
             _ => None,
         }
     }
@@ -602,6 +609,19 @@ impl fmt::Display for Error {
             Error::NoInboundCapacity => f.write_str("No inbound capacity for this amount"),
             Error::PeerConnectionFailed => f.write_str("Could not connect to the peer"),
             Error::ChainSourceFailed => f.write_str("The chain source failed"),
+            Error::ChainSourceUnavailable(c) => match c.retry_after_secs {
+                Some(secs) => write!(
+                    f,
+                    "The chain source is unavailable ({}); it asked to wait {} s",
+                    c.fault.code(),
+                    secs
+                ),
+                None => write!(
+                    f,
+                    "The chain source is unavailable ({}); retrying later",
+                    c.fault.code()
+                ),
+            },
             Error::GraphSyncFailed(fault) => {
                 write!(f, "Routing graph sync failed: {}", fault.message())
             }
@@ -688,6 +708,10 @@ pub(crate) mod tests {
             Error::NoInboundCapacity,
             Error::PeerConnectionFailed,
             Error::ChainSourceFailed,
+            Error::ChainSourceUnavailable(crate::chain::pacing::ChainUnavailable {
+                fault: crate::chain::pacing::ChainFault::RateLimited,
+                retry_after_secs: Some(20),
+            }),
             Error::GraphSyncFailed(GraphFault::WrongChain),
             Error::ChannelFailed { reason: "closed" },
             Error::InvalidStateTransition {

@@ -235,7 +235,9 @@ async fn http_layer() {
         .unwrap_err();
     assert_eq!(err.code(), "http_status");
     match err {
-        HttpError::Status { status: 503, body } => assert!(body.contains("try later"), "{body}"),
+        HttpError::Status {
+            status: 503, body, ..
+        } => assert!(body.contains("try later"), "{body}"),
         other => panic!("{other:?}"),
     }
     let not_json = http

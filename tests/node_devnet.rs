@@ -1059,6 +1059,100 @@ async fn closes_a_raw_ldk_lsps_anchor_channel_cooperatively_without_coins() {
     w.stop().await;
 }
 
+/// Issue 30: a chain source that rate-limits the wallet, then drops its connections. The
+/// devnet's Esplora answers the wallet (only: its own nodes are served) 429 with
+/// `Retry-After: 20` for 12 s. The wallet's next round fails; it says so (a non-fatal
+/// `CHAIN_SOURCE_UNAVAILABLE` error, reason `rate_limited`) and asks nothing more for the 20 s
+/// the server asked for, then catches up: `synced` at the height mined meanwhile. Then the
+/// server drops every connection for 8 s: `unreachable`, the wait doubling from the 5 s
+/// interval (two refused rounds at most), and `synced` again after. The wallet works
+/// throughout: its balance reads, nothing fatal, and it stops cleanly.
+#[wasm_bindgen_test]
+async fn a_rate_limiting_or_dropping_chain_source_is_waited_for_and_caught_up_with() {
+    let lsp = endpoints()["lsps2_lsp"]["node_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (w, ev) = open_ok(&lsps2_config(&fresh_name("ratelimit"))).await;
+    wait_connected(&ev, &lsp).await;
+    ev.wait_for("synced", Duration::from_secs(30), |_| true)
+        .await;
+
+    control(
+        "/chain/esplora-fault",
+        json!({"mode": "rate_limit", "retry_after_secs": 20, "secs": 12}),
+    )
+    .await;
+    let refused = ev
+        .wait_for("error", Duration::from_secs(30), |d| {
+            d["code"] == "CHAIN_SOURCE_UNAVAILABLE"
+        })
+        .await;
+    assert_eq!(
+        (refused["reason"].as_str(), refused["fatal"].as_bool()),
+        (Some("rate_limited"), Some(false)),
+        "{refused}"
+    );
+    let height = control("/mine", json!({"count": 1})).await["height"].clone();
+    ev.wait_for("synced", Duration::from_secs(60), |d| d["height"] == height)
+        .await;
+    let caught_up = time::now_millis();
+    let report = control_get("/chain/esplora-fault").await;
+    let at: Vec<u64> = report["refused_at_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap())
+        .collect();
+    say(&format!(
+        "rate limited: {} request(s) refused, caught up {} ms after the first",
+        at.len(),
+        caught_up - at[0]
+    ));
+    assert!(
+        at.last().unwrap() - at[0] < 2_000,
+        "one round refused, then nothing until the server's 20 s passed: {at:?}"
+    );
+    assert!(
+        caught_up - at[0] >= 19_000,
+        "Retry-After honoured: caught up {} ms after the refusal",
+        caught_up - at[0]
+    );
+
+    control("/chain/esplora-fault", json!({"mode": "drop", "secs": 8})).await;
+    let errors_before = ev.all().iter().filter(|(k, _)| k == "error").count();
+    let dropped = ev
+        .wait_for("error", Duration::from_secs(30), |d| {
+            d["code"] == "CHAIN_SOURCE_UNAVAILABLE" && d["reason"] != "rate_limited"
+        })
+        .await;
+    assert_eq!(dropped["reason"], "unreachable", "{dropped}");
+    let height = control("/mine", json!({"count": 1})).await["height"].clone();
+    ev.wait_for("synced", Duration::from_secs(60), |d| d["height"] == height)
+        .await;
+    let rounds = ev.all().iter().filter(|(k, _)| k == "error").count() - errors_before;
+    let report = control_get("/chain/esplora-fault").await;
+    say(&format!(
+        "dropped connections: {rounds} failed round(s), {} request(s) refused",
+        report["refused_at_ms"].as_array().unwrap().len()
+    ));
+    assert!(
+        (1..=2).contains(&rounds),
+        "8 s of drops: a round at once, the next after 5 s, then 10 s: {rounds}"
+    );
+
+    let balance = w.ok("balance", &[]).await;
+    assert_eq!(balance["onchainSat"], 0, "{balance}");
+    assert!(
+        ev.all()
+            .iter()
+            .all(|(k, d)| k != "error" || d["fatal"] == false),
+        "{:?}",
+        ev.all()
+    );
+    w.stop().await;
+}
+
 /// The code `w.method(args)` rejects with.
 async fn rejection(w: &JsWallet, method: &str, args: &[JsValue]) -> String {
     match w.call_async(method, args).await {

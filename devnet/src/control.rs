@@ -24,6 +24,8 @@
 //! | `POST /force-close` | `{from?: "lsps2"\|"flow", node_id}`: that LSP (default the LSPS2 one) force-closes every channel it has with that node, broadcasting its own commitment (CPFP-bumped from its wallet) | `{closed: [channel ids]}` |
 //! | `POST /chain/fee-spike` | `{sat_per_vb, max_secs?}` (default 120 s; `sat_per_vb: null` ends it): Esplora's `/fee-estimates` answers that rate for every target | `{sat_per_vb}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
+//! | `POST /chain/esplora-fault` | `{mode, secs?}` (default 60 s, at most 600): towards browsers only (requests with an `Origin`), Esplora answers `rate_limit` 429 (`retry_after_secs?` as `Retry-After`), `server_error` 503, or `drop`s the connection; `none` ends it | `{fault, secs}` |
+//! | `GET /chain/esplora-fault` | – | `{fault, active, refused_at_ms: [unix ms of each refusal since it was set]}` |
 //!
 //! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
 
@@ -45,6 +47,7 @@ use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 use lightning::types::payment::PaymentPreimage;
 
+use crate::chain::EsploraFault;
 use crate::lsp_flow::lsps2::Lsps2Fault;
 use crate::lsp_flow::Fault;
 use crate::network::Devnet;
@@ -94,6 +97,10 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route("/lsps2-raw/held-funding", get(lsps2_held_funding))
         .route("/chain/hide-mempool", post(hide_mempool))
         .route("/chain/fee-spike", post(fee_spike))
+        .route(
+            "/chain/esplora-fault",
+            post(set_esplora_fault).get(esplora_fault_report),
+        )
         .route("/rgs/fault", post(set_rgs_fault))
         .layer(
             CorsLayer::new()
@@ -492,6 +499,34 @@ async fn fee_spike(State(devnet): State<Arc<Devnet>>, Json(req): Json<FeeSpike>)
         .map(|r| (r * 1000, std::time::Duration::from_secs(max_secs)));
     devnet.chain.set_fee_spike(spike);
     Ok(Json(json!({ "sat_per_vb": req.sat_per_vb })))
+}
+
+#[derive(Deserialize)]
+struct EsploraFaultRequest {
+    #[serde(flatten)]
+    fault: EsploraFault,
+    /// How long it lasts at most (default 60 s, 1..=600).
+    secs: Option<u64>,
+}
+
+async fn set_esplora_fault(
+    State(devnet): State<Arc<Devnet>>,
+    Json(req): Json<EsploraFaultRequest>,
+) -> ApiResult {
+    let secs = req.secs.unwrap_or(60);
+    if !(1..=600).contains(&secs) {
+        return Err(ApiError::bad("bad_secs", "secs must be 1..=600"));
+    }
+    devnet
+        .chain
+        .esplora_faults()
+        .set(req.fault, std::time::Duration::from_secs(secs));
+    tracing::info!(fault = ?req.fault, secs, "esplora fault set");
+    Ok(Json(json!({ "fault": req.fault, "secs": secs })))
+}
+
+async fn esplora_fault_report(State(devnet): State<Arc<Devnet>>) -> ApiResult {
+    Ok(Json(json!(devnet.chain.esplora_faults().report())))
 }
 
 async fn set_rgs_fault(

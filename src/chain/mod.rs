@@ -5,6 +5,7 @@ mod esplora_error;
 mod esplora_types;
 mod fee_estimates;
 mod merkle;
+pub mod pacing;
 pub mod sync;
 
 pub use esplora_error::EsploraError;

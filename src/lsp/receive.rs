@@ -36,6 +36,7 @@ use lightning::types::payment::{PaymentHash, PaymentPreimage, PaymentSecret};
 use lightning::util::logger::Level;
 use lightning_liquidity::events::LiquidityEvent;
 
+use crate::chain::pacing::{ChainUnavailable, SyncSchedule};
 use crate::config::LspProtocol;
 use crate::error::Error;
 use crate::js_args::ReceiveArgs;
@@ -814,8 +815,12 @@ async fn wait_for_funding(
     user_channel_id: Option<u128>,
 ) -> Result<(), Error> {
     let deadline = time::now_millis().saturating_add(FUNDING_WAIT_LIMIT.as_millis() as u64);
+    // A chain source that refuses a look (rate limit, outage) is asked less often, not given
+    // up on: the wait goes on until the limit (`chain::pacing`).
+    let mut schedule = SyncSchedule::new(FUNDING_POLL_INTERVAL);
     loop {
         node.check_running()?;
+        let mut refused = None;
         let channels: Vec<_> = node
             .channel_manager
             .list_channels()
@@ -869,7 +874,13 @@ async fn wait_for_funding(
                         return Err(Error::ChannelFailed { reason: why });
                     }
                 }
-                Ok(None) | Err(_) => {
+                Ok(None) => {
+                    all_seen = false;
+                    break;
+                }
+                Err(e) => {
+                    node.log(Level::Warn, &format!("looking for the LSP's funding: {e}"));
+                    refused = Some(ChainUnavailable::of_esplora(&e));
                     all_seen = false;
                     break;
                 }
@@ -890,7 +901,11 @@ async fn wait_for_funding(
                 reason: "the funding transaction was never seen",
             });
         }
-        let pause = Box::pin(time::sleep(FUNDING_POLL_INTERVAL));
+        let pause = match refused {
+            Some(cause) => schedule.failed(&cause),
+            None => schedule.succeeded(),
+        };
+        let pause = Box::pin(time::sleep(pause));
         if let Either::Right(_) = select(pause, node.shutdown.wait()).await {
             return Err(Error::Stopped);
         }

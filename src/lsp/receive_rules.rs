@@ -37,7 +37,9 @@ pub fn map_http_error(e: &HttpError, what: &'static str) -> Error {
         HttpError::Network(_) | HttpError::Timeout { .. } | HttpError::InvalidRequest(_) => {
             Error::LspUnreachable
         }
-        HttpError::Status { status, body } => Error::LspRejected(map_error_response(*status, body)),
+        HttpError::Status { status, body, .. } => {
+            Error::LspRejected(map_error_response(*status, body))
+        }
         HttpError::BodyNotText | HttpError::Json(_) | HttpError::BodyTooLarge { .. } => {
             Error::LspBadResponse { what }
         }
@@ -373,7 +375,8 @@ mod tests {
                 &HttpError::Status {
                     status: 400,
                     body: r#"{"error":"x","message":"Cannot fund new channel at this time"}"#
-                        .into()
+                        .into(),
+                    retry_after_secs: None,
                 },
                 "fee"
             ),
@@ -383,7 +386,8 @@ mod tests {
             map_http_error(
                 &HttpError::Status {
                     status: 503,
-                    body: String::new()
+                    body: String::new(),
+                    retry_after_secs: None,
                 },
                 "fee"
             ),

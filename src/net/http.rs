@@ -22,6 +22,7 @@ use web_sys::{
 };
 
 use super::limits::{declared_length_over, ByteBudget, DEFAULT_MAX_BODY_BYTES};
+use super::parse_retry_after;
 use super::HttpError;
 use crate::browser::{self, RustTimer};
 
@@ -189,7 +190,9 @@ impl HttpClient {
         if (200..300).contains(&status) {
             Ok(HttpResponse { status, body })
         } else {
-            Err(HttpError::from_status(status, &body))
+            let retry_after = response.headers().get("retry-after").ok().flatten();
+            Err(HttpError::from_status(status, &body)
+                .with_retry_after(retry_after.as_deref().and_then(parse_retry_after)))
         }
     }
 

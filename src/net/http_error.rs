@@ -24,6 +24,9 @@ pub enum HttpError {
         status: u16,
         /// The start of the body, lossy UTF-8.
         body: String,
+        /// The `Retry-After` header in seconds, when present in that form and readable by the
+        /// page (a cross-origin server must expose it with `Access-Control-Expose-Headers`).
+        retry_after_secs: Option<u32>,
     },
     /// A 2xx body was not valid UTF-8 where text was expected.
     BodyNotText,
@@ -69,6 +72,19 @@ impl HttpError {
         HttpError::Status {
             status,
             body: text[..end].to_string(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// This error with the server's `Retry-After` (a [`HttpError::Status`]; others unchanged).
+    pub fn with_retry_after(self, secs: Option<u32>) -> HttpError {
+        match self {
+            HttpError::Status { status, body, .. } => HttpError::Status {
+                status,
+                body,
+                retry_after_secs: secs,
+            },
+            other => other,
         }
     }
 }
@@ -79,7 +95,7 @@ impl fmt::Display for HttpError {
             HttpError::InvalidRequest(m) => write!(f, "invalid request: {m}"),
             HttpError::Network(m) => write!(f, "network error: {m}"),
             HttpError::Timeout { millis } => write!(f, "no response within {millis} ms"),
-            HttpError::Status { status, body } => write!(f, "HTTP {status}: {body}"),
+            HttpError::Status { status, body, .. } => write!(f, "HTTP {status}: {body}"),
             HttpError::BodyNotText => write!(f, "the response body is not UTF-8 text"),
             HttpError::Json(m) => write!(f, "unexpected JSON: {m}"),
             HttpError::BodyTooLarge { limit } => {
@@ -91,6 +107,19 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
+/// The seconds of a `Retry-After` header in its delta-seconds form (`"120"`). The HTTP-date form
+/// gives `None`: the wallet then backs off on its own schedule.
+pub fn parse_retry_after(value: &str) -> Option<u32> {
+    let v = value.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        v.parse::<u64>()
+            .map_or(u32::MAX, |s| s.min(u64::from(u32::MAX)) as u32),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,7 +129,7 @@ mod tests {
         let body = "é".repeat(MAX_ERROR_BODY); // 2 bytes each
         let e = HttpError::from_status(503, body.as_bytes());
         match &e {
-            HttpError::Status { status, body } => {
+            HttpError::Status { status, body, .. } => {
                 assert_eq!(*status, 503);
                 assert_eq!(body.len(), MAX_ERROR_BODY);
             }
@@ -121,5 +150,15 @@ mod tests {
             HttpError::Status { body, .. } => assert_eq!(body, "bad\u{fffd}"),
             _ => panic!("wrong variant"),
         }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_only() {
+        assert_eq!(parse_retry_after("120"), Some(120));
+        assert_eq!(parse_retry_after(" 3 "), Some(3));
+        assert_eq!(parse_retry_after("99999999999"), Some(u32::MAX));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after(""), None);
     }
 }

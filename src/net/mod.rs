@@ -6,7 +6,7 @@ mod http_error;
 pub mod limits;
 mod ws_error;
 
-pub use http_error::{HttpError, MAX_ERROR_BODY};
+pub use http_error::{parse_retry_after, HttpError, MAX_ERROR_BODY};
 pub use ws_error::WsError;
 
 #[cfg(target_arch = "wasm32")]

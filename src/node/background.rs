@@ -8,9 +8,13 @@
 //!   delayed to once a minute, or frozen) catches up on its first tick back instead of counting
 //!   missed ticks; `mobile_interruptable_platform` is off, so a long pause does not drop peers
 //!   by itself;
-//! - the chain is synced every [`SYNC_INTERVAL`] and at once on demand (`sync()`, a closed
-//!   channel, the page coming back online or visible); after each round, unpaid invoices past
-//!   their expiry are marked failed (`expired`) with a `receive_state` event;
+//! - the chain is synced at the network's interval ([`SyncPolicy`]) and at once on demand
+//!   (`sync()`, a closed channel, the page coming back online or visible); after each round,
+//!   unpaid invoices past their expiry are marked failed (`expired`) with a `receive_state`
+//!   event. A round the chain source could not serve emits a non-fatal
+//!   `CHAIN_SOURCE_UNAVAILABLE` error (its `reason` says why) and the next round waits longer
+//!   ([`SyncSchedule::failed`]: doubling, at least the server's `Retry-After`); the first
+//!   round that succeeds again emits `synced` and restores the interval;
 //! - at shutdown every task ends; the background processor first writes the channel manager
 //!   one last time. A background processor that fails (a persistence error) stops the node
 //!   with a fatal `error` event.
@@ -25,8 +29,10 @@ use futures::future::{select, Either};
 use lightning::util::logger::Level;
 use lightning_background_processor::{process_events_async, GossipSync};
 
-use super::running::{Node, SYNC_INTERVAL};
+use super::running::Node;
 use super::types::{DynUtxoLookup, NoOnionMessenger, P2PSync};
+use super::WalletEvent;
+use crate::chain::pacing::{SyncPolicy, SyncSchedule};
 use crate::error::Error;
 use crate::time;
 
@@ -86,13 +92,15 @@ async fn run_processor(node: Rc<Node>) {
 }
 
 async fn sync_loop(node: Rc<Node>) {
+    let mut schedule = SyncSchedule::new(SyncPolicy::for_network(node.network).interval);
     let mut last_run: u64 = 0;
+    let mut pause = Duration::ZERO;
     while !node.shutdown.is_triggered() {
         let elapsed = time::now_millis().saturating_sub(last_run);
-        let interval = SYNC_INTERVAL.as_millis() as u64;
-        if elapsed < interval {
+        let pause_ms = pause.as_millis() as u64;
+        if elapsed < pause_ms {
             let wait = select(
-                Box::pin(time::sleep(Duration::from_millis(interval - elapsed))),
+                Box::pin(time::sleep(Duration::from_millis(pause_ms - elapsed))),
                 Box::pin(node.sync_kick.wait()),
             );
             if let Either::Right(_) = select(wait, node.shutdown.wait()).await {
@@ -101,13 +109,37 @@ async fn sync_loop(node: Rc<Node>) {
         }
         last_run = time::now_millis();
         let round = Box::pin(async {
-            let _ = node.sync_now(false).await;
+            // The first round after an outage emits `synced` even at the same height: that
+            // is how JS learns the chain source answers again.
+            let recovering = schedule.failures() > 0;
+            let next = match node.sync_now(recovering).await {
+                Err(Error::ChainSourceUnavailable(cause)) => {
+                    let next = schedule.failed(&cause);
+                    node.log(
+                        Level::Warn,
+                        &format!(
+                            "chain source unavailable ({}), {} failed round(s) in a row: next round in {} s",
+                            cause.fault.code(),
+                            schedule.failures(),
+                            next.as_secs()
+                        ),
+                    );
+                    node.bus
+                        .emit(WalletEvent::Error(Error::ChainSourceUnavailable(cause)));
+                    next
+                }
+                // Anything else (a round already running, the node stopping) is not the chain
+                // source's doing: the usual interval.
+                _ => schedule.succeeded(),
+            };
             if let Err(e) = node.expire_receives().await {
                 node.log(Level::Warn, &format!("expiring receives: {e}"));
             }
+            next
         });
-        if let Either::Right(_) = select(round, node.shutdown.wait()).await {
-            break;
+        match select(round, node.shutdown.wait()).await {
+            Either::Left((next, _)) => pause = next,
+            Either::Right(_) => break,
         }
     }
 }

@@ -635,6 +635,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         reconnect_kick: Kick::default(),
         sync_lock: futures::lock::Mutex::new(()),
         last_synced_height: Cell::new(None),
+        last_fee_fetch_ms: Cell::new(None),
         pay_waiters: RefCell::new(HashMap::new()),
         jit_hook: RefCell::new(None),
         locks: RefCell::new(locks.borrow_mut().drain(..).collect()),

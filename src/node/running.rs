@@ -34,6 +34,7 @@ use super::types::{
     Scorer, Sweeper,
 };
 use super::{ChannelInfo, JitHook, StopReport, WalletBalance, WalletEvent};
+use crate::chain::pacing::{ChainFault, ChainUnavailable, SyncPolicy};
 use crate::chain::sync::SyncError;
 use crate::chain::{EsploraClient, TxSync};
 use crate::config::Config;
@@ -44,9 +45,6 @@ use crate::payment::store::PaymentStore;
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
 use crate::store::{InstanceLock, Store, StoreError};
 use crate::time;
-
-/// How often the chain is synced while the page runs.
-pub const SYNC_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What `pay` waits for.
 pub type PayOutcome = Result<PaySuccess, Error>;
@@ -107,6 +105,8 @@ pub struct Node {
     pub(crate) reconnect_kick: Kick,
     pub(crate) sync_lock: futures::lock::Mutex<()>,
     pub(crate) last_synced_height: Cell<Option<u32>>,
+    /// When fee estimates were last fetched (ms), for [`SyncPolicy::fee_refresh_due`].
+    pub(crate) last_fee_fetch_ms: Cell<Option<u64>>,
     pub(crate) pay_waiters: RefCell<HashMap<PaymentId, oneshot::Sender<PayOutcome>>>,
     pub(crate) jit_hook: RefCell<Option<Rc<dyn JitHook>>>,
     pub(crate) locks: RefCell<Vec<InstanceLock>>,
@@ -231,11 +231,16 @@ impl Node {
     pub async fn sync_now(&self, always_emit: bool) -> Result<u32, Error> {
         self.check_running()?;
         let _guard = self.sync_lock.lock().await;
-        match self.esplora.fee_estimates().await {
-            Ok(estimates) => {
-                self.fee_estimator.update(estimates);
+        let policy = SyncPolicy::for_network(self.network);
+        let now = time::now_millis();
+        if policy.fee_refresh_due(self.last_fee_fetch_ms.get(), now, always_emit) {
+            match self.esplora.fee_estimates().await {
+                Ok(estimates) => {
+                    self.fee_estimator.update(estimates);
+                    self.last_fee_fetch_ms.set(Some(now));
+                }
+                Err(e) => self.log(Level::Warn, &format!("fee estimates: {e}")),
             }
-            Err(e) => self.log(Level::Warn, &format!("fee estimates: {e}")),
         }
         let confirmables: [&dyn Confirm; 4] = [
             &*self.channel_manager,
@@ -251,14 +256,19 @@ impl Node {
                 Ok(_) => {}
                 Err(SyncError::Source(e)) => {
                     self.log(Level::Warn, &format!("chain sync: {e}"));
-                    return Err(Error::ChainSourceFailed);
+                    return Err(Error::ChainSourceUnavailable(ChainUnavailable::of_esplora(
+                        &e,
+                    )));
                 }
                 Err(SyncError::Untrustworthy(what)) => {
                     self.log(
                         Level::Error,
                         &format!("chain sync: the chain source is inconsistent: {what}"),
                     );
-                    return Err(Error::ChainSourceFailed);
+                    return Err(Error::ChainSourceUnavailable(ChainUnavailable {
+                        fault: ChainFault::BadAnswer,
+                        retry_after_secs: None,
+                    }));
                 }
                 Err(SyncError::Busy) => return Err(Error::ChainSourceFailed),
             }

@@ -37,6 +37,7 @@ use super::record::{ONCHAIN_KEY, ONCHAIN_NAMESPACE};
 use super::scan::GapScan;
 use super::send::{sign_send, SendAmount, SendPlan};
 use super::state::{OnchainBalance, OnchainState, PendingWrite};
+use crate::chain::pacing::ChainUnavailable;
 use crate::chain::{EsploraClient, EsploraError, EsploraTx, TxStatus};
 use crate::error::Error;
 use crate::node::kv::NodeKv;
@@ -353,7 +354,7 @@ impl OnchainWallet {
 
     fn source(&self, e: EsploraError) -> Error {
         self.log(Level::Warn, &format!("on-chain sync: {e}"));
-        Error::ChainSourceFailed
+        Error::ChainSourceUnavailable(ChainUnavailable::of_esplora(&e))
     }
 
     fn inconsistent(&self, e: UpdateError) -> Error {

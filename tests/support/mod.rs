@@ -225,6 +225,16 @@ pub async fn control(path: &str, body: Value) -> Value {
     }
 }
 
+/// GETs from the devnet's control API.
+pub async fn control_get(path: &str) -> Value {
+    let url = format!("{}{}", endpoints()["control_url"].as_str().unwrap(), path);
+    let http = HttpClient::new(Duration::from_secs(30));
+    match http.get_json::<Value>(&url).await {
+        Ok(v) => v,
+        Err(e) => panic!("control GET {path} failed: {e}"),
+    }
+}
+
 /// The page's websockets (the wallet's way to its LSP), tracked from [`track_websockets`] on.
 pub struct Websockets {
     cut: js_sys::Function,

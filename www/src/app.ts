@@ -43,6 +43,13 @@ const NAV: ReadonlyArray<[ScreenName, string]> = [
 ];
 
 /** Wallet events after which balances, payments or channels may have changed. */
+/** The footer's facts (see `App.updateFooter`). */
+interface FooterFacts {
+  height?: number;
+  graphChannels?: number;
+  chainWaiting?: string | undefined;
+}
+
 const CHANGE_EVENTS: WalletEventType[] = ["payment_received", "payment_sent", "payment_failed", "channel_opened", "channel_closed", "synced"];
 
 /** Asks the devnet control API at `controlUrl` for its endpoints and current run. */
@@ -270,9 +277,12 @@ export class App {
     on("receive_state", () => guard.update());
     on("error", (e) => {
       if (e.detail.fatal) this.showStopped(friendlyError(e.detail));
+      // The chain server refusing a round is a state, not news: the footer says so until the
+      // next `synced`, instead of a message for every round it refuses.
+      else if (e.detail.code === "CHAIN_SOURCE_UNAVAILABLE") this.updateFooter({ chainWaiting: friendlyError(e.detail) });
       else this.notify(friendlyError(e.detail));
     });
-    on("synced", (e) => this.updateFooter({ height: e.detail.height }));
+    on("synced", (e) => this.updateFooter({ height: e.detail.height, chainWaiting: undefined }));
     on("graph_synced", (e) => this.updateFooter({ graphChannels: e.detail.channels }));
     this.running = { wallet, settings, guard, unlisten, changeSubs, screen: null, ctx };
     guard.start();
@@ -325,24 +335,28 @@ export class App {
     );
   }
 
-  /** What the footer shows beside the node: the chain height and the routing graph's size. */
-  private footerFacts: { height?: number; graphChannels?: number } = {};
+  /**
+   * What the footer shows beside the node: the chain height, the routing graph's size, and why
+   * the chain server is being waited for, while it is.
+   */
+  private footerFacts: FooterFacts = {};
 
   /** Redraws the footer with `facts` merged in (`null`: a new wallet, nothing known yet). */
-  private updateFooter(facts: { height?: number; graphChannels?: number } | null): void {
+  private updateFooter(facts: FooterFacts | null): void {
     this.footerFacts = facts === null ? {} : { ...this.footerFacts, ...facts };
     const r = this.running;
     if (!r) {
       replace(this.footer);
       return;
     }
-    const { height, graphChannels } = this.footerFacts;
+    const { height, graphChannels, chainWaiting } = this.footerFacts;
     replace(
       this.footer,
       h("span", { title: r.wallet.nodeId }, `Node ${shortId(r.wallet.nodeId)}`),
       ` · LSP: ${r.settings.lspProtocol === "flow" ? "flow" : "LSPS2"}`,
       height !== undefined ? ` · chain height ${height}` : null,
       graphChannels !== undefined ? ` · routing graph ${graphChannels} channels` : null,
+      chainWaiting !== undefined ? h("span", { class: "chain-waiting", role: "status" }, ` · ${chainWaiting}`) : null,
     );
   }
 

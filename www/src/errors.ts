@@ -39,6 +39,7 @@ const BY_CODE: Record<Lowercase<ErrorCode>, string> = {
   no_inbound_capacity: "This amount cannot be received right now: no channel has room and no service provider is usable.",
   peer_connection_failed: "Could not connect to the Lightning peer. Check the proxy URL and your connection.",
   chain_source_failed: "The blockchain server (Esplora) could not be reached or answered wrongly.",
+  chain_source_unavailable: "The blockchain server is not answering right now; the wallet keeps trying, more slowly. Your funds are safe.",
   graph_sync_failed: "The map of the Lightning network could not be updated; paying may find no route until it is. Receiving is not affected.",
   channel_failed: "The channel operation failed.",
   invalid_state_transition: "The payment took an unexpected turn and was stopped.",
@@ -77,6 +78,9 @@ export function textForCode(code: string | null | undefined, reason?: string | n
   }
   if (c === "invalid_lsps2_offer" && r === "expired") {
     return "The service provider's channel terms expired. Try again.";
+  }
+  if (c === "chain_source_unavailable" && r === "rate_limited") {
+    return "The blockchain server asks the wallet to slow down; it will catch up by itself. Your funds are safe.";
   }
   const known = (BY_CODE as Record<string, string | undefined>)[c];
   if (known) return known;

@@ -1056,6 +1056,12 @@ pub fn esplora_router(chain: Arc<KernelChain>) -> Router {
         .route("/address/{address}/txs/mempool", get(addr_txs_mempool))
         .route("/address/{address}/utxo", get(addr_utxo))
         .route("/regtest/mine", post(regtest_mine))
+        // Inside the CORS layer, so that a refusal carries CORS headers (and exposes
+        // `Retry-After`) as a public server's would.
+        .layer(axum::middleware::from_fn_with_state(
+            chain.clone(),
+            super::esplora_fault::apply_fault,
+        ))
         .layer(CorsLayer::permissive())
         .with_state(chain)
 }

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 
 use super::block_builder::{assemble_block, next_block_time, BlockTemplate};
 use super::chain_index::{script_hash, ChainIndex};
+use super::esplora_fault::EsploraFaults;
 use super::kernel::{verify_tx_scripts, Judge, JudgeError};
 use super::mempool::Mempool;
 use super::{ChainAccess, Rejected, Utxo};
@@ -47,6 +48,9 @@ pub struct KernelChain {
     /// A fee spike (control API): every `/fee-estimates` target answers this rate (milli-sat
     /// per vB) until this unix time in milliseconds; bounded in time for the same reason.
     fee_spike: Mutex<Option<(u64, u32)>>,
+    /// A fault of the Esplora API towards browsers (control API): rate limits, server errors,
+    /// dropped connections.
+    esplora_faults: EsploraFaults,
 }
 
 fn now_millis() -> u64 {
@@ -87,6 +91,7 @@ impl KernelChain {
             tips,
             mempool_hidden_until_ms: AtomicU64::new(0),
             fee_spike: Mutex::new(None),
+            esplora_faults: EsploraFaults::default(),
         }))
     }
 
@@ -103,6 +108,11 @@ impl KernelChain {
     /// Whether the Esplora API hides unconfirmed transactions now ([`Self::set_mempool_hidden`]).
     pub fn mempool_hidden(&self) -> bool {
         now_millis() < self.mempool_hidden_until_ms.load(Ordering::SeqCst)
+    }
+
+    /// The Esplora API's faults towards browsers ([`EsploraFaults`]).
+    pub fn esplora_faults(&self) -> &EsploraFaults {
+        &self.esplora_faults
     }
 
     /// Makes the Esplora API's `/fee-estimates` answer `milli_sat_per_vb` for every target for

@@ -8,16 +8,19 @@
 //! Layout: `block_builder` (pure regtest block assembly), `kernel` (the libbitcoinkernel judge and
 //! script verifier), `chain_index` (confirmed blocks, UTXO set, spends, script histories),
 //! `mempool` (transaction acceptance), `kernel_chain` ([`KernelChain`], the [`ChainAccess`]
-//! implementation tying them together) and `esplora` (the REST server).
+//! implementation tying them together), `esplora` (the REST server) and `esplora_fault` (what
+//! that server can be made to do to a browser: rate limits, errors, dropped connections).
 
 pub mod block_builder;
 pub mod chain_index;
 pub mod esplora;
+pub mod esplora_fault;
 pub mod kernel;
 pub mod kernel_chain;
 pub mod mempool;
 
 pub use esplora::{esplora_router, serve_esplora};
+pub use esplora_fault::{EsploraFault, EsploraFaults};
 pub use kernel_chain::KernelChain;
 
 use bitcoin::{Block, BlockHash, OutPoint, Script, ScriptBuf, Transaction, TxOut, Txid};
