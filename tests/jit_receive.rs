@@ -1910,3 +1910,120 @@ async fn lsps2_the_wallets_force_close_claims_a_held_htlc_with_its_coins() {
     sockets.restore();
     w.stop().await;
 }
+
+/// Issue 29: the LSP force-closes a JIT channel while the wallet holds the JIT payment on it. A
+/// trust-minimized wallet waits for the funding, which the chain source hides
+/// (`awaiting_funding`); the LSP (ldk-node) force-closes. The receive is not failed: once the
+/// LSP's commitment confirms (which proves the funding did), the HTLC is claimed on chain, the
+/// receive ends `claimed` with the agreed fee, the payer is paid, and the wallet's on-chain
+/// balance is its transactions.
+#[wasm_bindgen_test]
+async fn lsps2_a_jit_payment_held_when_the_lsp_force_closes_is_claimed_on_chain() {
+    let w = open_wallet(LspProtocol::Lsps2, |v| v["trustMinimized"] = json!(true)).await;
+    control_post(
+        "/chain/hide-mempool",
+        json!({"hidden": true, "max_secs": 150}),
+    )
+    .await
+    .expect("hide the mempool");
+    let amount_msat = 30_000_000u64;
+    let r = w
+        .receive(json!({"amountMsat": amount_msat, "description": "JIT at the force close"}))
+        .await
+        .expect("receive");
+    assert_eq!(r["protocol"], "lsps2", "{r}");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let pay = BackgroundPay::start(&r["invoice"]);
+    w.wait_state(&hash, "awaiting_funding", 60).await;
+
+    let closed = control_post(
+        "/force-close",
+        json!({"from": "lsps2", "node_id": w.wallet.node_id()}),
+    )
+    .await
+    .expect("the LSP force-closes");
+    log(&format!("LSP force close of the JIT channel: {closed}"));
+    let deadline = time::now_millis() + 30_000;
+    while !w.channels().await.is_empty() {
+        assert!(
+            time::now_millis() < deadline,
+            "the wallet never saw the close"
+        );
+        time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !w.states(&hash).iter().any(|s| s == "failed"),
+        "not failed at the close: {:?}",
+        w.states(&hash)
+    );
+    control_post("/chain/hide-mempool", json!({"hidden": false}))
+        .await
+        .expect("show the mempool");
+
+    let deadline = time::now_millis() + 120_000;
+    let p = loop {
+        if let Some(p) = w.payment(&hash).await {
+            if p["status"] == "succeeded" {
+                break p;
+            }
+        }
+        assert!(
+            time::now_millis() < deadline,
+            "not claimed on chain: {:?} {:?}",
+            w.payment(&hash).await,
+            w.states(&hash)
+        );
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        time::sleep(Duration::from_secs(2)).await;
+    };
+    log(&format!(
+        "claimed on chain after the LSP's force close: {p}"
+    ));
+    assert_eq!(
+        msat(&p["amountMsat"]) + msat(&p["feeMsat"]),
+        amount_msat,
+        "what arrived plus the agreed fee is the invoice: {p}"
+    );
+    assert!(msat(&p["feeMsat"]) > 0, "{p}");
+    w.wait_state(&hash, "claimed", 30).await;
+
+    let deadline = time::now_millis() + 90_000;
+    while pay.waiting() {
+        assert!(time::now_millis() < deadline, "the payer never heard back");
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        time::sleep(Duration::from_secs(2)).await;
+    }
+    let answer = pay.answer(1).await;
+    assert_eq!(answer["status"], "succeeded", "the payer is paid: {answer}");
+
+    // The HTLC's value, less the claim's fee, reaches the on-chain wallet.
+    let deadline = time::now_millis() + 120_000;
+    let balance = loop {
+        call(w.wallet.sync()).await.unwrap();
+        let b = call(w.wallet.balance()).await.unwrap();
+        if msat(&b["onchainSat"]) > 0 && msat(&b["onchainPendingSat"]) == 0 {
+            break b;
+        }
+        assert!(time::now_millis() < deadline, "nothing swept: {b}");
+        control_post("/mine", json!({"count": 1})).await.unwrap();
+        time::sleep(Duration::from_secs(2)).await;
+    };
+    let history = call(w.wallet.onchain_transactions()).await.unwrap();
+    let net: i64 = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| msat(&t["receivedSat"]) as i64 - msat(&t["sentSat"]) as i64)
+        .sum();
+    log(&format!("on chain: {balance}; {history}"));
+    assert_eq!(
+        net,
+        msat(&balance["onchainSat"]) as i64,
+        "the balance is its transactions"
+    );
+    assert!(
+        msat(&balance["onchainSat"]) <= msat(&p["amountMsat"]) / 1000,
+        "at most what arrived: {balance}"
+    );
+    w.stop().await;
+}

@@ -520,6 +520,7 @@ impl JitRecord {
     /// | `PaymentClaimable` | Claimed, Failed, Expired | same, FailPayment (late or duplicate payment) |
     /// | `PaymentClaimed` | ChannelReady | Claimed, –, `jit_claimed` |
     /// | `PaymentClaimed` | Claimed | no-op |
+    /// | `ChannelClosed` of our channel | ChannelReady with the payment arrived and checked | no-op (claimed on chain) |
     /// | `ChannelClosed` of our channel | PaymentArriving, ChannelOpening, ChannelReady | Failed{channel_closed}, –, `jit_failed` |
     /// | `ChannelClosed` of our channel | terminal | no-op |
     /// | `Tick` | InvoiceReady, `now ≥ expiry +` [`EXPIRY_GRACE_SECS`] | Expired, –, `jit_expired` |
@@ -652,6 +653,13 @@ impl JitRecord {
                     return Err(self.illegal(trigger));
                 }
                 match self.state {
+                    // The payment arrived and passed its checks (the claim is decided): its HTLC
+                    // is on the closed channel's commitment and is claimed on chain once that
+                    // commitment confirms, so the record waits for `PaymentClaimed` (or stalls
+                    // out) instead of failing the payment here.
+                    ChannelReady if self.skimmed_fee_msat.is_some() => {
+                        Ok(self.unchanged(JitAction::None))
+                    }
                     PaymentArriving | ChannelOpening | ChannelReady => {
                         Ok(self.failed(now_secs, JitFailReason::ChannelClosed, JitAction::None))
                     }
@@ -1087,7 +1095,7 @@ mod tests {
     }
 
     #[test]
-    fn channel_closed_before_claim_fails() {
+    fn channel_closed_before_the_payment_fails_after_it_claims_on_chain() {
         let steps = happy(flow_record(), 98_000_000, 0);
         let s = apply(
             &steps[2].record,
@@ -1099,6 +1107,23 @@ mod tests {
                 reason: JitFailReason::ChannelClosed
             }
         );
+        // after the payment arrived and passed its checks, the claim goes on (on chain)
+        let s = apply(
+            &steps[3].record,
+            JitTrigger::ChannelClosed { user_channel_id: 9 },
+        );
+        assert!(!s.changed);
+        assert_eq!(
+            (s.record.state, s.action),
+            (JitState::ChannelReady, JitAction::None)
+        );
+        let claimed = apply(
+            &s.record,
+            JitTrigger::PaymentClaimed {
+                amount_msat: 98_000_000,
+            },
+        );
+        assert_eq!(claimed.record.state, JitState::Claimed);
         // after the claim a close is normal life
         let s = apply(
             &steps[4].record,

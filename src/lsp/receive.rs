@@ -31,6 +31,7 @@ use std::rc::{Rc, Weak};
 
 use bitcoin::secp256k1::PublicKey;
 use futures::future::{select, Either};
+use lightning::chain::channelmonitor::Balance;
 use lightning::ln::channel_state::ChannelDetails;
 use lightning::types::payment::{PaymentHash, PaymentPreimage, PaymentSecret};
 use lightning::util::logger::Level;
@@ -538,7 +539,7 @@ impl JitReceiver {
         let claiming = self.claiming.clone();
         node.spawn_task("JIT claim after funding", async move {
             let node = task_node;
-            let seen = wait_for_funding(&node, lsp, None).await;
+            let seen = wait_for_funding(&node, lsp, None, hash).await;
             claiming.borrow_mut().remove(&hash.0);
             match seen {
                 Ok(()) if node.check_running().is_ok() => {
@@ -763,7 +764,14 @@ async fn finish_claim(
             state: "awaiting_funding",
             error: None,
         });
-        match wait_for_funding(node, record.lsp_node_id, record.user_channel_id).await {
+        match wait_for_funding(
+            node,
+            record.lsp_node_id,
+            record.user_channel_id,
+            PaymentHash(hash),
+        )
+        .await
+        {
             Ok(()) => {}
             // The wallet stops (or its storage failed) during the wait: the HTLC stays held
             // (LDK keeps it, the record has the skim and secret) and the next open resumes the
@@ -797,6 +805,20 @@ async fn finish_claim(
     claiming.borrow_mut().remove(&hash);
 }
 
+/// Whether a closed channel with `lsp` has a confirmed commitment carrying the inbound HTLC of
+/// `payment_hash`: its monitor reports it as claimable with the preimage
+/// (`MaybePreimageClaimableHTLC`), which it does only once a commitment is in a block.
+fn htlc_on_confirmed_commitment(node: &Node, lsp: PublicKey, payment_hash: &PaymentHash) -> bool {
+    node.chain_monitor.list_monitors().into_iter().any(|id| {
+        node.chain_monitor.get_monitor(id).is_ok_and(|m| {
+            m.get_counterparty_node_id() == lsp
+                && m.get_claimable_balances().iter().any(|b| {
+                    matches!(b, Balance::MaybePreimageClaimableHTLC { payment_hash: h, .. } if h == payment_hash)
+                })
+        })
+    })
+}
+
 /// Whether a channel's funding transaction is not in a block yet (as far as LDK knows): such a
 /// channel is only as good as the funding the LSP says it broadcast.
 fn funding_unconfirmed(c: &ChannelDetails) -> bool {
@@ -805,14 +827,19 @@ fn funding_unconfirmed(c: &ChannelDetails) -> bool {
 
 /// Waits until every channel a payment may have come over (with `lsp`; only `user_channel_id`
 /// when given) has its funding transaction on the chain source with the right output
-/// ([`check_funding_output`]); [`Error::ChannelFailed`] after [`FUNDING_WAIT_LIMIT`] or when no
-/// such channel exists (for a direct payment, `user_channel_id` `None`, that means they all
-/// closed, and it is `Ok`: the claim can only go out on chain). A channel whose funding is confirmed needs no look: LDK saw it in a
-/// block and checked its output.
+/// ([`check_funding_output`]); [`Error::ChannelFailed`] after [`FUNDING_WAIT_LIMIT`]. A channel
+/// whose funding is confirmed needs no look: LDK saw it in a block and checked its output.
+///
+/// When no such channel is left (the LSP force-closed while the payment was held), the claim
+/// can only go out on chain, and it waits until a commitment carrying the payment's HTLC
+/// `payment_hash` is confirmed ([`htlc_on_confirmed_commitment`]): that proves the funding
+/// confirmed too, and a claim before it could be counted as received while the LSP's funding
+/// never confirms.
 async fn wait_for_funding(
     node: &Rc<Node>,
     lsp: PublicKey,
     user_channel_id: Option<u128>,
+    payment_hash: PaymentHash,
 ) -> Result<(), Error> {
     let deadline = time::now_millis().saturating_add(FUNDING_WAIT_LIMIT.as_millis() as u64);
     // A chain source that refuses a look (rate limit, outage) is asked less often, not given
@@ -830,25 +857,18 @@ async fn wait_for_funding(
                     && user_channel_id.is_none_or(|id| id == c.user_channel_id)
             })
             .collect();
+        let unconfirmed: Vec<_> = channels.iter().filter(|c| funding_unconfirmed(c)).collect();
+        let mut all_seen = true;
         if channels.is_empty() {
-            // A direct payment's channels all closed while it was held (the LSP force-closed):
-            // a claim now reveals the preimage only on chain, by spending the HTLC output of a
-            // commitment the wallet saw confirmed (its sync reports confirmed transactions
-            // only), which exists only if the funding confirmed. Nothing is left to check. A JIT
-            // receive's record failed with its channel: it is not claimed.
-            if user_channel_id.is_none() {
+            if htlc_on_confirmed_commitment(node, lsp, &payment_hash) {
                 node.log(
                     Level::Info,
-                    "the channel of a held payment closed: claiming it on chain",
+                    "the channel of a held payment closed and a commitment with its HTLC confirmed: claiming it on chain",
                 );
                 return Ok(());
             }
-            return Err(Error::ChannelFailed {
-                reason: "no channel with the LSP to check",
-            });
+            all_seen = false;
         }
-        let unconfirmed: Vec<_> = channels.iter().filter(|c| funding_unconfirmed(c)).collect();
-        let mut all_seen = true;
         for c in &unconfirmed {
             let Some(txo) = c.funding_txo else {
                 all_seen = false;
