@@ -303,6 +303,42 @@ async fn esplora_get(path: String) -> Value {
         .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
+/// The wallet's on-chain transactions, once checked to add up to `balance`'s `onchainSat`
+/// (received less sent, to the sat).
+async fn balance_is_its_transactions(w: &TestWallet, balance: &Value) -> Value {
+    let history = call(w.wallet.onchain_transactions()).await.unwrap();
+    let net: i64 = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| msat(&t["receivedSat"]) as i64 - msat(&t["sentSat"]) as i64)
+        .sum();
+    assert_eq!(
+        net,
+        msat(&balance["onchainSat"]) as i64,
+        "the balance is its transactions: {balance}; {history}"
+    );
+    history
+}
+
+/// `w`'s first receive, 30 000 000 msat paid by the payer through a new JIT channel from its
+/// LSP; returns that channel, checked to be an anchor channel.
+async fn first_jit_channel(w: &TestWallet, description: &str) -> Value {
+    let r = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": description}))
+        .await
+        .expect("receive");
+    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
+        .await
+        .expect("payer pays");
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
+        .await;
+    let channel = w.channels().await[0].clone();
+    assert_eq!(channel["anchors"], true, "{channel}");
+    channel
+}
+
 fn msat(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not an amount: {v}"))
 }
@@ -1576,18 +1612,7 @@ async fn lsps2_an_lsp_without_fixed_size_buys_is_sold_one_part() {
 /// The REST flow has no such hold (the wallet trusts the LSP's funding there), so its channels
 /// are covered through the raw LDK node's LSPS2 service.
 async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain(w: TestWallet, from: &str) {
-    let r = w
-        .receive(json!({"amountMsat": 30_000_000u64, "description": "before the force close"}))
-        .await
-        .expect("receive");
-    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
-        .await
-        .expect("payer pays");
-    assert_eq!(paid["status"], "succeeded", "{paid}");
-    w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
-        .await;
-    let channel = w.channels().await[0].clone();
-    assert_eq!(channel["anchors"], true, "{channel}");
+    let channel = first_jit_channel(&w, "before the force close").await;
     let funding = channel["fundingTxid"].as_str().unwrap().to_string();
 
     let held_msat = 8_000_000u64;
@@ -1674,21 +1699,10 @@ async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain(w: TestWalle
         control_post("/mine", json!({"count": 1})).await.unwrap();
         time::sleep(Duration::from_secs(2)).await;
     };
-    let history = call(w.wallet.onchain_transactions()).await.unwrap();
-    let net: i64 = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| msat(&t["receivedSat"]) as i64 - msat(&t["sentSat"]) as i64)
-        .sum();
+    let history = balance_is_its_transactions(&w, &balance).await;
     log(&format!(
         "on chain after the LSP's force close: {balance}; {history}"
     ));
-    assert_eq!(
-        net,
-        msat(&balance["onchainSat"]) as i64,
-        "the balance is its transactions"
-    );
     let claim = get(format!("/tx/{commitment_txid}/outspend/{htlc_vout}")).await;
     let claim_tx = get(format!("/tx/{}", claim["txid"].as_str().unwrap())).await;
     let claimed = msat(&claim_tx["vout"][0]["value"]);
@@ -1749,18 +1763,7 @@ async fn lsps2_the_wallets_force_close_claims_a_held_htlc_with_its_coins() {
     .expect("the payer sends coins");
     control_post("/mine", json!({"count": 1})).await.unwrap();
     call(w.wallet.sync()).await.unwrap();
-    let r = w
-        .receive(json!({"amountMsat": 30_000_000u64, "description": "before the close"}))
-        .await
-        .expect("receive");
-    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
-        .await
-        .expect("payer pays");
-    assert_eq!(paid["status"], "succeeded", "{paid}");
-    w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
-        .await;
-    let channel = w.channels().await[0].clone();
-    assert_eq!(channel["anchors"], true, "{channel}");
+    let channel = first_jit_channel(&w, "before the close").await;
     let channel_id = channel["channelId"].as_str().unwrap().to_string();
 
     let held_msat = 8_000_000u64;
@@ -1884,21 +1887,10 @@ async fn lsps2_the_wallets_force_close_claims_a_held_htlc_with_its_coins() {
         control_post("/mine", json!({"count": 1})).await.unwrap();
         time::sleep(Duration::from_secs(2)).await;
     };
-    let history = call(w.wallet.onchain_transactions()).await.unwrap();
+    let history = balance_is_its_transactions(&w, &balance).await;
     log(&format!(
         "on chain after the wallet's force close: {balance}; {history}"
     ));
-    let net: i64 = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| msat(&t["receivedSat"]) as i64 - msat(&t["sentSat"]) as i64)
-        .sum();
-    assert_eq!(
-        net,
-        msat(&balance["onchainSat"]) as i64,
-        "the balance is its transactions"
-    );
     assert!(
         msat(&balance["onchainSat"]) > 50_000,
         "the coins, the HTLC and the channel balance, less fees: {balance}"
@@ -2008,19 +2000,8 @@ async fn lsps2_a_jit_payment_held_when_the_lsp_force_closes_is_claimed_on_chain(
         control_post("/mine", json!({"count": 1})).await.unwrap();
         time::sleep(Duration::from_secs(2)).await;
     };
-    let history = call(w.wallet.onchain_transactions()).await.unwrap();
-    let net: i64 = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| msat(&t["receivedSat"]) as i64 - msat(&t["sentSat"]) as i64)
-        .sum();
+    let history = balance_is_its_transactions(&w, &balance).await;
     log(&format!("on chain: {balance}; {history}"));
-    assert_eq!(
-        net,
-        msat(&balance["onchainSat"]) as i64,
-        "the balance is its transactions"
-    );
     assert!(
         msat(&balance["onchainSat"]) <= msat(&p["amountMsat"]) / 1000,
         "at most what arrived: {balance}"

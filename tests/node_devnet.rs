@@ -117,6 +117,22 @@ async fn wait_connected(ev: &Events, lsp: &str) {
     .await;
 }
 
+/// Closes `channel_id` cooperatively and returns its `channel_closed` event, checked to say so.
+async fn close_cooperatively(w: &JsWallet, ev: &Events, channel_id: &str) -> Value {
+    w.ok(
+        "closeChannel",
+        &[JsValue::from_str(channel_id), JsValue::UNDEFINED],
+    )
+    .await;
+    let closed = ev
+        .wait_for("channel_closed", Duration::from_secs(60), |d| {
+            d["channelId"] == channel_id
+        })
+        .await;
+    assert_eq!(closed["reason"], "cooperative", "{closed}");
+    closed
+}
+
 /// The first `graph_synced` detail `ev` recorded (waiting up to 30 s for it).
 async fn graph_synced(ev: &Events) -> Value {
     ev.wait_for("graph_synced", Duration::from_secs(30), |_| true)
@@ -325,17 +341,7 @@ async fn channel_from_the_lsp_receive_pay_reload_close_sweep() {
 
     // 7. Close cooperatively, mine, and find the funds at the wallet's address.
     let address = w.ok("onchainAddress", &[]).await;
-    w.ok(
-        "closeChannel",
-        &[JsValue::from_str(&channel_id), JsValue::UNDEFINED],
-    )
-    .await;
-    let closed = ev
-        .wait_for("channel_closed", Duration::from_secs(60), |d| {
-            d["channelId"] == channel_id.as_str()
-        })
-        .await;
-    assert_eq!(closed["reason"], "cooperative");
+    let closed = close_cooperatively(&w, &ev, &channel_id).await;
     say(&format!("channel_closed {closed}; address {address}"));
     let deadline = time::now_millis() + 120_000;
     let onchain = loop {
@@ -1020,17 +1026,7 @@ async fn closes_a_raw_ldk_lsps_anchor_channel_cooperatively_without_coins() {
     assert_eq!(before["onchainSat"], 0, "no coins: {before}");
     let lightning = before["lightningMsat"].as_u64().unwrap();
 
-    w.ok(
-        "closeChannel",
-        &[JsValue::from_str(&channel_id), JsValue::UNDEFINED],
-    )
-    .await;
-    let closed = ev
-        .wait_for("channel_closed", Duration::from_secs(60), |d| {
-            d["channelId"] == channel_id.as_str()
-        })
-        .await;
-    assert_eq!(closed["reason"], "cooperative", "{closed}");
+    close_cooperatively(&w, &ev, &channel_id).await;
     let deadline = time::now_millis() + 120_000;
     let after = loop {
         control("/mine", json!({"count": 1})).await;
