@@ -181,6 +181,27 @@ impl TestWallet {
         }
     }
 
+    /// Mines a block every 2 s until the payment `hash` succeeded (claimed on chain), at most
+    /// `secs`; returns its record.
+    async fn mine_until_claimed(&self, hash: &str, secs: u64) -> Value {
+        let deadline = time::now_millis() + secs * 1000;
+        loop {
+            if let Some(p) = self.payment(hash).await {
+                if p["status"] == "succeeded" {
+                    return p;
+                }
+            }
+            assert!(
+                time::now_millis() < deadline,
+                "not claimed on chain: {:?} {:?}",
+                self.payment(hash).await,
+                self.states(hash)
+            );
+            control_post("/mine", json!({"count": 1})).await.unwrap();
+            time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
     /// Waits until the receive `hash` has reported `state`, at most `secs`.
     async fn wait_state(&self, hash: &str, state: &str, secs: u64) {
         let deadline = time::now_millis() + secs * 1000;
@@ -250,6 +271,18 @@ impl BackgroundPay {
         BackgroundPay(slot)
     }
 
+    /// The payer's answer (its call must have succeeded), mining a block every 2 s until it
+    /// comes, at most `secs`: for a payment settled on chain.
+    async fn answer_while_mining(&self, secs: u64) -> Value {
+        let deadline = time::now_millis() + secs * 1000;
+        while self.waiting() {
+            assert!(time::now_millis() < deadline, "the payer never heard back");
+            control_post("/mine", json!({"count": 1})).await.unwrap();
+            time::sleep(Duration::from_secs(2)).await;
+        }
+        self.answer(1).await
+    }
+
     /// Whether the payer has not answered yet.
     fn waiting(&self) -> bool {
         self.0.borrow().is_none()
@@ -291,6 +324,26 @@ async fn hold_a_direct_payment(
     let pay = BackgroundPay::start(&r["invoice"]);
     w.wait_state(&hash, "awaiting_funding", 60).await;
     (hash, pay)
+}
+
+/// The LSP `from` (`/force-close`'s name) force-closes its channels with `w`; returns its
+/// answer once the wallet has seen every channel close (at most 30 s).
+async fn lsp_force_closes(w: &TestWallet, from: &str) -> Value {
+    let closed = control_post(
+        "/force-close",
+        json!({"from": from, "node_id": w.wallet.node_id()}),
+    )
+    .await
+    .expect("the LSP force-closes");
+    let deadline = time::now_millis() + 30_000;
+    while !w.channels().await.is_empty() {
+        assert!(
+            time::now_millis() < deadline,
+            "the wallet never saw the close"
+        );
+        time::sleep(Duration::from_millis(200)).await;
+    }
+    closed
 }
 
 /// GETs `path` of the devnet's Esplora as JSON.
@@ -1618,51 +1671,18 @@ async fn an_htlc_held_when_the_lsp_force_closes_is_claimed_on_chain(w: TestWalle
     let held_msat = 8_000_000u64;
     let (hash2, pay2) = hold_a_direct_payment(&w, held_msat, "held at the force close", 150).await;
 
-    let closed = control_post(
-        "/force-close",
-        json!({"from": from, "node_id": w.wallet.node_id()}),
-    )
-    .await
-    .expect("the LSP force-closes");
+    let closed = lsp_force_closes(&w, from).await;
     log(&format!("LSP force close: {closed}"));
-    let deadline = time::now_millis() + 30_000;
-    while !w.channels().await.is_empty() {
-        assert!(
-            time::now_millis() < deadline,
-            "the wallet never saw the close"
-        );
-        time::sleep(Duration::from_millis(200)).await;
-    }
     control_post("/chain/hide-mempool", json!({"hidden": false}))
         .await
         .expect("show the mempool");
 
     // Blocks until the payment is in: the commitment, then the claim of its HTLC output.
-    let deadline = time::now_millis() + 120_000;
-    let p2 = loop {
-        if let Some(p) = w.payment(&hash2).await {
-            if p["status"] == "succeeded" {
-                break p;
-            }
-        }
-        assert!(
-            time::now_millis() < deadline,
-            "not claimed on chain: {:?}",
-            w.payment(&hash2).await
-        );
-        control_post("/mine", json!({"count": 1})).await.unwrap();
-        time::sleep(Duration::from_secs(2)).await;
-    };
+    let p2 = w.mine_until_claimed(&hash2, 120).await;
     assert_eq!(msat(&p2["amountMsat"]), held_msat, "{p2}");
     // The payer hears back once the wallet's claim of the HTLC output confirms and the LSP
     // reads the preimage there: keep mining until then.
-    let deadline = time::now_millis() + 90_000;
-    while pay2.waiting() {
-        assert!(time::now_millis() < deadline, "the payer never heard back");
-        control_post("/mine", json!({"count": 1})).await.unwrap();
-        time::sleep(Duration::from_secs(2)).await;
-    }
-    let answer = pay2.answer(1).await;
+    let answer = pay2.answer_while_mining(90).await;
     assert_eq!(answer["status"], "succeeded", "the payer is paid: {answer}");
 
     // On chain: the LSP's commitment spent the funding; the wallet's HTLC claim and its own
@@ -1854,13 +1874,7 @@ async fn lsps2_the_wallets_force_close_claims_a_held_htlc_with_its_coins() {
     assert!(msat(&success["fee"]) > 0, "{success}");
 
     // The payer hears back once the HTLC-success transaction confirms.
-    let deadline = time::now_millis() + 90_000;
-    while pay2.waiting() {
-        assert!(time::now_millis() < deadline, "the payer never heard back");
-        control_post("/mine", json!({"count": 1})).await.unwrap();
-        time::sleep(Duration::from_secs(2)).await;
-    }
-    let answer = pay2.answer(1).await;
+    let answer = pay2.answer_while_mining(90).await;
     assert_eq!(answer["status"], "succeeded", "the payer is paid: {answer}");
     let p2 = w.wait_status(&hash2, "succeeded", 30).await;
     assert_eq!(msat(&p2["amountMsat"]), held_msat, "{p2}");
@@ -1928,21 +1942,8 @@ async fn lsps2_a_jit_payment_held_when_the_lsp_force_closes_is_claimed_on_chain(
     let pay = BackgroundPay::start(&r["invoice"]);
     w.wait_state(&hash, "awaiting_funding", 60).await;
 
-    let closed = control_post(
-        "/force-close",
-        json!({"from": "lsps2", "node_id": w.wallet.node_id()}),
-    )
-    .await
-    .expect("the LSP force-closes");
+    let closed = lsp_force_closes(&w, "lsps2").await;
     log(&format!("LSP force close of the JIT channel: {closed}"));
-    let deadline = time::now_millis() + 30_000;
-    while !w.channels().await.is_empty() {
-        assert!(
-            time::now_millis() < deadline,
-            "the wallet never saw the close"
-        );
-        time::sleep(Duration::from_millis(200)).await;
-    }
     assert!(
         !w.states(&hash).iter().any(|s| s == "failed"),
         "not failed at the close: {:?}",
@@ -1952,22 +1953,7 @@ async fn lsps2_a_jit_payment_held_when_the_lsp_force_closes_is_claimed_on_chain(
         .await
         .expect("show the mempool");
 
-    let deadline = time::now_millis() + 120_000;
-    let p = loop {
-        if let Some(p) = w.payment(&hash).await {
-            if p["status"] == "succeeded" {
-                break p;
-            }
-        }
-        assert!(
-            time::now_millis() < deadline,
-            "not claimed on chain: {:?} {:?}",
-            w.payment(&hash).await,
-            w.states(&hash)
-        );
-        control_post("/mine", json!({"count": 1})).await.unwrap();
-        time::sleep(Duration::from_secs(2)).await;
-    };
+    let p = w.mine_until_claimed(&hash, 120).await;
     log(&format!(
         "claimed on chain after the LSP's force close: {p}"
     ));
@@ -1979,13 +1965,7 @@ async fn lsps2_a_jit_payment_held_when_the_lsp_force_closes_is_claimed_on_chain(
     assert!(msat(&p["feeMsat"]) > 0, "{p}");
     w.wait_state(&hash, "claimed", 30).await;
 
-    let deadline = time::now_millis() + 90_000;
-    while pay.waiting() {
-        assert!(time::now_millis() < deadline, "the payer never heard back");
-        control_post("/mine", json!({"count": 1})).await.unwrap();
-        time::sleep(Duration::from_secs(2)).await;
-    }
-    let answer = pay.answer(1).await;
+    let answer = pay.answer_while_mining(90).await;
     assert_eq!(answer["status"], "succeeded", "the payer is paid: {answer}");
 
     // The HTLC's value, less the claim's fee, reaches the on-chain wallet.

@@ -518,13 +518,7 @@ impl Devnet {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut resync_at = Instant::now() + Duration::from_secs(10);
         loop {
-            let complete = {
-                let read = graph.read_only();
-                read.channels()
-                    .unordered_iter()
-                    .filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
-                    .count()
-            };
+            let complete = complete_channels(&graph);
             if complete >= ANNOUNCED_CHANNELS {
                 return Ok(());
             }
@@ -567,11 +561,7 @@ impl Devnet {
         let logger = Arc::new(crate::lsp_flow::ldk_glue::TracingLogger);
         let graph = crate::lsp_flow::Graph::new(Network::Regtest, logger);
         self.fill_graph_gap(&graph);
-        let read = graph.read_only();
-        read.channels()
-            .unordered_iter()
-            .filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
-            .count()
+        complete_channels(&graph)
     }
 
     /// Gives `graph` (the REST LSP's) every channel announcement and channel update it lacks (or
@@ -694,4 +684,14 @@ pub async fn mine_and_sync(
         node.sync().await?;
     }
     Ok(hashes)
+}
+
+/// How many channels of `graph` have both directions' policies.
+fn complete_channels(graph: &crate::lsp_flow::Graph) -> usize {
+    graph
+        .read_only()
+        .channels()
+        .unordered_iter()
+        .filter(|(_, c)| c.one_to_two.is_some() && c.two_to_one.is_some())
+        .count()
 }

@@ -43,6 +43,13 @@ struct FaultState {
     refused_at_ms: Vec<u64>,
 }
 
+impl FaultState {
+    /// The fault, if it is set and its time has not run out.
+    fn in_force(&self) -> Option<EsploraFault> {
+        (self.fault != EsploraFault::None && now_ms() < self.until_ms).then_some(self.fault)
+    }
+}
+
 /// The fault in force and the refusals it made. Shared by the control API (which sets it) and
 /// the Esplora router (which applies it).
 #[derive(Default)]
@@ -74,15 +81,12 @@ impl EsploraFaults {
         s.refused_at_ms.clear();
     }
 
-    /// The fault in force now, if any.
-    fn active(&self) -> Option<EsploraFault> {
-        let s = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        (s.fault != EsploraFault::None && now_ms() < s.until_ms).then_some(s.fault)
-    }
-
-    fn record_refusal(&self) {
+    /// The fault in force now, if any, with the refusal it makes recorded.
+    fn refuse(&self) -> Option<EsploraFault> {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let fault = s.in_force()?;
         s.refused_at_ms.push(now_ms());
+        Some(fault)
     }
 
     /// The fault, whether it is in force, and its refusals so far.
@@ -90,7 +94,7 @@ impl EsploraFaults {
         let s = self.0.lock().unwrap_or_else(|e| e.into_inner());
         FaultReport {
             fault: s.fault,
-            active: s.fault != EsploraFault::None && now_ms() < s.until_ms,
+            active: s.in_force().is_some(),
             refused_at_ms: s.refused_at_ms.clone(),
         }
     }
@@ -106,14 +110,13 @@ pub async fn apply_fault(
     let from_browser =
         req.headers().contains_key(header::ORIGIN) && req.method() != Method::OPTIONS;
     let fault = if from_browser {
-        chain.esplora_faults().active()
+        chain.esplora_faults().refuse()
     } else {
         None
     };
     let Some(fault) = fault else {
         return next.run(req).await;
     };
-    chain.esplora_faults().record_refusal();
     tracing::info!(target: "devnet::esplora", ?fault, path = %req.uri().path(), "esplora fault: request refused");
     match fault {
         EsploraFault::None => next.run(req).await,
