@@ -4,8 +4,8 @@
 //! { "network": "regtest" | "signet" | "testnet" | "bitcoin",
 //!   "esploraUrl": "https://…", "proxyUrl": "wss://…", "storageName": "main",
 //!   "lsp": { "protocol": "flow", "url": "https://…", "token"?: "…", "simpleTaproot"?: true, "nodeId"?: "02…" }
-//!        | { "protocol": "lsps2", "nodeId": "02…", "address": "host:port", "token"?: "…",
-//!            "fixedSizeBuys"?: bool },
+//!        | { "protocol": "lsps2", "nodeId": "02…", "address"?: "host:port",
+//!            "websocketUrl"?: "wss://…", "token"?: "…", "fixedSizeBuys"?: bool },
 //!   "mnemonic"?: "…", "maxFeeMsat"?: 10000000, "maxFeePpm"?: 300000,
 //!   "trustMinimized"?: false, "rgsUrl"?: "https://…" }
 //! ```
@@ -114,8 +114,14 @@ pub enum LspConfig {
     Lsps2 {
         /// The LSP's node id.
         node_id: PublicKey,
-        /// `host:port` of its Lightning port (reached through the proxy).
-        address: String,
+        /// `host:port` of its Lightning port, reached through the websocket proxy.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+        /// A websocket URL where the LSP's node itself accepts BOLT8 in binary frames (Core
+        /// Lightning's `bind-addr=ws:…` behind TLS), dialled as is with no proxy in between;
+        /// tried before `address`. At least one of the two is required.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        websocket_url: Option<String>,
         /// LSPS2 `get_info` token.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
@@ -177,12 +183,14 @@ impl fmt::Debug for LspConfig {
             LspConfig::Lsps2 {
                 node_id,
                 address,
+                websocket_url,
                 token,
                 fixed_size_buys,
             } => f
                 .debug_struct("Lsps2")
                 .field("node_id", node_id)
                 .field("address", address)
+                .field("websocket_url", websocket_url)
                 .field("token", &token.as_ref().map(|_| "<redacted>"))
                 .field("fixed_size_buys", fixed_size_buys)
                 .finish(),
@@ -407,7 +415,7 @@ impl Config {
         if obj.keys().any(|k| !CONFIG_FIELDS.contains(&k.as_str())) {
             return Err(invalid("config", "has an unknown field"));
         }
-        let lsp_problem = "must be {protocol:\"flow\", url, token?, simpleTaproot?, nodeId?} or {protocol:\"lsps2\", nodeId, address, token?, fixedSizeBuys?}";
+        let lsp_problem = "must be {protocol:\"flow\", url, token?, simpleTaproot?, nodeId?} or {protocol:\"lsps2\", nodeId, address?, websocketUrl?, token?, fixedSizeBuys?}";
         let mut config = Config {
             network: required(
                 obj,
@@ -450,8 +458,13 @@ impl Config {
         if let Some(url) = &mut self.rgs_url {
             trim(url);
         }
-        if let LspConfig::Flow { url, .. } = &mut self.lsp {
-            trim(url);
+        match &mut self.lsp {
+            LspConfig::Flow { url, .. } => trim(url),
+            LspConfig::Lsps2 {
+                websocket_url: Some(url),
+                ..
+            } => trim(url),
+            LspConfig::Lsps2 { .. } => {}
         }
         if let Some(m) = &mut self.mnemonic {
             *m = m.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -460,7 +473,8 @@ impl Config {
 
     /// Checks every field: URLs well-formed (`esploraUrl` and the flow LSP `url` http(s),
     /// `proxyUrl` ws(s); the secure scheme required outside regtest unless the host is
-    /// loopback), `storageName` 1..=64 of `[A-Za-z0-9._-]`, LSPS2 `address` a valid `host:port`,
+    /// loopback), `storageName` 1..=64 of `[A-Za-z0-9._-]`, LSPS2 `address` a valid `host:port`
+    /// and `websocketUrl` a ws(s) URL (at least one of them),
     /// tokens 1..=1024 visible ASCII (they travel in headers), `maxFeePpm ≤ 1 000 000`, and the
     /// mnemonic a valid BIP39 English phrase ([`Error::InvalidMnemonic`]).
     pub fn validate(&self) -> Result<(), Error> {
@@ -515,11 +529,33 @@ impl Config {
                 )?;
                 check_token("lsp.token", token)?;
             }
-            LspConfig::Lsps2 { address, token, .. } => {
-                if !address.chars().all(|c| c.is_ascii_graphic())
-                    || parse_host_port(address, true).is_none()
-                {
-                    return Err(invalid("lsp.address", "must be host:port"));
+            LspConfig::Lsps2 {
+                address,
+                websocket_url,
+                token,
+                ..
+            } => {
+                if let Some(address) = address {
+                    if !address.chars().all(|c| c.is_ascii_graphic())
+                        || parse_host_port(address, true).is_none()
+                    {
+                        return Err(invalid("lsp.address", "must be host:port"));
+                    }
+                }
+                if let Some(url) = websocket_url {
+                    check_url(
+                        "lsp.websocketUrl",
+                        url,
+                        ["ws", "wss"],
+                        self.network,
+                        "must be a ws(s) URL",
+                    )?;
+                }
+                if address.is_none() && websocket_url.is_none() {
+                    return Err(invalid(
+                        "lsp.address",
+                        "is required unless lsp.websocketUrl is given",
+                    ));
                 }
                 check_token("lsp.token", token)?;
             }
@@ -605,7 +641,8 @@ impl Config {
                 (
                     LspConfig::Lsps2 {
                         node_id: e.lsps2_lsp.node_id,
-                        address: format!("{}:{}", host, e.lsps2_lsp.port),
+                        address: Some(format!("{}:{}", host, e.lsps2_lsp.port)),
+                        websocket_url: None,
                         token: None,
                         fixed_size_buys: None,
                     },
@@ -1048,6 +1085,30 @@ mod tests {
             err_field(with(base(), &["lsp"], without(lsp.clone(), "nodeId"))),
             "lsp"
         );
+        // A node that speaks websockets itself: its URL instead of (or before) an address.
+        let ws_only = with(
+            without(lsp.clone(), "address"),
+            &["websocketUrl"],
+            json!("wss://lsp.example.com/ "),
+        );
+        let c = Config::from_value(with(base(), &["lsp"], ws_only.clone())).unwrap();
+        assert!(matches!(
+            &c.lsp,
+            LspConfig::Lsps2 { address: None, websocket_url: Some(u), .. } if u == "wss://lsp.example.com"
+        ));
+        for (url, field) in [
+            ("https://lsp.example.com", "lsp.websocketUrl"),
+            ("ws://lsp.example.com", "lsp.websocketUrl"), // insecure outside regtest and loopback
+            ("not a url", "lsp.websocketUrl"),
+        ] {
+            let bad = with(ws_only.clone(), &["websocketUrl"], json!(url));
+            assert_eq!(err_field(with(base(), &["lsp"], bad)), field, "{url}");
+        }
+        assert_eq!(
+            err_field(with(base(), &["lsp"], without(lsp.clone(), "address"))),
+            "lsp.address",
+            "neither an address nor a websocket URL"
+        );
         // fixedSizeBuys: unset by default, a boolean when given
         assert_eq!(c.lsp.fixed_size_buys(), None);
         let c = Config::from_value(with(
@@ -1223,7 +1284,8 @@ mod tests {
             c.lsp,
             LspConfig::Lsps2 {
                 node_id: pubkey(8),
-                address: "127.0.0.1:9735".into(),
+                address: Some("127.0.0.1:9735".into()),
+                websocket_url: None,
                 token: None,
                 fixed_size_buys: None,
             }
@@ -1234,7 +1296,8 @@ mod tests {
             c.lsp,
             LspConfig::Lsps2 {
                 node_id: pubkey(8),
-                address: "[::1]:9735".into(),
+                address: Some("[::1]:9735".into()),
+                websocket_url: None,
                 token: None,
                 fixed_size_buys: None,
             }

@@ -4,7 +4,7 @@
 export type Network = "regtest" | "signet" | "testnet" | "bitcoin";
 export type LspConfig =
   | { protocol: "flow"; url: string; token?: string; simpleTaproot?: boolean; nodeId?: string }
-  | { protocol: "lsps2"; nodeId: string; address: string; token?: string; fixedSizeBuys?: boolean };
+  | { protocol: "lsps2"; nodeId: string; address?: string; websocketUrl?: string; token?: string; fixedSizeBuys?: boolean };
 export interface WalletConfig {
   network: Network; esploraUrl: string; proxyUrl: string; storageName: string; lsp: LspConfig;
   mnemonic?: string; maxFeeMsat?: number; maxFeePpm?: number;

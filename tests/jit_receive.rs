@@ -1152,6 +1152,34 @@ async fn open_raw_lsps2_wallet_with(edit: impl FnOnce(&mut Value)) -> TestWallet
     .await
 }
 
+/// Issue 30: an LSP whose node speaks websockets itself (Core Lightning's `bind-addr=ws:…`) is
+/// dialled at its `websocketUrl` with no proxy in between: the wallet's `proxyUrl` points where
+/// nothing listens, it has no `address`, and still it connects, buys a JIT channel and is paid
+/// through it, exact to the msat.
+#[wasm_bindgen_test]
+async fn lsps2_reaches_a_node_that_speaks_websockets_itself() {
+    let e: Value = serde_json::from_str(&endpoints().await).unwrap();
+    let node_ws = e["flow_node_websocket_url"].clone();
+    assert!(
+        node_ws.as_str().is_some_and(|u| u.starts_with("ws://")),
+        "{node_ws}"
+    );
+    let w = open_raw_lsps2_wallet_with(|v| {
+        v["lsp"].as_object_mut().unwrap().remove("address");
+        v["lsp"]["websocketUrl"] = node_ws;
+        v["proxyUrl"] = json!("ws://127.0.0.1:1");
+    })
+    .await;
+    w.wait_connected(30).await;
+    first_jit_channel(&w, "no proxy").await;
+    assert_eq!(
+        w.lightning_msat().await,
+        29_000_000,
+        "30 000 000 less the 1 000 000 fee"
+    );
+    w.stop().await;
+}
+
 /// Issue 10: `client_trusts_lsp` is accepted only by a wallet that trusts: a `trustMinimized`
 /// wallet (which claims only once the funding is seen) refuses that `buy` answer before any
 /// invoice (`INVALID_LSPS2_OFFER` / `client_trusts_lsp`); a trusting wallet receives through it.

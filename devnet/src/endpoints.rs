@@ -39,6 +39,9 @@ pub struct Endpoints {
     /// The LSPS2 service on the REST LSP's own node (lightning-liquidity's service handler,
     /// with fault modes: `POST /lsps2-raw/fault`).
     pub lsps2_raw_lsp: NodeEndpoint,
+    /// The same node's own websocket (BOLT8 in binary frames, no proxy in between: what a
+    /// wallet's `lsp.websocketUrl` names), as Core Lightning serves with `bind-addr=ws:…`.
+    pub flow_node_websocket_url: String,
     pub payer: NodeEndpoint,
     /// A public node reachable only over announced channels (from the payer and from the
     /// LSPS2 LSP): what a wallet pays on a route from the routing graph.
@@ -58,6 +61,7 @@ impl Endpoints {
              \n              {}@{}:{}\
              \n  LSPS2 LSP   {}@{}:{}\
              \n  LSPS2 raw   {}@{}:{}\
+             \n              {} (its own websocket)\
              \n  payer       {}@{}:{}\
              \n  merchant    {}@{}:{}\n",
             self.esplora_url,
@@ -74,6 +78,7 @@ impl Endpoints {
             self.lsps2_raw_lsp.node_id,
             self.lsps2_raw_lsp.host,
             self.lsps2_raw_lsp.port,
+            self.flow_node_websocket_url,
             self.payer.node_id,
             self.payer.host,
             self.payer.port,

@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod lsp_flow;
 pub mod lsp_lsps2;
 pub mod network;
+pub mod node_websocket;
 pub mod nodes;
 pub mod origin;
 pub mod payer;

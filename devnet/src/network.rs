@@ -39,6 +39,8 @@ pub struct Ports {
     pub merchant_p2p: u16,
     /// The Rapid Gossip Sync server.
     pub rgs: u16,
+    /// The REST LSP node's own websocket listener (no proxy in between).
+    pub flow_ws: u16,
 }
 
 impl Ports {
@@ -54,6 +56,7 @@ impl Ports {
             payer_p2p: 9737,
             merchant_p2p: 9738,
             rgs: 3006,
+            flow_ws: 3007,
         }
     }
 
@@ -69,6 +72,7 @@ impl Ports {
             payer_p2p: 0,
             merchant_p2p: 0,
             rgs: 0,
+            flow_ws: 0,
         }
     }
 }
@@ -327,6 +331,14 @@ impl Devnet {
             }
         }));
 
+        // The REST LSP node's own websocket, which wallets may dial without the proxy.
+        let (flow_ws_listener, flow_ws_port) = bind(config.ports.flow_ws).await?;
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = crate::node_websocket::serve(flow_ws_listener, flow_addr).await {
+                tracing::error!("node websocket stopped: {e}");
+            }
+        }));
+
         // The routing graph for wallets: RGS snapshots of the REST LSP's graph, which gossip
         // from its peers (the payer and the LSPS2 LSP through it) feeds.
         let (rgs_listener, rgs_port) = bind(config.ports.rgs).await?;
@@ -359,6 +371,7 @@ impl Devnet {
                 host: "127.0.0.1".into(),
                 port: flow_p2p_port,
             },
+            flow_node_websocket_url: format!("ws://127.0.0.1:{flow_ws_port}"),
             payer: NodeEndpoint {
                 node_id: payer_node.node.node_id().to_string(),
                 host: "127.0.0.1".into(),

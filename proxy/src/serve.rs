@@ -30,7 +30,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::clients::{client_ip, ClientSlot, ClientSlots};
-use crate::config::ProxyConfig;
+use crate::config::{Limits, ProxyConfig};
 use crate::public_address::is_public;
 use crate::target::{AllowList, Host, Target};
 
@@ -218,7 +218,7 @@ async fn handle(
     };
     let peer_addr = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
     let counts = Counts::default();
-    let end = pipe(ws, tcp, &limits_of(&config), &counts).await;
+    let end = pipe(ws, tcp, &config.limits, &counts).await;
     tracing::info!(
         client = %a.client,
         origin = a.origin,
@@ -234,11 +234,16 @@ async fn handle(
     drop(slot);
 }
 
-fn limits_of(config: &ProxyConfig) -> PipeLimits {
-    PipeLimits {
-        idle_timeout: config.limits.idle_timeout,
-        max_bytes: config.limits.max_bytes_per_connection,
-    }
+/// Carries bytes between an accepted websocket and a TCP connection, as the proxy does once its
+/// checks passed, under `limits`' idle timeout and byte budget, until either side closes. For a
+/// node that serves websockets itself (Core Lightning's websocket daemon hands each one to the
+/// node's connection handler the same way). Returns why it ended, as the log's `reason`.
+pub async fn carry(
+    ws: WebSocketStream<TcpStream>,
+    tcp: TcpStream,
+    limits: &Limits,
+) -> &'static str {
+    pipe(ws, tcp, limits, &Counts::default()).await.reason()
 }
 
 enum DialError {
@@ -285,11 +290,6 @@ async fn close(mut ws: WebSocketStream<TcpStream>, code: CloseCode, reason: &str
         reason: reason.into(),
     };
     let _ = ws.send(Message::Close(Some(frame))).await;
-}
-
-struct PipeLimits {
-    idle_timeout: Duration,
-    max_bytes: u64,
 }
 
 #[derive(Default)]
@@ -354,7 +354,7 @@ impl End {
 async fn pipe(
     ws: WebSocketStream<TcpStream>,
     tcp: TcpStream,
-    limits: &PipeLimits,
+    limits: &Limits,
     counts: &Counts,
 ) -> End {
     let (mut ws_tx, mut ws_rx) = ws.split();
@@ -367,7 +367,7 @@ async fn pipe(
         while let Some(msg) = ws_rx.next().await {
             match msg {
                 Ok(Message::Binary(bytes)) => {
-                    if !counts.take(true, bytes.len(), limits.max_bytes) {
+                    if !counts.take(true, bytes.len(), limits.max_bytes_per_connection) {
                         return End::ByteLimit;
                     }
                     touch();
@@ -392,7 +392,7 @@ async fn pipe(
                 Ok(0) | Err(_) => return End::PeerClosed,
                 Ok(n) => n,
             };
-            if !counts.take(false, n, limits.max_bytes) {
+            if !counts.take(false, n, limits.max_bytes_per_connection) {
                 return End::ByteLimit;
             }
             touch();

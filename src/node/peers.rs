@@ -1,8 +1,10 @@
 //! Keeping the LSP connected.
 //!
-//! The LSP is reached through the websocket proxy (see [`super::peer_address`]). For an LSPS2
-//! LSP its node id and address come from the config; for a REST flow LSP from
-//! `GET {url}/api/v1/info` (its `pubkey` must equal the config's `nodeId` when one is pinned).
+//! The LSP is reached through the websocket proxy (see [`super::peer_address`]), or at a websocket
+//! URL its node serves itself, with nothing in between. For an LSPS2 LSP its node id, its own
+//! `websocketUrl` and its `address` (through the proxy) come from the config, tried in that
+//! order; for a REST flow LSP from `GET {url}/api/v1/info` (its `pubkey` must equal the config's
+//! `nodeId` when one is pinned).
 //!
 //! Guarantees: at most one connection attempt runs at a time; after a drop or a failed attempt
 //! the loop waits [`backoff`] (1 s doubling to 60 s) — cut short when the page comes back
@@ -95,13 +97,18 @@ pub fn install_page_listeners(node: &Rc<Node>) {
 async fn resolve(node: &Node) -> Result<(PublicKey, Vec<String>), Error> {
     match &node.config.lsp {
         LspConfig::Lsps2 {
-            node_id, address, ..
+            node_id,
+            address,
+            websocket_url,
+            ..
         } => {
-            let (host, port) = split_host_port(address)?;
-            Ok((
-                *node_id,
-                vec![proxy_target(&node.config.proxy_url, &host, port)?],
-            ))
+            // The node's own websocket first (nothing in between), then the proxy.
+            let mut targets: Vec<String> = websocket_url.iter().cloned().collect();
+            if let Some(address) = address {
+                let (host, port) = split_host_port(address)?;
+                targets.push(proxy_target(&node.config.proxy_url, &host, port)?);
+            }
+            Ok((*node_id, targets))
         }
         LspConfig::Flow {
             url,
