@@ -1137,6 +1137,31 @@ async fn a_rate_limiting_or_dropping_chain_source_is_waited_for_and_caught_up_wi
         "8 s of drops: a round at once, the next after 5 s, then 10 s: {rounds}"
     );
 
+    // A server error (503) for 8 s: reported with its own reason, backed off, caught up.
+    control(
+        "/chain/esplora-fault",
+        json!({"mode": "server_error", "secs": 8}),
+    )
+    .await;
+    let failed = ev
+        .wait_for("error", Duration::from_secs(30), |d| {
+            d["code"] == "CHAIN_SOURCE_UNAVAILABLE" && d["reason"] == "server_error"
+        })
+        .await;
+    assert_eq!(failed["fatal"], false, "{failed}");
+    let height = control("/mine", json!({"count": 1})).await["height"].clone();
+    ev.wait_for("synced", Duration::from_secs(60), |d| d["height"] == height)
+        .await;
+    let report = control_get("/chain/esplora-fault").await;
+    let refused = report["refused_at_ms"].as_array().unwrap().len();
+    say(&format!(
+        "server errors: {refused} request(s) refused in 8 s, then caught up"
+    ));
+    assert!(
+        (1..=6).contains(&refused),
+        "8 s of 503: a round at once, one after 5 s, none after 10 s: {refused} refused"
+    );
+
     let balance = w.ok("balance", &[]).await;
     assert_eq!(balance["onchainSat"], 0, "{balance}");
     assert!(
@@ -1146,6 +1171,103 @@ async fn a_rate_limiting_or_dropping_chain_source_is_waited_for_and_caught_up_wi
         "{:?}",
         ev.all()
     );
+    w.stop().await;
+}
+
+/// The browser's Esplora requests the devnet counted since the last reset, printed under
+/// `label`; the report, checked: no immutable answer (a header, a transaction) asked twice, and
+/// at most two requests at once (the sync asks one thing at a time; a broadcast may overlap it).
+async fn esplora_requests(label: &str) -> Value {
+    let report = control_get("/chain/esplora-requests").await;
+    say(&format!(
+        "chain requests, {label}: {} in all, at most {} at once; by route {}; immutable answers asked again {}",
+        report["total"], report["max_in_flight"], report["by_route"], report["repeated_immutable"]
+    ));
+    assert_eq!(report["repeated_immutable"], json!({}), "{label}");
+    assert!(
+        report["max_in_flight"].as_u64().unwrap() <= 2,
+        "{label}: {report}"
+    );
+    report
+}
+
+/// Mines a block and waits for the wallet's background sync to report it.
+async fn mine_and_wait_synced(ev: &Events) {
+    let height = control("/mine", json!({"count": 1})).await["height"].clone();
+    ev.wait_for("synced", Duration::from_secs(60), |d| d["height"] == height)
+        .await;
+}
+
+/// Issue 30: what the wallet asks a public Esplora, counted by the devnet's server (browser
+/// requests only), for the figures in BENCHMARKS.md: an idle wallet's rounds, one JIT receive
+/// until its channel is confirmed, one cooperative close until the funds are in the on-chain
+/// wallet. An idle round asks the tip and nothing else (and, on regtest, the fee estimates,
+/// which public networks refresh every 5 minutes).
+#[wasm_bindgen_test]
+async fn chain_requests_of_an_idle_wallet_a_receive_and_a_close() {
+    let lsp = endpoints()["lsps2_lsp"]["node_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (w, ev) = open_ok(&lsps2_config(&fresh_name("requests"))).await;
+    wait_connected(&ev, &lsp).await;
+    ev.wait_for("synced", Duration::from_secs(30), |_| true)
+        .await;
+
+    // Idle: 20 s is four rounds of the regtest interval (5 s).
+    control("/chain/esplora-requests/reset", json!({})).await;
+    time::sleep(Duration::from_millis(20_500)).await;
+    let idle = esplora_requests("idle for 20 s (4 rounds)").await;
+    let routes: Vec<&String> = idle["by_route"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        routes,
+        ["GET /blocks/tip/hash", "GET /fee-estimates"],
+        "an idle round asks the tip (and on regtest the fees) only"
+    );
+    let tips = idle["by_route"]["GET /blocks/tip/hash"].as_u64().unwrap();
+    assert!(
+        (3..=5).contains(&tips),
+        "one tip request per 5 s round: {tips}"
+    );
+
+    // One JIT receive, until its channel's funding is confirmed and the wallet synced past it.
+    control("/chain/esplora-requests/reset", json!({})).await;
+    let r = w
+        .ok(
+            "receive",
+            &[js(
+                &json!({"amountMsat": 30_000_000u64, "description": "requests"}),
+            )],
+        )
+        .await;
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    let paid = control("/pay", json!({"invoice": r["invoice"]})).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    ev.wait_for("payment_received", Duration::from_secs(60), |d| {
+        d["paymentHash"] == hash.as_str()
+    })
+    .await;
+    for _ in 0..6 {
+        mine_and_wait_synced(&ev).await;
+    }
+    esplora_requests("one JIT receive, then 6 blocks").await;
+
+    // One cooperative close, until the funds are confirmed in the on-chain wallet.
+    let channels = w.ok("channels", &[]).await;
+    let channel_id = channels[0]["channelId"].as_str().unwrap().to_string();
+    control("/chain/esplora-requests/reset", json!({})).await;
+    close_cooperatively(&w, &ev, &channel_id).await;
+    let deadline = time::now_millis() + 120_000;
+    loop {
+        mine_and_wait_synced(&ev).await;
+        let b = w.ok("balance", &[]).await;
+        if b["onchainSat"].as_u64().unwrap() > 0 {
+            break;
+        }
+        assert!(time::now_millis() < deadline, "no funds on chain: {b}");
+    }
+    esplora_requests("one cooperative close, until the funds are on chain").await;
+    assert!(ev.all().iter().all(|(k, _)| k != "error"), "{:?}", ev.all());
     w.stop().await;
 }
 

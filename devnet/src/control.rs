@@ -26,6 +26,8 @@
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
 //! | `POST /chain/esplora-fault` | `{mode, secs?}` (default 60 s, at most 600): towards browsers only (requests with an `Origin`), Esplora answers `rate_limit` 429 (`retry_after_secs?` as `Retry-After`), `server_error` 503, or `drop`s the connection; `none` ends it | `{fault, secs}` |
 //! | `GET /chain/esplora-fault` | – | `{fault, active, refused_at_ms: [unix ms of each refusal since it was set]}` |
+//! | `GET /chain/esplora-requests` | – | browsers' Esplora requests since the last reset: `{total, by_route: {"GET /block/{hash}/header": n, …}, repeated_immutable: {path: n}}` (headers and raw transactions asked for more than once) |
+//! | `POST /chain/esplora-requests/reset` | – | `{total: 0}`: counting starts again |
 //!
 //! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
 
@@ -100,6 +102,11 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .route(
             "/chain/esplora-fault",
             post(set_esplora_fault).get(esplora_fault_report),
+        )
+        .route("/chain/esplora-requests", get(esplora_requests))
+        .route(
+            "/chain/esplora-requests/reset",
+            post(reset_esplora_requests),
         )
         .route("/rgs/fault", post(set_rgs_fault))
         .layer(
@@ -527,6 +534,15 @@ async fn set_esplora_fault(
 
 async fn esplora_fault_report(State(devnet): State<Arc<Devnet>>) -> ApiResult {
     Ok(Json(json!(devnet.chain.esplora_faults().report())))
+}
+
+async fn esplora_requests(State(devnet): State<Arc<Devnet>>) -> ApiResult {
+    Ok(Json(json!(devnet.chain.esplora_requests().report())))
+}
+
+async fn reset_esplora_requests(State(devnet): State<Arc<Devnet>>) -> ApiResult {
+    devnet.chain.esplora_requests().reset();
+    Ok(Json(json!({ "total": 0 })))
 }
 
 async fn set_rgs_fault(

@@ -100,8 +100,9 @@ impl EsploraFaults {
     }
 }
 
-/// The Esplora router's middleware: a browser's request (one with an `Origin`, preflights
-/// excepted) meets the fault in force; everything else passes.
+/// The Esplora router's middleware: a browser's request (one with an `Origin`) is counted
+/// ([`super::esplora_requests`]) and, preflights excepted, meets the fault in force; everything
+/// else passes.
 pub async fn apply_fault(
     State(chain): State<Arc<KernelChain>>,
     req: Request,
@@ -109,6 +110,11 @@ pub async fn apply_fault(
 ) -> Response {
     let from_browser =
         req.headers().contains_key(header::ORIGIN) && req.method() != Method::OPTIONS;
+    let _in_flight = req.headers().contains_key(header::ORIGIN).then(|| {
+        chain
+            .esplora_requests()
+            .record(req.method().as_str(), req.uri().path())
+    });
     let fault = if from_browser {
         chain.esplora_faults().refuse()
     } else {

@@ -51,6 +51,7 @@ pub struct KernelChain {
     /// A fault of the Esplora API towards browsers (control API): rate limits, server errors,
     /// dropped connections.
     esplora_faults: EsploraFaults,
+    esplora_requests: super::esplora_requests::EsploraRequests,
 }
 
 fn now_millis() -> u64 {
@@ -92,6 +93,7 @@ impl KernelChain {
             mempool_hidden_until_ms: AtomicU64::new(0),
             fee_spike: Mutex::new(None),
             esplora_faults: EsploraFaults::default(),
+            esplora_requests: Default::default(),
         }))
     }
 
@@ -113,6 +115,11 @@ impl KernelChain {
     /// The Esplora API's faults towards browsers ([`EsploraFaults`]).
     pub fn esplora_faults(&self) -> &EsploraFaults {
         &self.esplora_faults
+    }
+
+    /// The count of browsers' Esplora requests.
+    pub fn esplora_requests(&self) -> &super::esplora_requests::EsploraRequests {
+        &self.esplora_requests
     }
 
     /// Makes the Esplora API's `/fee-estimates` answer `milli_sat_per_vb` for every target for

@@ -15,6 +15,7 @@ pub mod block_builder;
 pub mod chain_index;
 pub mod esplora;
 pub mod esplora_fault;
+pub mod esplora_requests;
 pub mod kernel;
 pub mod kernel_chain;
 pub mod mempool;
