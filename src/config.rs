@@ -7,7 +7,7 @@
 //!        | { "protocol": "lsps2", "nodeId": "02…", "address"?: "host:port",
 //!            "websocketUrl"?: "wss://…", "token"?: "…", "fixedSizeBuys"?: bool },
 //!   "mnemonic"?: "…", "maxFeeMsat"?: 10000000, "maxFeePpm"?: 300000,
-//!   "trustMinimized"?: false, "rgsUrl"?: "https://…" }
+//!   "trustMinimized"?: false, "rgsUrl"?: "https://…", "esploraFallbackUrl"?: "https://…" }
 //! ```
 //! `rgsUrl` (the Rapid Gossip Sync server the routing graph comes from) defaults to the
 //! network's public one ([`Network::default_rgs_url`]; regtest has none).
@@ -239,6 +239,10 @@ pub struct Config {
     /// network's default ([`Config::rgs_url`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rgs_url: Option<String>,
+    /// A second Esplora server, used for a sync round when the first fails one (each round
+    /// reads one server only: `chain/rotation.rs`), and for a broadcast the first cannot take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esplora_fallback_url: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -255,11 +259,12 @@ impl fmt::Debug for Config {
             .field("max_fee_ppm", &self.max_fee_ppm)
             .field("trust_minimized", &self.trust_minimized)
             .field("rgs_url", &self.rgs_url)
+            .field("esplora_fallback_url", &self.esplora_fallback_url)
             .finish()
     }
 }
 
-const CONFIG_FIELDS: [&str; 10] = [
+const CONFIG_FIELDS: [&str; 11] = [
     "network",
     "esploraUrl",
     "proxyUrl",
@@ -270,6 +275,7 @@ const CONFIG_FIELDS: [&str; 10] = [
     "maxFeePpm",
     "trustMinimized",
     "rgsUrl",
+    "esploraFallbackUrl",
 ];
 
 fn invalid(field: &'static str, problem: &'static str) -> Error {
@@ -442,6 +448,7 @@ impl Config {
             trust_minimized: optional(obj, "trustMinimized", "must be a boolean", Some(false))?
                 .unwrap_or(false),
             rgs_url: optional(obj, "rgsUrl", "must be a string", None)?,
+            esplora_fallback_url: optional(obj, "esploraFallbackUrl", "must be a string", None)?,
         };
         config.normalize();
         config.validate()?;
@@ -455,7 +462,10 @@ impl Config {
         };
         trim(&mut self.esplora_url);
         trim(&mut self.proxy_url);
-        if let Some(url) = &mut self.rgs_url {
+        for url in [&mut self.rgs_url, &mut self.esplora_fallback_url]
+            .into_iter()
+            .flatten()
+        {
             trim(url);
         }
         match &mut self.lsp {
@@ -503,6 +513,18 @@ impl Config {
             self.network,
             "must be a ws(s) URL",
         )?;
+        if let Some(url) = &self.esplora_fallback_url {
+            check_url(
+                "esploraFallbackUrl",
+                url,
+                ["http", "https"],
+                self.network,
+                "must be an http(s) URL",
+            )?;
+            if *url == self.esplora_url {
+                return Err(invalid("esploraFallbackUrl", "must differ from esploraUrl"));
+            }
+        }
         if let Some(url) = &self.rgs_url {
             check_url(
                 "rgsUrl",
@@ -611,6 +633,7 @@ impl Config {
             max_fee_ppm: default_max_fee_ppm(),
             trust_minimized: false,
             rgs_url: None,
+            esplora_fallback_url: None,
         };
         c.normalize();
         c.validate()?;
@@ -661,6 +684,7 @@ impl Config {
             max_fee_ppm: default_max_fee_ppm(),
             trust_minimized: false,
             rgs_url: e.rgs_url,
+            esplora_fallback_url: None,
         };
         c.normalize();
         c.validate()?;
@@ -1220,6 +1244,37 @@ mod tests {
             "payer": { "node_id": pubkey(9).to_string() },
             "something_new": 1
         })
+    }
+
+    #[test]
+    fn a_fallback_esplora_is_checked_like_the_first() {
+        assert_eq!(
+            Config::from_value(base()).unwrap().esplora_fallback_url,
+            None
+        );
+        let c = Config::from_value(with(
+            base(),
+            &["esploraFallbackUrl"],
+            json!(" https://blockstream.info/signet/api/ "),
+        ))
+        .unwrap();
+        assert_eq!(
+            c.esplora_fallback_url.as_deref(),
+            Some("https://blockstream.info/signet/api")
+        );
+        for bad in [
+            json!(null),
+            json!(5),
+            json!("ftp://x.example.com"),
+            json!("http://esplora.example.com"), // insecure outside regtest and loopback
+            json!("https://mutinynet.com/api/"), // the same as esploraUrl once normalized
+        ] {
+            assert_eq!(
+                err_field(with(base(), &["esploraFallbackUrl"], bad.clone())),
+                "esploraFallbackUrl",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

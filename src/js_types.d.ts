@@ -11,6 +11,8 @@ export interface WalletConfig {
   trustMinimized?: boolean;
   /** Rapid Gossip Sync server of the routing graph; default: the network's public one (regtest: none). */
   rgsUrl?: string;
+  /** A second Esplora server: a sync round the first fails is done on it (never half on each), a broadcast the first cannot take is posted there. */
+  esploraFallbackUrl?: string;
 }
 export interface Balance {
   lightningMsat: number;

@@ -1271,6 +1271,84 @@ async fn chain_requests_of_an_idle_wallet_a_receive_and_a_close() {
     w.stop().await;
 }
 
+/// Issue 30: a second Esplora server (`esploraFallbackUrl`) takes over a round the first fails,
+/// at once and with nothing to tell the user; the wallet stays on it while it works, so the
+/// first server is asked once (by the round that failed) and not again: a round never reads both.
+/// Only when both fail is `CHAIN_SOURCE_UNAVAILABLE` emitted, and the wallet catches up after.
+#[wasm_bindgen_test]
+async fn a_fallback_esplora_takes_over_the_rounds_the_first_fails() {
+    let e = endpoints();
+    let lsp = e["lsps2_lsp"]["node_id"].as_str().unwrap().to_string();
+    let mut config = lsps2_config(&fresh_name("fallback"));
+    config["esploraFallbackUrl"] = e["esplora_fallback_url"].clone();
+    let (w, ev) = open_ok(&config).await;
+    wait_connected(&ev, &lsp).await;
+    ev.wait_for("synced", Duration::from_secs(30), |_| true)
+        .await;
+    let errors = |ev: &Events| ev.all().iter().filter(|(k, _)| k == "error").count();
+    let errors_before = errors(&ev);
+
+    // The first server answers 503 to everything; blocks are still seen, through the fallback.
+    control("/chain/esplora-requests/reset?server=fallback", json!({})).await;
+    control(
+        "/chain/esplora-fault",
+        json!({"mode": "server_error", "secs": 60}),
+    )
+    .await;
+    mine_and_wait_synced(&ev).await;
+    mine_and_wait_synced(&ev).await;
+    let refused: Vec<u64> = control_get("/chain/esplora-fault").await["refused_at_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap())
+        .collect();
+    let fallback = control_get("/chain/esplora-requests?server=fallback").await;
+    say(&format!(
+        "first server down: {} request(s) refused there within {} ms, {} served by the fallback ({})",
+        refused.len(),
+        refused.last().unwrap() - refused[0],
+        fallback["total"],
+        fallback["by_route"]
+    ));
+    // The round that failed asked for the fee estimates (a failure there is only logged) and
+    // the tip (which ends the round); nothing after.
+    assert!(
+        (1..=2).contains(&refused.len()) && refused.last().unwrap() - refused[0] < 2_000,
+        "asked by the round that failed only, then not again while the fallback serves: {refused:?}"
+    );
+    assert!(fallback["total"].as_u64().unwrap() >= 2, "{fallback}");
+    assert_eq!(
+        errors(&ev),
+        errors_before,
+        "nothing to tell: {:?}",
+        ev.all()
+    );
+    control("/chain/esplora-fault", json!({"mode": "none"})).await;
+
+    // Both down: now the user is told; both back: caught up.
+    for server in ["primary", "fallback"] {
+        control(
+            "/chain/esplora-fault",
+            json!({"mode": "server_error", "secs": 8, "server": server}),
+        )
+        .await;
+    }
+    let told = ev
+        .wait_for("error", Duration::from_secs(30), |d| {
+            d["code"] == "CHAIN_SOURCE_UNAVAILABLE"
+        })
+        .await;
+    assert_eq!(
+        (told["reason"].as_str(), told["fatal"].as_bool()),
+        (Some("server_error"), Some(false)),
+        "{told}"
+    );
+    mine_and_wait_synced(&ev).await;
+    say("both servers down for 8 s: told once they both failed, caught up after");
+    w.stop().await;
+}
+
 /// The code `w.method(args)` rejects with.
 async fn rejection(w: &JsWallet, method: &str, args: &[JsValue]) -> String {
     match w.call_async(method, args).await {

@@ -24,17 +24,17 @@
 //! | `POST /force-close` | `{from?: "lsps2"\|"flow", node_id}`: that LSP (default the LSPS2 one) force-closes every channel it has with that node, broadcasting its own commitment (CPFP-bumped from its wallet) | `{closed: [channel ids]}` |
 //! | `POST /chain/fee-spike` | `{sat_per_vb, max_secs?}` (default 120 s; `sat_per_vb: null` ends it): Esplora's `/fee-estimates` answers that rate for every target | `{sat_per_vb}` |
 //! | `POST /chain/hide-mempool` | `{hidden: bool}`: Esplora answers 404 for unconfirmed txs | `{hidden}` |
-//! | `POST /chain/esplora-fault` | `{mode, secs?}` (default 60 s, at most 600): towards browsers only (requests with an `Origin`), Esplora answers `rate_limit` 429 (`retry_after_secs?` as `Retry-After`), `server_error` 503, or `drop`s the connection; `none` ends it | `{fault, secs}` |
-//! | `GET /chain/esplora-fault` | – | `{fault, active, refused_at_ms: [unix ms of each refusal since it was set]}` |
-//! | `GET /chain/esplora-requests` | – | browsers' Esplora requests since the last reset: `{total, by_route: {"GET /block/{hash}/header": n, …}, repeated_immutable: {path: n}}` (headers and raw transactions asked for more than once) |
-//! | `POST /chain/esplora-requests/reset` | – | `{total: 0}`: counting starts again |
+//! | `POST /chain/esplora-fault` | `{mode, secs?, server?: "primary"\|"fallback"}` (default 60 s, at most 600; the primary server): towards browsers only (requests with an `Origin`), Esplora answers `rate_limit` 429 (`retry_after_secs?` as `Retry-After`), `server_error` 503, or `drop`s the connection; `none` ends it | `{fault, secs}` |
+//! | `GET /chain/esplora-fault[?server=fallback]` | – | `{fault, active, refused_at_ms: [unix ms of each refusal since it was set]}` |
+//! | `GET /chain/esplora-requests[?server=fallback]` | – | browsers' Esplora requests since the last reset: `{total, by_route: {"GET /block/{hash}/header": n, …}, repeated_immutable: {path: n}}` (headers and raw transactions asked for more than once) |
+//! | `POST /chain/esplora-requests/reset[?server=fallback]` | – | `{total: 0}`: counting starts again |
 //!
 //! Errors: `{error, message}` with HTTP 400 (bad request) or 500.
 
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -49,7 +49,7 @@ use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 use lightning::types::payment::PaymentPreimage;
 
-use crate::chain::EsploraFault;
+use crate::chain::{EsploraFault, EsploraServer};
 use crate::lsp_flow::lsps2::Lsps2Fault;
 use crate::lsp_flow::Fault;
 use crate::network::Devnet;
@@ -514,6 +514,16 @@ struct EsploraFaultRequest {
     fault: EsploraFault,
     /// How long it lasts at most (default 60 s, 1..=600).
     secs: Option<u64>,
+    /// Which server (default the primary).
+    #[serde(default)]
+    server: EsploraServer,
+}
+
+/// `?server=primary|fallback` (default primary).
+#[derive(Deserialize)]
+struct ServerQuery {
+    #[serde(default)]
+    server: EsploraServer,
 }
 
 async fn set_esplora_fault(
@@ -526,22 +536,42 @@ async fn set_esplora_fault(
     }
     devnet
         .chain
-        .esplora_faults()
+        .esplora_site(req.server)
+        .faults
         .set(req.fault, std::time::Duration::from_secs(secs));
-    tracing::info!(fault = ?req.fault, secs, "esplora fault set");
-    Ok(Json(json!({ "fault": req.fault, "secs": secs })))
+    tracing::info!(fault = ?req.fault, secs, server = ?req.server, "esplora fault set");
+    Ok(Json(
+        json!({ "fault": req.fault, "secs": secs, "server": req.server }),
+    ))
 }
 
-async fn esplora_fault_report(State(devnet): State<Arc<Devnet>>) -> ApiResult {
-    Ok(Json(json!(devnet.chain.esplora_faults().report())))
+async fn esplora_fault_report(
+    State(devnet): State<Arc<Devnet>>,
+    Query(q): Query<ServerQuery>,
+) -> ApiResult {
+    Ok(Json(json!(devnet
+        .chain
+        .esplora_site(q.server)
+        .faults
+        .report())))
 }
 
-async fn esplora_requests(State(devnet): State<Arc<Devnet>>) -> ApiResult {
-    Ok(Json(json!(devnet.chain.esplora_requests().report())))
+async fn esplora_requests(
+    State(devnet): State<Arc<Devnet>>,
+    Query(q): Query<ServerQuery>,
+) -> ApiResult {
+    Ok(Json(json!(devnet
+        .chain
+        .esplora_site(q.server)
+        .requests
+        .report())))
 }
 
-async fn reset_esplora_requests(State(devnet): State<Arc<Devnet>>) -> ApiResult {
-    devnet.chain.esplora_requests().reset();
+async fn reset_esplora_requests(
+    State(devnet): State<Arc<Devnet>>,
+    Query(q): Query<ServerQuery>,
+) -> ApiResult {
+    devnet.chain.esplora_site(q.server).requests.reset();
     Ok(Json(json!({ "total": 0 })))
 }
 

@@ -28,6 +28,9 @@ pub struct Endpoints {
     pub network: String,
     /// Esplora REST base URL (no trailing slash).
     pub esplora_url: String,
+    /// A second Esplora server over the same chain, with its own faults (a wallet's
+    /// `esploraFallbackUrl`).
+    pub esplora_fallback_url: String,
     /// Control API base URL.
     pub control_url: String,
     /// Rapid Gossip Sync base URL: a client appends `/{last sync timestamp}` (0 the first time).

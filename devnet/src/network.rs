@@ -41,6 +41,8 @@ pub struct Ports {
     pub rgs: u16,
     /// The REST LSP node's own websocket listener (no proxy in between).
     pub flow_ws: u16,
+    /// A second Esplora server over the same chain (wallets' fallback).
+    pub esplora_fallback: u16,
 }
 
 impl Ports {
@@ -57,6 +59,7 @@ impl Ports {
             merchant_p2p: 9738,
             rgs: 3006,
             flow_ws: 3007,
+            esplora_fallback: 3008,
         }
     }
 
@@ -73,6 +76,7 @@ impl Ports {
             merchant_p2p: 0,
             rgs: 0,
             flow_ws: 0,
+            esplora_fallback: 0,
         }
     }
 }
@@ -218,6 +222,13 @@ impl Devnet {
             crate::chain::esplora_router(chain.clone()),
             "esplora",
         ));
+        // The same chain from a second server, for wallets' `esploraFallbackUrl`.
+        let (fallback_listener, fallback_port) = bind(config.ports.esplora_fallback).await?;
+        tasks.push(serve_router(
+            fallback_listener,
+            crate::chain::esplora_router_as(chain.clone(), crate::chain::EsploraServer::Fallback),
+            "esplora (fallback)",
+        ));
 
         // The three nodes.
         let spec = |name: &str, port: u16| -> Result<NodeSpec> {
@@ -352,6 +363,7 @@ impl Devnet {
         let endpoints = Endpoints {
             network: "regtest".into(),
             esplora_url,
+            esplora_fallback_url: format!("http://127.0.0.1:{fallback_port}"),
             rgs_url: format!("http://127.0.0.1:{rgs_port}/snapshot"),
             control_url: String::new(),
             proxy_url,

@@ -6,6 +6,7 @@ mod esplora_types;
 mod fee_estimates;
 mod merkle;
 pub mod pacing;
+pub mod rotation;
 pub mod sync;
 
 pub use esplora_error::EsploraError;
@@ -22,4 +23,8 @@ pub use merkle::{verify_merkle_block, MerkleProof};
 pub mod esplora;
 #[cfg(target_arch = "wasm32")]
 pub use esplora::EsploraClient;
+#[cfg(target_arch = "wasm32")]
+pub mod sources;
+#[cfg(target_arch = "wasm32")]
+pub use sources::EsploraSources;
 pub use sync::{ChainSource, SyncError, TxSync};

@@ -881,7 +881,7 @@ async fn wait_for_funding(
             };
             let script = monitor.get_funding_script();
             drop(monitor);
-            let fetch = Box::pin(node.esplora.tx_raw(&outpoint.txid));
+            let fetch = Box::pin(node.esplora.active().tx_raw(&outpoint.txid));
             let fetched = match select(fetch, node.shutdown.wait()).await {
                 Either::Left((fetched, _)) => fetched,
                 Either::Right(_) => return Err(Error::Stopped),

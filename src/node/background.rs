@@ -14,7 +14,9 @@
 //!   event. A round the chain source could not serve emits a non-fatal
 //!   `CHAIN_SOURCE_UNAVAILABLE` error (its `reason` says why) and the next round waits longer
 //!   ([`SyncSchedule::failed`]: doubling, at least the server's `Retry-After`); the first
-//!   round that succeeds again emits `synced` and restores the interval;
+//!   round that succeeds again emits `synced` and restores the interval. With a fallback server
+//!   (`esploraFallbackUrl`), a failed round is done again at once on the other server, and only
+//!   a run of rounds that every server failed is reported and backed off (`chain/rotation.rs`);
 //! - at shutdown every task ends; the background processor first writes the channel manager
 //!   one last time. A background processor that fails (a persistence error) stops the node
 //!   with a fatal `error` event.
@@ -113,6 +115,11 @@ async fn sync_loop(node: Rc<Node>) {
             // is how JS learns the chain source answers again.
             let recovering = schedule.failures() > 0;
             let next = match node.sync_now(recovering).await {
+                // The fallback (or the configured server again) not yet tried in this run of
+                // failures: at once, and nothing to tell the user yet.
+                Err(Error::ChainSourceUnavailable(_)) if node.esplora.another_untried() => {
+                    Duration::ZERO
+                }
                 Err(Error::ChainSourceUnavailable(cause)) => {
                     let next = schedule.failed(&cause);
                     node.log(

@@ -20,13 +20,13 @@ use super::event_bus::EventBus;
 use super::logger::{wallet_log, NodeLogger};
 use super::tasks::Tasks;
 use super::WalletEvent;
-use crate::chain::{EsploraClient, EsploraError};
+use crate::chain::{EsploraError, EsploraSources};
 use crate::error::Error;
 use crate::net::HttpError;
 
 /// Broadcasts through Esplora.
 pub struct Broadcaster {
-    esplora: EsploraClient,
+    esplora: Rc<EsploraSources>,
     logger: NodeLogger,
     bus: EventBus,
     broadcast_seen: Rc<Cell<bool>>,
@@ -34,10 +34,11 @@ pub struct Broadcaster {
 }
 
 impl Broadcaster {
-    /// A broadcaster posting to `esplora`, each post one of `tasks` (`stop()` waits for a post
-    /// in flight); sets `broadcast_seen` after each accepted transaction.
+    /// A broadcaster posting to `esplora` (the server in use, then the others if it cannot be
+    /// reached), each post one of `tasks` (`stop()` waits for a post in flight); sets
+    /// `broadcast_seen` after each accepted transaction.
     pub fn new(
-        esplora: EsploraClient,
+        esplora: Rc<EsploraSources>,
         logger: NodeLogger,
         bus: EventBus,
         broadcast_seen: Rc<Cell<bool>>,

@@ -74,7 +74,7 @@ use super::types::{
     ChainMonitor, ChannelManager, JsTimeProvider, LiquidityManager, LspsPeek, MessageRouter,
     MonitorPersister, NetworkGraph, PeerManager, Router, Sweeper,
 };
-use crate::chain::{EsploraClient, TxSync};
+use crate::chain::{EsploraClient, EsploraSources, TxSync};
 use crate::config::{Config, LspConfig};
 use crate::error::Error;
 use crate::keys::{WalletSecret, NEW_MNEMONIC_ENTROPY_LEN};
@@ -247,7 +247,13 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
     let nanos_random = u32::from_le_bytes(random_bytes::<4>()?) % 1_000_000;
     let tasks = Tasks::new();
     let bus = EventBus::new(tasks.clone()).map_err(|_| Error::StorageFailed)?;
-    let esplora = EsploraClient::new(&config.esplora_url, HttpClient::new(ESPLORA_TIMEOUT));
+    let esplora = Rc::new(EsploraSources::new(
+        EsploraClient::new(&config.esplora_url, HttpClient::new(ESPLORA_TIMEOUT)),
+        config
+            .esplora_fallback_url
+            .as_deref()
+            .map(|url| EsploraClient::new(url, HttpClient::new(ESPLORA_TIMEOUT))),
+    ));
     let health = Rc::new(StorageHealth::default());
     let kv = Arc::new(NodeKv::new(store.clone(), health.clone()));
     let broadcast_seen = Rc::new(Cell::new(false));
@@ -418,6 +424,8 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         reapply_lsp_channel_config(&manager);
         Arc::new(manager)
     } else {
+        // A new wallet's birth tip: both reads from one server.
+        let esplora = esplora.active();
         let tip_hash = esplora
             .tip_hash()
             .await

@@ -36,7 +36,7 @@ use super::types::{
 use super::{ChannelInfo, JitHook, StopReport, WalletBalance, WalletEvent};
 use crate::chain::pacing::{ChainFault, ChainUnavailable, SyncPolicy};
 use crate::chain::sync::SyncError;
-use crate::chain::{EsploraClient, TxSync};
+use crate::chain::{EsploraClient, EsploraSources, TxSync};
 use crate::config::Config;
 use crate::error::Error;
 use crate::keys::WalletSecret;
@@ -77,7 +77,8 @@ pub struct Node {
     pub(crate) store: Store,
     pub(crate) kv: Kv,
     pub(crate) logger: Arc<NodeLogger>,
-    pub(crate) esplora: EsploraClient,
+    /// The Esplora servers (the configured one and its fallback), shared with the broadcaster.
+    pub(crate) esplora: Rc<EsploraSources>,
     pub(crate) keys: Keys,
     pub(crate) fee_estimator: Arc<WalletFeeEstimator>,
     pub(crate) tx_sync: Arc<TxSync>,
@@ -231,10 +232,36 @@ impl Node {
     pub async fn sync_now(&self, always_emit: bool) -> Result<u32, Error> {
         self.check_running()?;
         let _guard = self.sync_lock.lock().await;
+        // One server for the whole round: two servers' answers are never mixed.
+        let (server, esplora) = self.esplora.for_round();
+        let result = self.sync_round(esplora, always_emit).await;
+        match &result {
+            Err(Error::ChainSourceUnavailable(cause)) => {
+                let at_once = self.esplora.round_failed(server);
+                if at_once {
+                    self.log(
+                        Level::Warn,
+                        &format!(
+                            "chain source {} unavailable ({}); the next round uses {}",
+                            self.esplora.url(server),
+                            cause.fault.code(),
+                            self.esplora.active().base_url()
+                        ),
+                    );
+                }
+            }
+            Ok(_) => self.esplora.round_succeeded(server),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// [`Self::sync_now`]'s round, every read from `esplora`.
+    async fn sync_round(&self, esplora: &EsploraClient, always_emit: bool) -> Result<u32, Error> {
         let policy = SyncPolicy::for_network(self.network);
         let now = time::now_millis();
         if policy.fee_refresh_due(self.last_fee_fetch_ms.get(), now, always_emit) {
-            match self.esplora.fee_estimates().await {
+            match esplora.fee_estimates().await {
                 Ok(estimates) => {
                     self.fee_estimator.update(estimates);
                     self.last_fee_fetch_ms.set(Some(now));
@@ -252,7 +279,7 @@ impl Node {
         // round at once, a few times at most.
         for _ in 0..4 {
             self.chain_filter.drain_into(&*self.tx_sync);
-            match self.tx_sync.sync(&self.esplora, &confirmables).await {
+            match self.tx_sync.sync(esplora, &confirmables).await {
                 Ok(_) => {}
                 Err(SyncError::Source(e)) => {
                     self.log(Level::Warn, &format!("chain sync: {e}"));
@@ -284,9 +311,7 @@ impl Node {
         // `synced` says that balances read now (the on-chain wallet's too) are as of `height`:
         // emitted after the on-chain part, and also when that part failed (LDK's is done).
         let onchain = if self.onchain.wants_sync(height, always_emit) {
-            self.onchain
-                .sync(&self.esplora, time::now_secs(), height)
-                .await
+            self.onchain.sync(esplora, time::now_secs(), height).await
         } else {
             Ok(())
         };

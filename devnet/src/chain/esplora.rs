@@ -1009,8 +1009,15 @@ async fn regtest_mine(State(c): Chain, Json(req): Json<MineRequest>) -> ApiResul
     }
 }
 
-/// The Esplora REST API (plus `/regtest/mine`) over `chain`, with permissive CORS.
+/// The Esplora REST API (plus `/regtest/mine`) over `chain`, with permissive CORS, as the
+/// primary server.
 pub fn esplora_router(chain: Arc<KernelChain>) -> Router {
+    esplora_router_as(chain, super::EsploraServer::Primary)
+}
+
+/// [`esplora_router`] as `server`: the same chain, that server's faults and counts.
+pub fn esplora_router_as(chain: Arc<KernelChain>, server: super::EsploraServer) -> Router {
+    let site = chain.esplora_site(server).clone();
     Router::new()
         .route("/blocks/tip/hash", get(tip_hash))
         .route("/blocks/tip/height", get(tip_height))
@@ -1059,7 +1066,7 @@ pub fn esplora_router(chain: Arc<KernelChain>) -> Router {
         // Inside the CORS layer, so that a refusal carries CORS headers (and exposes
         // `Retry-After`) as a public server's would.
         .layer(axum::middleware::from_fn_with_state(
-            chain.clone(),
+            site,
             super::esplora_fault::apply_fault,
         ))
         .layer(CorsLayer::permissive())

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::KernelChain;
+use super::esplora_requests::EsploraRequests;
 
 /// What the server does to a browser's request while the fault lasts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,23 +100,43 @@ impl EsploraFaults {
     }
 }
 
+/// Which of the devnet's two Esplora servers (one chain, served twice: a wallet's `esploraUrl`
+/// and its `esploraFallbackUrl`), each with its own faults and counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EsploraServer {
+    /// The one every client uses.
+    #[default]
+    Primary,
+    /// The second server, for wallets' fallback.
+    Fallback,
+}
+
+/// One Esplora server as browsers see it: the fault in force there and the requests it served.
+#[derive(Default)]
+pub struct EsploraSite {
+    /// Its faults towards browsers.
+    pub faults: EsploraFaults,
+    /// Its count of browsers' requests.
+    pub requests: EsploraRequests,
+}
+
 /// The Esplora router's middleware: a browser's request (one with an `Origin`) is counted
 /// ([`super::esplora_requests`]) and, preflights excepted, meets the fault in force; everything
 /// else passes.
 pub async fn apply_fault(
-    State(chain): State<Arc<KernelChain>>,
+    State(site): State<Arc<EsploraSite>>,
     req: Request,
     next: Next,
 ) -> Response {
     let from_browser =
         req.headers().contains_key(header::ORIGIN) && req.method() != Method::OPTIONS;
     let _in_flight = req.headers().contains_key(header::ORIGIN).then(|| {
-        chain
-            .esplora_requests()
+        site.requests
             .record(req.method().as_str(), req.uri().path())
     });
     let fault = if from_browser {
-        chain.esplora_faults().refuse()
+        site.faults.refuse()
     } else {
         None
     };

@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use super::block_builder::{assemble_block, next_block_time, BlockTemplate};
 use super::chain_index::{script_hash, ChainIndex};
-use super::esplora_fault::EsploraFaults;
+use super::esplora_fault::{EsploraServer, EsploraSite};
 use super::kernel::{verify_tx_scripts, Judge, JudgeError};
 use super::mempool::Mempool;
 use super::{ChainAccess, Rejected, Utxo};
@@ -48,10 +48,9 @@ pub struct KernelChain {
     /// A fee spike (control API): every `/fee-estimates` target answers this rate (milli-sat
     /// per vB) until this unix time in milliseconds; bounded in time for the same reason.
     fee_spike: Mutex<Option<(u64, u32)>>,
-    /// A fault of the Esplora API towards browsers (control API): rate limits, server errors,
-    /// dropped connections.
-    esplora_faults: EsploraFaults,
-    esplora_requests: super::esplora_requests::EsploraRequests,
+    /// The two Esplora servers' faults towards browsers (control API: rate limits, server
+    /// errors, dropped connections) and request counts: primary, fallback.
+    esplora_sites: [Arc<EsploraSite>; 2],
 }
 
 fn now_millis() -> u64 {
@@ -92,8 +91,7 @@ impl KernelChain {
             tips,
             mempool_hidden_until_ms: AtomicU64::new(0),
             fee_spike: Mutex::new(None),
-            esplora_faults: EsploraFaults::default(),
-            esplora_requests: Default::default(),
+            esplora_sites: Default::default(),
         }))
     }
 
@@ -112,14 +110,12 @@ impl KernelChain {
         now_millis() < self.mempool_hidden_until_ms.load(Ordering::SeqCst)
     }
 
-    /// The Esplora API's faults towards browsers ([`EsploraFaults`]).
-    pub fn esplora_faults(&self) -> &EsploraFaults {
-        &self.esplora_faults
-    }
-
-    /// The count of browsers' Esplora requests.
-    pub fn esplora_requests(&self) -> &super::esplora_requests::EsploraRequests {
-        &self.esplora_requests
+    /// One Esplora server's faults towards browsers and request counts.
+    pub fn esplora_site(&self, server: EsploraServer) -> &Arc<EsploraSite> {
+        match server {
+            EsploraServer::Primary => &self.esplora_sites[0],
+            EsploraServer::Fallback => &self.esplora_sites[1],
+        }
     }
 
     /// Makes the Esplora API's `/fee-estimates` answer `milli_sat_per_vb` for every target for

@@ -20,8 +20,8 @@ pub mod kernel;
 pub mod kernel_chain;
 pub mod mempool;
 
-pub use esplora::{esplora_router, serve_esplora};
-pub use esplora_fault::{EsploraFault, EsploraFaults};
+pub use esplora::{esplora_router, esplora_router_as, serve_esplora};
+pub use esplora_fault::{EsploraFault, EsploraFaults, EsploraServer, EsploraSite};
 pub use kernel_chain::KernelChain;
 
 use bitcoin::{Block, BlockHash, OutPoint, Script, ScriptBuf, Transaction, TxOut, Txid};
