@@ -1109,6 +1109,56 @@ async fn lsps2_trust_minimized_claims_after_funding_seen() {
     w.stop().await;
 }
 
+/// Issue 30: a trust-minimized JIT receive whose chain source fails while the wallet waits for
+/// the new channel's funding waits rather than fails: 12 s of 503s from Esplora (the wallet's
+/// funding checks refused and backed off), the payment held (`awaiting_funding`, pending, the
+/// payer waiting), then claimed once the server answers, 29 000 000 msat exact.
+#[wasm_bindgen_test]
+async fn lsps2_trust_minimized_receive_waits_through_a_chain_outage() {
+    let w = open_wallet(LspProtocol::Lsps2, |v| v["trustMinimized"] = json!(true)).await;
+    w.wait_connected(30).await;
+    let r = w
+        .receive(json!({"amountMsat": 30_000_000u64, "description": "through an outage"}))
+        .await
+        .expect("receive");
+    let hash = r["paymentHash"].as_str().unwrap().to_string();
+    control_post(
+        "/chain/esplora-fault",
+        json!({"mode": "server_error", "secs": 12}),
+    )
+    .await
+    .expect("fault set");
+    let started = time::now_millis();
+    let pay = BackgroundPay::start(&r["invoice"]);
+    w.wait_state(&hash, "awaiting_funding", 30).await;
+    // While the server fails, the payment stays held: pending, not failed, the payer waiting.
+    while time::now_millis() < started + 10_000 {
+        let p = w.payment(&hash).await.expect("a payment record");
+        assert_eq!(p["status"], "pending", "{p}");
+        assert!(pay.waiting(), "the payer was answered during the outage");
+        time::sleep(Duration::from_secs(1)).await;
+    }
+    let p = w.wait_status(&hash, "succeeded", 90).await;
+    assert_eq!(msat(&p["amountMsat"]), 29_000_000);
+    let paid = pay.answer(30).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let refused = support::control_get("/chain/esplora-fault").await["refused_at_ms"]
+        .as_array()
+        .unwrap()
+        .len();
+    log(&format!(
+        "trust-minimized receive through a 12 s outage: {refused} request(s) refused, claimed {} ms after the payer started",
+        time::now_millis() - started
+    ));
+    assert!(refused >= 1, "the outage was met");
+    assert!(
+        !w.states(&hash).iter().any(|s| s == "failed"),
+        "{:?}",
+        w.states(&hash)
+    );
+    w.stop().await;
+}
+
 /// The LSPS2 menu checked against the request: an amount outside the LSP's limits and a fee
 /// above the caller's cap are refused before anything is bought.
 #[wasm_bindgen_test]

@@ -366,6 +366,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                 channel_id: channel_id.to_string(),
                 reason: closure_reason_name(&reason),
             });
+            node.onchain.note_channel_closed();
             node.sync_kick.kick();
             if let Some(hook) = node.jit_hook.borrow().clone() {
                 hook.on_channel_closed(user_channel_id);

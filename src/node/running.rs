@@ -311,7 +311,9 @@ impl Node {
         // `synced` says that balances read now (the on-chain wallet's too) are as of `height`:
         // emitted after the on-chain part, and also when that part failed (LDK's is done).
         let onchain = if self.onchain.wants_sync(height, always_emit) {
-            self.onchain.sync(esplora, time::now_secs(), height).await
+            self.onchain
+                .sync(esplora, time::now_secs(), height, always_emit)
+                .await
         } else {
             Ok(())
         };

@@ -13,7 +13,10 @@
 //! - a sync ([`OnchainWallet::sync`]) reads the chain through Esplora, turns the answers into
 //!   one BDK update ([`super::esplora_update`]) and applies and writes it, or changes nothing;
 //!   the session's first sync scans [`FULL_SCAN_GAP`] unused scripts past the revealed ones on
-//!   each keychain (a restored wallet finds its funds), later ones [`SYNC_GAP`];
+//!   each keychain (a restored wallet finds its funds), later full ones [`SYNC_GAP`]; a round
+//!   for a new block and nothing else asks only the scripts that may have changed by
+//!   themselves ([`super::scan::routine_scripts`]), with a full one at least every
+//!   [`FULL_EVERY_BLOCKS`] blocks and after a broadcast or a channel's close;
 //! - no clock is read here: times come from the caller (`Date.now()`).
 
 use core::cell::{Cell, RefCell};
@@ -34,7 +37,7 @@ use super::esplora_update::{
 };
 use super::history::{transactions, OnchainTx};
 use super::record::{ONCHAIN_KEY, ONCHAIN_NAMESPACE};
-use super::scan::GapScan;
+use super::scan::{routine_scripts, GapScan, FULL_EVERY_BLOCKS};
 use super::send::{sign_send, SendAmount, SendPlan};
 use super::state::{OnchainBalance, OnchainState, PendingWrite};
 use crate::chain::pacing::ChainUnavailable;
@@ -64,6 +67,10 @@ pub struct OnchainWallet {
     last_write: RefCell<Option<WriteFuture>>,
     full_scan_done: Cell<bool>,
     synced_height: Cell<Option<u32>>,
+    /// The height of the last full round ([`super::scan`]): every revealed script asked.
+    last_full_height: Cell<Option<u32>>,
+    /// A channel closed since the last full round: its close may pay an internal script.
+    close_seen: Cell<bool>,
     broadcast_seen: Rc<Cell<bool>>,
     tasks: Tasks,
 }
@@ -86,6 +93,8 @@ impl OnchainWallet {
             last_write: RefCell::new(None),
             full_scan_done: Cell::new(false),
             synced_height: Cell::new(None),
+            last_full_height: Cell::new(None),
+            close_seen: Cell::new(false),
             broadcast_seen,
             tasks,
         }
@@ -175,26 +184,66 @@ impl OnchainWallet {
             || !self.full_scan_done.get()
             || self.synced_height.get() != Some(height)
             || self.broadcast_seen.get()
+            || self.close_seen.get()
+    }
+
+    /// Tells the wallet a channel closed: the next round is a full one (the close may pay one of
+    /// its internal scripts, which routine rounds do not ask about).
+    pub fn note_channel_closed(&self) {
+        self.close_seen.set(true);
     }
 
     /// One sync at `now` (Unix seconds): script histories, then the blocks they need, then one
     /// BDK update applied and written. `height` is recorded for [`wants_sync`](Self::wants_sync).
-    pub async fn sync(&self, esplora: &EsploraClient, now: u64, height: u32) -> Result<(), Error> {
-        // A broadcast during this sync sets it again; a failed sync puts it back.
+    /// A full round (every revealed script and the gap past them) when `asked` (JS `sync()`), in
+    /// the session's first sync, after a broadcast or a channel's close, or when the last full
+    /// round is [`FULL_EVERY_BLOCKS`] blocks old; otherwise a routine one ([`routine_scripts`]).
+    pub async fn sync(
+        &self,
+        esplora: &EsploraClient,
+        now: u64,
+        height: u32,
+        asked: bool,
+    ) -> Result<(), Error> {
+        // A broadcast or close during this sync sets them again; a failed sync puts them back.
         let broadcast = self.broadcast_seen.replace(false);
-        let result = self.sync_once(esplora, now).await;
+        let closed = self.close_seen.replace(false);
+        let full = asked
+            || broadcast
+            || closed
+            || !self.full_scan_done.get()
+            || self
+                .last_full_height
+                .get()
+                .is_none_or(|h| height >= h.saturating_add(FULL_EVERY_BLOCKS));
+        let result = self.sync_once(esplora, now, full, height).await;
         match result {
             Ok(()) => {
                 self.full_scan_done.set(true);
                 self.synced_height.set(Some(height));
+                if full {
+                    self.last_full_height.set(Some(height));
+                }
             }
-            Err(_) if broadcast => self.broadcast_seen.set(true),
-            Err(_) => {}
+            Err(_) => {
+                if broadcast {
+                    self.broadcast_seen.set(true);
+                }
+                if closed {
+                    self.close_seen.set(true);
+                }
+            }
         }
         result
     }
 
-    async fn sync_once(&self, esplora: &EsploraClient, now: u64) -> Result<(), Error> {
+    async fn sync_once(
+        &self,
+        esplora: &EsploraClient,
+        now: u64,
+        full: bool,
+        height: u32,
+    ) -> Result<(), Error> {
         let gap = if self.full_scan_done.get() {
             SYNC_GAP
         } else {
@@ -217,7 +266,27 @@ impl OnchainWallet {
             (keychains, expected, wallet.latest_checkpoint())
         };
         let mut histories = Vec::new();
-        for (keychain, last_revealed) in keychains {
+        if !full {
+            let routine = routine_scripts(self.state.borrow().wallet(), height);
+            for (keychain, index) in routine {
+                let spk = {
+                    let state = self.state.borrow();
+                    let wallet = state.wallet();
+                    wallet
+                        .spk_index()
+                        .spk_at_index(keychain, index)
+                        .unwrap_or_else(|| wallet.peek_address(keychain, index).script_pubkey())
+                };
+                let txs = self.script_history(esplora, &spk).await?;
+                histories.push(ScriptHistory {
+                    keychain,
+                    index,
+                    expected_txids: expected.get(&spk).cloned().unwrap_or_default(),
+                    txs,
+                });
+            }
+        }
+        for (keychain, last_revealed) in keychains.into_iter().filter(|_| full) {
             let mut scan = GapScan::new(last_revealed, gap);
             while let Some(index) = scan.next_index() {
                 let spk = {
