@@ -610,6 +610,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         broadcaster.clone(),
         keys.clone(),
         logger.clone(),
+        tip.clone(),
     );
     let node = Rc::new(Node {
         network,

@@ -15,7 +15,7 @@
 
 use std::rc::Rc;
 
-use lightning::events::{Event, PaymentPurpose, ReplayEvent};
+use lightning::events::{ClosureReason, Event, PaymentPurpose, ReplayEvent};
 use lightning::util::logger::Level;
 
 use super::claim::{decide, ChannelOffer, ClaimDecision, Claimable};
@@ -367,6 +367,9 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                 reason: closure_reason_name(&reason),
             });
             node.onchain.note_channel_closed();
+            if matches!(reason, ClosureReason::CounterpartyForceClosed { .. }) {
+                node.fee_bumper.note_counterparty_force_close(channel_id);
+            }
             node.sync_kick.kick();
             if let Some(hook) = node.jit_hook.borrow().clone() {
                 hook.on_channel_closed(user_channel_id);
