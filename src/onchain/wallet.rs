@@ -269,14 +269,7 @@ impl OnchainWallet {
         if !full {
             let routine = routine_scripts(self.state.borrow().wallet(), height);
             for (keychain, index) in routine {
-                let spk = {
-                    let state = self.state.borrow();
-                    let wallet = state.wallet();
-                    wallet
-                        .spk_index()
-                        .spk_at_index(keychain, index)
-                        .unwrap_or_else(|| wallet.peek_address(keychain, index).script_pubkey())
-                };
+                let spk = self.script_at(keychain, index);
                 let txs = self.script_history(esplora, &spk).await?;
                 histories.push(ScriptHistory {
                     keychain,
@@ -289,15 +282,7 @@ impl OnchainWallet {
         for (keychain, last_revealed) in keychains.into_iter().filter(|_| full) {
             let mut scan = GapScan::new(last_revealed, gap);
             while let Some(index) = scan.next_index() {
-                let spk = {
-                    let state = self.state.borrow();
-                    let wallet = state.wallet();
-                    // Derived already for revealed and lookahead scripts; derive the rest.
-                    wallet
-                        .spk_index()
-                        .spk_at_index(keychain, index)
-                        .unwrap_or_else(|| wallet.peek_address(keychain, index).script_pubkey())
-                };
+                let spk = self.script_at(keychain, index);
                 let txs = self.script_history(esplora, &spk).await?;
                 scan.record(index, !txs.is_empty());
                 histories.push(ScriptHistory {
@@ -335,6 +320,17 @@ impl OnchainWallet {
             .borrow_mut()
             .apply(wallet_update(findings, chain))?;
         self.persist().await
+    }
+
+    /// The script at `index` of `keychain`: derived already for revealed and lookahead
+    /// scripts; derived here for the rest.
+    fn script_at(&self, keychain: KeychainKind, index: u32) -> ScriptBuf {
+        let state = self.state.borrow();
+        let wallet = state.wallet();
+        wallet
+            .spk_index()
+            .spk_at_index(keychain, index)
+            .unwrap_or_else(|| wallet.peek_address(keychain, index).script_pubkey())
     }
 
     /// The whole history of `script`: mempool first, then confirmed pages of 25.
