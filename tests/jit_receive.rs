@@ -1077,16 +1077,7 @@ async fn lsps2_trust_minimized_claims_after_funding_seen() {
     // A wallet that trusts its LSP claims a direct payment over an unconfirmed channel at once,
     // hidden funding or not.
     let w = open_wallet(LspProtocol::Lsps2, |_| {}).await;
-    let r = w
-        .receive(json!({"amountMsat": 30_000_000u64, "description": "trusting"}))
-        .await
-        .expect("receive");
-    let paid = control_post("/pay", json!({"invoice": r["invoice"]}))
-        .await
-        .expect("payer pays");
-    assert_eq!(paid["status"], "succeeded", "{paid}");
-    w.wait_status(r["paymentHash"].as_str().unwrap(), "succeeded", 60)
-        .await;
+    first_jit_channel(&w, "trusting").await;
     control_post(
         "/chain/hide-mempool",
         json!({"hidden": true, "max_secs": 120}),

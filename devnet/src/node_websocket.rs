@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use anyhow::Result;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 
 /// Serves websockets on `listener` for the node listening on `node` until the task is dropped.
 pub async fn serve(listener: TcpListener, node: SocketAddr) -> Result<()> {
@@ -32,12 +32,7 @@ pub async fn serve(listener: TcpListener, node: SocketAddr) -> Result<()> {
                     *err.status_mut() = StatusCode::FORBIDDEN;
                     return Err(err);
                 }
-                if header("sec-websocket-protocol")
-                    .is_some_and(|v| v.split(',').any(|p| p.trim() == "binary"))
-                {
-                    resp.headers_mut()
-                        .insert("sec-websocket-protocol", HeaderValue::from_static("binary"));
-                }
+                tabnode_proxy::serve::accept_binary_subprotocol(req, &mut resp);
                 Ok(resp)
             };
             let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {

@@ -147,12 +147,7 @@ async fn handle(
                 return Err(err);
             }
         }
-        let wants_binary = header("sec-websocket-protocol")
-            .is_some_and(|v| v.split(',').any(|p| p.trim() == "binary"));
-        if wants_binary {
-            resp.headers_mut()
-                .insert("sec-websocket-protocol", HeaderValue::from_static("binary"));
-        }
+        accept_binary_subprotocol(req, &mut resp);
         Ok(resp)
     };
     let ws_config = WebSocketConfig::default()
@@ -232,6 +227,20 @@ async fn handle(
         "closed"
     );
     drop(slot);
+}
+
+/// Echoes the `binary` subprotocol in `resp` when the upgrade `req` offers it (browsers may
+/// ask for it; a server that answers another, or none when one was required, fails the upgrade).
+pub fn accept_binary_subprotocol(req: &Request, resp: &mut Response) {
+    let offered = req
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim() == "binary"));
+    if offered {
+        resp.headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static("binary"));
+    }
 }
 
 /// Carries bytes between an accepted websocket and a TCP connection, as the proxy does once its
