@@ -15,6 +15,7 @@
 
 pub mod chain;
 pub mod config;
+mod crash_point;
 pub mod error;
 pub mod fee;
 pub mod gossip;

@@ -547,6 +547,7 @@ impl JitReceiver {
                         Level::Info,
                         &format!("claiming direct payment {}", hash_key(&hash.0)),
                     );
+                    crate::crash_point::claiming();
                     node.channel_manager.claim_funds(preimage);
                 }
                 // Stopped (or storage failed) while waiting: LDK keeps holding the HTLC, which
@@ -719,6 +720,7 @@ fn claim(node: &Rc<Node>, c: &Claimable) {
                 state: "payment_arriving",
                 error: None,
             });
+            crate::crash_point::claiming();
             node.channel_manager.claim_funds(p);
         }
         None => fail_back(
@@ -801,6 +803,7 @@ async fn finish_claim(
         Level::Info,
         &format!("claiming JIT payment {}", hash_key(&hash)),
     );
+    crate::crash_point::claiming();
     node.channel_manager.claim_funds(preimage);
     claiming.borrow_mut().remove(&hash);
 }

@@ -23,6 +23,7 @@ use super::ldk_config::lsp_channel_overrides;
 use super::running::{Node, PaySuccess};
 use super::wallet_event::closure_reason_name;
 use super::{ChannelInfo, WalletEvent};
+use crate::crash_point::{self, CrashPoint};
 use crate::error::Error;
 use crate::payment::record::outbound_failure_reason;
 use crate::payment::record::PaymentPath;
@@ -70,6 +71,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                     "channel refused".to_string(),
                 );
             } else {
+                crash_point::reach(CrashPoint::ChannelOffered);
                 let user_channel_id = u128::from_le_bytes(node_random16(&node));
                 let zero_conf = offer == ChannelOffer::AcceptZeroConf;
                 let accepted = if zero_conf {
@@ -117,6 +119,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             purpose,
             ..
         } => {
+            crash_point::reach(CrashPoint::PaymentClaimable);
             let hash_hex = hex32(&payment_hash.0);
             let record = node.payments.get(Direction::Inbound, &hash_hex);
             let preimage = purpose.preimage();
@@ -149,6 +152,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
                         state: "payment_arriving",
                         error: None,
                     });
+                    crash_point::claiming();
                     node.channel_manager.claim_funds(preimage);
                 }
                 (ClaimDecision::Claim, None) => {
@@ -196,6 +200,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             htlcs,
             ..
         } => {
+            crash_point::reach(CrashPoint::PaymentClaimed);
             let hash_hex = hex32(&payment_hash.0);
             let now = time::now_millis();
             let preimage = purpose.preimage().map(|p| hex32(&p.0));
@@ -334,6 +339,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             user_channel_id,
             ..
         } => {
+            crash_point::reach(CrashPoint::ChannelReady);
             node.log(
                 Level::Info,
                 &format!("channel {channel_id} with {counterparty_node_id} is ready"),

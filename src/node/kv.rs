@@ -110,6 +110,7 @@ impl KVStore for NodeKv {
             key,
             buf,
         );
+        crate::crash_point::monitor_write_issued(primary_namespace);
         self.watch(fut)
     }
 
