@@ -12,16 +12,12 @@
 //
 //   node --test tests/crash.mjs
 import assert from "node:assert/strict";
-import { appendFileSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import { extname, join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
+import { appendFileSync, rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { RESULTS_DIR, launch, waitFor } from "./lib/browser.mjs";
+import { REACHED, control, openPage, serveHarness, walletConfig } from "./lib/harness.mjs";
 
-const CONTROL = (process.env.DEVNET_CONTROL ?? "http://127.0.0.1:3003").replace(/\/+$/, "");
 const CRASH_PKG = process.env.CRASH_PKG;
-const HARNESS_DIR = fileURLToPath(new URL("./crash/", import.meta.url));
 const AMOUNT_MSAT = 40_000_000;
 /** Where the node freezes; `receive_returned` is the harness's own (right after `receive()`). */
 const POINTS = [
@@ -48,66 +44,12 @@ const KNOWN_BROKEN = {
   "channel_ready/lsps2": "as channel_ready/flow",
 };
 const RUN_ALL = process.env.CRASH_ALL === "1";
-const REACHED = "tabnode crash point reached: ";
-
-async function control(method, path, body, timeoutMs = 30_000) {
-  const res = await fetch(CONTROL + path, {
-    method,
-    headers: body ? { "content-type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`devnet ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".ts": "text/plain" };
-
-/** Serves the harness page at / and the crash-points package at /pkg/ on a loopback port. */
-function serveHarness() {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
-    const file = path.startsWith("/pkg/") ? join(CRASH_PKG, path.slice(5)) : join(HARNESS_DIR, path === "/" ? "harness.html" : path);
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${server.address().port}/` })));
-}
-
-function walletConfig(endpoints, protocol, storageName) {
-  const lsp =
-    protocol === "flow"
-      ? { protocol: "flow", url: endpoints.flow_lsp.url, nodeId: endpoints.flow_lsp.node_id }
-      : { protocol: "lsps2", nodeId: endpoints.lsps2_lsp.node_id, address: `${endpoints.lsps2_lsp.host}:${endpoints.lsps2_lsp.port}` };
-  return { network: "regtest", esploraUrl: endpoints.esplora_url, proxyUrl: endpoints.proxy_url, storageName, lsp };
-}
 
 /** The LSP's channels with `nodeId`, as the devnet's LSP node sees them. */
 async function lspChannels(protocol, nodeId) {
   const status = await control("GET", "/status");
   if (protocol === "flow") return status.flow_lsp.channels.filter((c) => c.counterparty === nodeId);
   return status.lsps2_lsp.channels.filter((c) => c.counterparty_node_id === nodeId);
-}
-
-/** A harness page; its console goes to `log` (www/test-results/crash-*.log). */
-async function openPage(context, url, log) {
-  const page = await context.newPage();
-  page.crashSeen = new Promise((resolve) => {
-    page.on("console", (m) => {
-      appendFileSync(log, `${new Date().toISOString()} ${m.type()}: ${m.text()}\n`);
-      if (m.text().startsWith(REACHED)) resolve(m.text().slice(REACHED.length));
-    });
-  });
-  page.on("pageerror", (e) => appendFileSync(log, `pageerror: ${e.message}\n`));
-  await page.goto(url);
-  await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 60_000 });
-  return page;
 }
 
 /**
@@ -189,7 +131,7 @@ describe("crash matrix: a tab killed at each step of a JIT receive", () => {
   before(async () => {
     assert.ok(CRASH_PKG, "CRASH_PKG: the crash-points build of the package (./dev test crash)");
     endpoints = await control("GET", "/endpoints");
-    harness = await serveHarness();
+    harness = await serveHarness(CRASH_PKG);
     browser = await launch();
   });
 

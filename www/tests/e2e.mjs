@@ -14,25 +14,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { launch, newPage, screenshot, waitFor } from "./lib/browser.mjs";
+import { CONTROL, control } from "./lib/harness.mjs";
 import { build, serve } from "./lib/serve.mjs";
 import { createWallet, history, lightningBalance, nav, openApp, pay, receive, waitClaimed } from "./lib/wallet-page.mjs";
 
-const CONTROL = (process.env.DEVNET_CONTROL ?? "http://127.0.0.1:3003").replace(/\/+$/, "");
 const RECEIVE_SAT = 50_000;
 const PAY_MSAT = 10_000_000;
 const STEP_TIMEOUT = 180_000;
-
-async function control(method, path, body) {
-  const res = await fetch(CONTROL + path, {
-    method,
-    headers: body ? { "content-type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(30_000),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`devnet ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 /**
  * Creates a wallet on `preset` in a fresh browser context, receives RECEIVE_SAT through the
