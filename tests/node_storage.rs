@@ -159,7 +159,14 @@ async fn refused_untouched(name: &str) -> JsValue {
         .err()
         .expect("a damaged wallet must not open");
     assert_eq!(code_of(&e), "STORAGE_CORRUPT");
-    assert_eq!(snapshot(name).await, before, "nothing written");
+    let after = snapshot(name).await;
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|r| !before.contains(r))
+        .chain(before.iter().filter(|r| !after.contains(r)))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(changed.is_empty(), "written: {changed:?}");
     e
 }
 
@@ -680,4 +687,154 @@ async fn a_failed_object_store_creation_fails_the_open_and_leaves_nothing_half_m
     assert_eq!(receipt["protocol"], "lsps2", "{receipt}");
     w.stop().await;
     say("object-store creation failed: STORAGE_FAILED, nothing half made; reopens and receives");
+}
+
+/// `w`'s record of the payment `hash` once its status is `status` (at most 60 s).
+async fn wait_payment(w: &JsWallet, hash: &str, status: &str) -> serde_json::Value {
+    let deadline = tabnode::time::now_millis() + 60_000;
+    loop {
+        let payments = w.ok("payments", &[]).await;
+        let found = payments
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["paymentHash"] == hash)
+            .cloned();
+        if let Some(p) = found.filter(|p| p["status"] == status) {
+            return p;
+        }
+        assert!(
+            tabnode::time::now_millis() < deadline,
+            "payment {hash} not {status} within 60 s: {payments}"
+        );
+        tabnode::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// A new wallet `name` that received 30 000 sat through a JIT channel from the LSPS2 LSP, and
+/// its lightning balance after it (the amount less the LSP's fee).
+async fn wallet_with_a_channel(name: &str) -> (JsWallet, u64) {
+    let w = open(&lsps2_config(name)).await.unwrap();
+    let r = w
+        .ok(
+            "receive",
+            &[js(
+                &json!({"amountMsat": 30_000_000u64, "description": "a channel"}),
+            )],
+        )
+        .await;
+    let paid = control("/pay", json!({"invoice": r["invoice"]})).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    wait_payment(&w, r["paymentHash"].as_str().unwrap(), "succeeded").await;
+    let balance = 30_000_000 - r["feeMsat"].as_u64().unwrap();
+    assert_eq!(w.ok("balance", &[]).await["lightningMsat"], json!(balance));
+    (w, balance)
+}
+
+/// Issue 31: a corrupt channel monitor, JIT record or payment record is `STORAGE_CORRUPT`, and
+/// the wallet's data is left exactly as it was (never a fresh start over it); each put back, the
+/// wallet opens with its channel and balance.
+#[wasm_bindgen_test]
+async fn a_corrupt_monitor_jit_or_payment_record_is_fatal_and_left_untouched() {
+    let name = fresh_name("corrupt-records");
+    let (w, balance) = wallet_with_a_channel(&name).await;
+    w.stop().await;
+
+    for namespace in ["monitors", "jit", "payments"] {
+        let store = Store::open(&name).await.unwrap();
+        let keys = store.list(namespace, "").await.unwrap();
+        assert_eq!(keys.len(), 1, "{namespace}: one record ({keys:?})");
+        let saved = store.read(namespace, "", &keys[0]).await.unwrap().unwrap();
+        store
+            .write(namespace, "", &keys[0], &saved[..saved.len() / 2])
+            .await
+            .unwrap();
+        store.close();
+        let e = refused_untouched(&name).await;
+        say(&format!(
+            "a corrupt {namespace} record: STORAGE_CORRUPT ({}), data untouched",
+            err_message(&e)
+        ));
+        let store = Store::open(&name).await.unwrap();
+        store.write(namespace, "", &keys[0], &saved).await.unwrap();
+        store.close();
+    }
+
+    let w = open(&lsps2_config(&name))
+        .await
+        .unwrap_or_else(|e| panic!("put back: {} {}", code_of(&e), err_message(&e)));
+    assert_eq!(w.ok("channels", &[]).await.as_array().unwrap().len(), 1);
+    assert_eq!(w.ok("balance", &[]).await["lightningMsat"], json!(balance));
+    w.stop().await;
+}
+
+/// Issue 31: a channel monitor write the browser refuses (as a full quota does: its transaction
+/// aborts) while a payment arrives over the wallet's channel stops the node with a fatal
+/// `STORAGE_FAILED`, and nothing is written after. With storage working again, the reopened
+/// wallet has its channel, the held payment is claimed (the payer paid, exact to the msat), and
+/// it pays an invoice.
+#[wasm_bindgen_test]
+async fn a_refused_monitor_write_stops_the_node_and_the_channel_survives() {
+    use futures::future::{select, Either};
+
+    let name = fresh_name("monitor-write");
+    let (w, balance) = wallet_with_a_channel(&name).await;
+    let ev = w.record(&["error"]);
+    let r = w
+        .ok(
+            "receive",
+            &[js(
+                &json!({"amountMsat": 10_000_000u64, "description": "over the channel"}),
+            )],
+        )
+        .await;
+    assert_eq!(r["protocol"], "direct", "{r}");
+
+    let faults = [
+        IdbFault::failing_writes(&name, "monitors"),
+        IdbFault::failing_writes(&name, "monitor_updates"),
+    ];
+    let pay = Box::pin(control("/pay", json!({"invoice": r["invoice"]})));
+    let failed = Box::pin(ev.wait_for("error", Duration::from_secs(60), |d| {
+        d["code"] == "STORAGE_FAILED"
+    }));
+    let (error, pay) = match select(failed, pay).await {
+        Either::Left((error, pay)) => (error, pay),
+        Either::Right((paid, _)) => panic!("paid with its monitor write refused: {paid}"),
+    };
+    assert_eq!(error["fatal"], json!(true), "{error}");
+    let after = snapshot(&name).await;
+    tabnode::time::sleep(Duration::from_secs(2)).await;
+    assert!(snapshot(&name).await == after, "written after the failure");
+    w.stop().await;
+    drop(faults);
+    say("a refused monitor write: fatal STORAGE_FAILED, nothing written after");
+
+    let w = open(&lsps2_config(&name))
+        .await
+        .unwrap_or_else(|e| panic!("reopen: {} {}", code_of(&e), err_message(&e)));
+    assert_eq!(w.ok("channels", &[]).await.as_array().unwrap().len(), 1);
+    let paid = pay.await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    wait_payment(&w, r["paymentHash"].as_str().unwrap(), "succeeded").await;
+    let balance = balance + 10_000_000;
+    assert_eq!(w.ok("balance", &[]).await["lightningMsat"], json!(balance));
+
+    let invoice = control("/invoice", json!({"amount_msat": 5_000_000u64})).await;
+    let sent = w
+        .call_async(
+            "pay",
+            &[
+                invoice["invoice"].as_str().unwrap().into(),
+                JsValue::UNDEFINED,
+            ],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("pay: {} {}", code_of(&e), err_message(&e)));
+    let sent = json_of(&sent);
+    assert_eq!(sent["amountMsat"], json!(5_000_000u64), "{sent}");
+    say(&format!(
+        "reopened: the held payment claimed (balance {balance} msat), an invoice paid ({sent})"
+    ));
+    w.stop().await;
 }

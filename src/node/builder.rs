@@ -78,6 +78,7 @@ use crate::chain::{EsploraClient, EsploraSources, TxSync};
 use crate::config::{Config, LspConfig};
 use crate::error::Error;
 use crate::keys::{WalletSecret, NEW_MNEMONIC_ENTROPY_LEN};
+use crate::lsp::jit_store::JitStore;
 use crate::net::HttpClient;
 use crate::onchain::record::{OnchainRecord, ONCHAIN_KEY, ONCHAIN_NAMESPACE};
 use crate::onchain::signer::WalletKeys;
@@ -420,8 +421,6 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
                 what: "channel manager",
             }
         })?;
-        // Before any peer connects or any HTLC is decoded again.
-        reapply_lsp_channel_config(&manager);
         Arc::new(manager)
     } else {
         // A new wallet's birth tip: both reads from one server.
@@ -536,10 +535,17 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         },
     );
 
-    // 9. The payment history (read-only here).
+    // 9. The payment history and the JIT receive records (read-only here): a corrupt one
+    // refuses the open before anything is written.
     let payments = PaymentStore::load(store.clone()).await?;
+    let jit_records = JitStore::load(store.clone()).await?;
 
     // Everything is read and checked: from here on the node may write.
+    //
+    // The monitors go to the chain monitor before anything calls the manager: its first public
+    // call replays the monitor updates that were in flight when it was last written (a tab
+    // killed, or a monitor write refused), and a replay that finds no monitor is never applied
+    // (a release build leaves the channel waiting on it for good).
     for (_, monitor) in monitors {
         let channel_id = monitor.channel_id();
         chain_monitor
@@ -547,6 +553,10 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
             .map_err(|_| Error::StorageCorrupt {
                 what: "channel monitor",
             })?;
+    }
+    if existing {
+        // Before any peer connects or any HTLC is decoded again.
+        reapply_lsp_channel_config(&*channel_manager);
     }
     // LDK takes its on-chain scripts from a stored reserve: top it up (a refill lost with the
     // last session's tab is redone here).
@@ -636,6 +646,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         fee_bumper,
         onchain_send_lock: futures::lock::Mutex::new(()),
         payments,
+        jit_records: RefCell::new(Some(jit_records)),
         onchain,
         bus,
         lsp,

@@ -40,6 +40,7 @@ use crate::chain::{EsploraClient, EsploraSources, TxSync};
 use crate::config::Config;
 use crate::error::Error;
 use crate::keys::WalletSecret;
+use crate::lsp::jit_store::JitStore;
 use crate::onchain::wallet::OnchainWallet;
 use crate::payment::store::PaymentStore;
 use crate::payment::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate};
@@ -98,6 +99,10 @@ pub struct Node {
     /// Held through an on-chain send, so that two never pick the same coins.
     pub(crate) onchain_send_lock: futures::lock::Mutex<()>,
     pub(crate) payments: PaymentStore,
+    /// The JIT receive records as read at open, until the JIT receiver takes them
+    /// (`lsp::receive::start`): read with everything else, so a corrupt one refuses the open
+    /// before the node writes anything.
+    pub(crate) jit_records: RefCell<Option<JitStore>>,
     pub(crate) onchain: Arc<OnchainWallet>,
     pub(crate) bus: EventBus,
     pub(crate) lsp: LspState,
