@@ -57,6 +57,14 @@ async fn control_post(path: &str, body: Value) -> Result<Value, String> {
     }
 }
 
+/// The devnet's `GET /status`.
+async fn control_get_status() -> Value {
+    http()
+        .get_json::<Value>(&format!("{}/status", control()))
+        .await
+        .expect("devnet status")
+}
+
 async fn set_fault(fault: Value) {
     control_post("/flow/fault", fault.clone())
         .await
@@ -505,7 +513,23 @@ async fn jit_then_direct(protocol: LspProtocol, expected_protocol: &str) {
         let (code, _) = any.expect_err("an amountless REST receive");
         assert_eq!(code, "INVALID_AMOUNT");
     }
+    let node_id = w.wallet.node_id();
     w.stop().await;
+    if expected_protocol == "flow" {
+        // stop() let the last payment's removal finish: nothing is left on the LSP's side of
+        // the channel that it would force-close for at the HTLC's expiry.
+        let status = control_get_status().await;
+        let left: Vec<&Value> = status["flow_lsp"]["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["counterparty"] == node_id.as_str() && c["pending_htlcs"] != 0)
+            .collect();
+        assert!(
+            left.is_empty(),
+            "HTLCs left on the LSP's side after stop(): {left:?}"
+        );
+    }
 }
 
 #[wasm_bindgen_test]

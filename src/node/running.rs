@@ -404,6 +404,40 @@ impl Node {
         self.resolve_waiters(Error::Stopped);
     }
 
+    /// Waits (at most `wait`) until no channel with a connected peer is adding or removing an
+    /// HTLC, the node running as usual meanwhile.
+    async fn let_htlc_updates_settle(&self, wait: Duration) {
+        let started = time::now_millis();
+        let until = started.saturating_add(wait.as_millis() as u64);
+        let mut waited = false;
+        loop {
+            let busy = self.channel_manager.list_channels().iter().any(|c| {
+                htlc_update_in_flight(c)
+                    && self
+                        .peer_manager
+                        .peer_by_node_id(&c.counterparty.node_id)
+                        .is_some()
+            });
+            if !busy || time::now_millis() >= until {
+                let ms = time::now_millis().saturating_sub(started);
+                if busy {
+                    self.log(
+                        Level::Warn,
+                        &format!("stop: an HTLC update with the LSP still in flight after {ms} ms"),
+                    );
+                } else if waited {
+                    self.log(
+                        Level::Info,
+                        &format!("stop: waited {ms} ms for an HTLC update with the LSP to finish"),
+                    );
+                }
+                return;
+            }
+            waited = true;
+            time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Ends every `pay` still waiting.
     pub(crate) fn resolve_waiters(&self, error: Error) {
         let waiters: Vec<_> = self.pay_waiters.borrow_mut().drain().collect();
@@ -418,6 +452,12 @@ impl Node {
     /// instance locks are released, so a second instance can never start while a write of this
     /// one is pending.
     ///
+    /// First, for at most [`SETTLE_WAIT`] (and half of `bound`), it lets a connected peer finish
+    /// adding or removing HTLCs: a payment claimed leaves the LSP's commitment only once both
+    /// sides revoked their old ones, and one left on it mid-way (the tab closed right after a
+    /// claim) makes the LSP force-close the channel at the HTLC's expiry unless the wallet
+    /// comes back before.
+    ///
     /// If `bound` passes first, it resolves anyway with what it abandoned (logged too): the
     /// store is closed (nothing new is written), and the locks are kept until the abandoned
     /// tasks and writes end, then released. A second call resolves with the first's report.
@@ -427,6 +467,10 @@ impl Node {
             return self.stop_report.borrow().clone().unwrap_or_default();
         }
         let deadline = time::now_millis().saturating_add(bound.as_millis() as u64);
+        if !self.failed.get() {
+            self.let_htlc_updates_settle(SETTLE_WAIT.min(bound / 2))
+                .await;
+        }
         self.shutdown.trigger();
         self.peer_manager.disconnect_all_peers();
         self.resolve_waiters(Error::Stopped);
@@ -502,3 +546,21 @@ impl Node {
 
 /// What a [`StopReport`] calls the writes still pending when `stop()`'s bound passed.
 const PENDING_WRITES: &str = "IndexedDB writes";
+
+/// How long `stop()` lets HTLC additions and removals with a connected peer finish: a
+/// commitment exchange on loopback takes tens of milliseconds, over the internet a few round
+/// trips.
+const SETTLE_WAIT: Duration = Duration::from_secs(3);
+
+/// Whether `c` has an HTLC on its way in or out of the commitments (not yet committed both
+/// ways, or being removed). A committed HTLC the wallet holds (a JIT payment waiting for its
+/// funding) is not: it is meant to stay.
+fn htlc_update_in_flight(c: &lightning::ln::channel_state::ChannelDetails) -> bool {
+    use lightning::ln::channel_state::{InboundHTLCStateDetails, OutboundHTLCStateDetails};
+    c.pending_inbound_htlcs
+        .iter()
+        .any(|h| !matches!(h.state, None | Some(InboundHTLCStateDetails::Committed)))
+        || c.pending_outbound_htlcs
+            .iter()
+            .any(|h| !matches!(h.state, None | Some(OutboundHTLCStateDetails::Committed)))
+}

@@ -30,6 +30,8 @@ pub struct ChannelStatus {
     pub is_announced: bool,
     pub confirmations: Option<u32>,
     pub confirmations_required: Option<u32>,
+    /// HTLCs on the channel in either direction, committed or on their way in or out.
+    pub pending_htlcs: usize,
 }
 
 impl From<&ChannelDetails> for ChannelStatus {
@@ -53,6 +55,7 @@ impl From<&ChannelDetails> for ChannelStatus {
             is_announced: c.is_announced,
             confirmations: c.confirmations,
             confirmations_required: c.confirmations_required,
+            pending_htlcs: c.pending_inbound_htlcs.len() + c.pending_outbound_htlcs.len(),
         }
     }
 }
