@@ -452,7 +452,7 @@ impl Node {
     /// instance locks are released, so a second instance can never start while a write of this
     /// one is pending.
     ///
-    /// First, for at most [`SETTLE_WAIT`] (and half of `bound`), it lets a connected peer finish
+    /// First, for at most 3 s (and half of `bound`), it lets a connected peer finish
     /// adding or removing HTLCs: a payment claimed leaves the LSP's commitment only once both
     /// sides revoked their old ones, and one left on it mid-way (the tab closed right after a
     /// claim) makes the LSP force-close the channel at the HTLC's expiry unless the wallet
