@@ -405,7 +405,10 @@ impl Node {
     }
 
     /// Waits (at most `wait`) until no channel with a connected peer is adding or removing an
-    /// HTLC, the node running as usual meanwhile.
+    /// HTLC and no monitor write is pending, the node running as usual meanwhile; then sends
+    /// what that released. The last step of a removal is the wallet's `revoke_and_ack`, which
+    /// LDK sends only once the monitor write of the peer's new commitment landed: by then the
+    /// wallet's own view shows the HTLC gone, while the peer still holds it.
     async fn let_htlc_updates_settle(&self, wait: Duration) {
         let started = time::now_millis();
         let until = started.saturating_add(wait.as_millis() as u64);
@@ -417,7 +420,11 @@ impl Node {
                         .peer_manager
                         .peer_by_node_id(&c.counterparty.node_id)
                         .is_some()
-            });
+            }) || self
+                .chain_monitor
+                .list_pending_monitor_updates()
+                .values()
+                .any(|updates| !updates.is_empty());
             if !busy || time::now_millis() >= until {
                 let ms = time::now_millis().saturating_sub(started);
                 if busy {
@@ -431,6 +438,10 @@ impl Node {
                         &format!("stop: waited {ms} ms for an HTLC update with the LSP to finish"),
                     );
                 }
+                // The messages the last monitor write released (a `revoke_and_ack`) go out now,
+                // before the peers are disconnected (a websocket sends what it was given
+                // before it closes).
+                self.peer_manager.process_events();
                 return;
             }
             waited = true;
