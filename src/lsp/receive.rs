@@ -156,13 +156,10 @@ pub async fn start(node: &Rc<Node>) -> Result<Rc<JitReceiver>, Error> {
         claiming: Rc::new(RefCell::new(HashSet::new())),
     });
     node.set_jit_hook(jit.clone());
-    // The records the builder read and checked with everything else (a second start of the
-    // same node, which nothing does, reads them again).
+    // The records the builder read and checked with everything else; taken once, so a second
+    // JIT receiver on the same node is refused.
     let records = node.jit_records.borrow_mut().take();
-    let store = match records {
-        Some(records) => Rc::new(records),
-        None => Rc::new(JitStore::load(node.store.clone()).await?),
-    };
+    let store = Rc::new(records.ok_or(Error::AlreadyRunning)?);
     *jit.store.borrow_mut() = Some(store.clone());
 
     let now = time::now_secs();
