@@ -3,8 +3,12 @@
 //! tests/support/run_browser_tests.sh; without them these tests fail).
 #![cfg(target_arch = "wasm32")]
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::str::FromStr;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bitcoin::hex::FromHex;
@@ -14,7 +18,8 @@ use lightning::sign::{KeysManager, NodeSigner, Recipient};
 use lightning::util::logger::{Logger, Record};
 use tabnode::chain::{verify_merkle_block, EsploraClient, OutputSpend, TxStatus};
 use tabnode::net::{
-    setup_inbound, setup_outbound, HttpClient, HttpError, WsConnection, WsDescriptor, WsError,
+    setup_inbound, setup_outbound, HttpClient, HttpError, NothingToWrite, WriteAhead, WsConnection,
+    WsDescriptor, WsError,
 };
 use tabnode::time;
 use wasm_bindgen_test::*;
@@ -172,9 +177,18 @@ async fn ldk_peers_handshake_over_websockets() {
     let alice_conn = WsConnection::connect(PAIR_WS, TIMEOUT).await.unwrap();
     let bob_socket = bob_conn.clone();
 
-    wasm_bindgen_futures::spawn_local(setup_inbound(bob.clone(), bob_conn, None).unwrap());
     wasm_bindgen_futures::spawn_local(
-        setup_outbound(alice.clone(), bob_id, alice_conn, None).unwrap(),
+        setup_inbound(bob.clone(), bob_conn, None, Rc::new(NothingToWrite)).unwrap(),
+    );
+    wasm_bindgen_futures::spawn_local(
+        setup_outbound(
+            alice.clone(),
+            bob_id,
+            alice_conn,
+            None,
+            Rc::new(NothingToWrite),
+        )
+        .unwrap(),
     );
 
     // BOLT8 acts one to three, then both Init messages, all through websockify and the relay.
@@ -201,6 +215,107 @@ async fn ldk_peers_handshake_over_websockets() {
     time::timeout(TIMEOUT, bob_socket.closed())
         .await
         .expect("Bob's socket closed");
+}
+
+/// A write-ahead the test opens or fails by hand.
+#[derive(Clone, Default)]
+struct HandGate(Rc<RefCell<GateState>>);
+
+#[derive(Default)]
+struct GateState {
+    outcome: Option<bool>,
+    asked: u32,
+    waiting: Vec<Waker>,
+}
+
+impl HandGate {
+    fn decide(&self, outcome: bool) {
+        let mut st = self.0.borrow_mut();
+        st.outcome = Some(outcome);
+        st.waiting.drain(..).for_each(Waker::wake);
+    }
+
+    fn asked(&self) -> u32 {
+        self.0.borrow().asked
+    }
+}
+
+impl WriteAhead for HandGate {
+    fn durable(&self) -> Pin<Box<dyn Future<Output = bool>>> {
+        self.0.borrow_mut().asked += 1;
+        let gate = self.0.clone();
+        Box::pin(std::future::poll_fn(move |cx| {
+            let mut st = gate.borrow_mut();
+            match st.outcome {
+                Some(outcome) => Poll::Ready(outcome),
+                None => {
+                    st.waiting.push(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        }))
+    }
+}
+
+/// Connects Alice's peer manager (outbound, behind `gate`) to a bare socket through the pair
+/// relay: nothing reads that socket, so it shows every byte that left Alice.
+async fn gated_alice(
+    seed: u8,
+    gate: &HandGate,
+) -> (Rc<TestPeerManager>, WsConnection, WsConnection) {
+    let (alice, _) = peer_manager(seed);
+    let (_, bob_id) = peer_manager(seed + 1);
+    let bob_conn = WsConnection::connect(PAIR_WS, TIMEOUT)
+        .await
+        .expect("pair proxy up (run_browser_tests.sh)");
+    let alice_conn = WsConnection::connect(PAIR_WS, TIMEOUT).await.unwrap();
+    wasm_bindgen_futures::spawn_local(
+        setup_outbound(
+            alice.clone(),
+            bob_id,
+            alice_conn.clone(),
+            None,
+            Rc::new(gate.clone()),
+        )
+        .unwrap(),
+    );
+    (alice, alice_conn, bob_conn)
+}
+
+/// BOLT8's first handshake act: version, ephemeral key, tag.
+const ACT_ONE_LEN: usize = 50;
+
+#[wasm_bindgen_test]
+async fn peer_bytes_wait_for_the_write_ahead() {
+    // Held: Alice's first handshake act waits for her write-ahead.
+    let gate = HandGate::default();
+    let (_alice, _, bob_conn) = gated_alice(11, &gate).await;
+    time::sleep(Duration::from_millis(600)).await;
+    assert!(gate.asked() >= 1, "the write-ahead was asked");
+    assert!(
+        !bob_conn.has_inbound(),
+        "no byte left Alice before her write-ahead allowed it"
+    );
+    // Durable: what was queued leaves.
+    gate.decide(true);
+    assert_eq!(
+        read_exactly(&bob_conn, ACT_ONE_LEN).await.len(),
+        ACT_ONE_LEN
+    );
+
+    // Failed: the bytes are never sent and Alice's connection closes.
+    let gate = HandGate::default();
+    let (alice, alice_conn, bob_conn) = gated_alice(21, &gate).await;
+    time::sleep(Duration::from_millis(200)).await;
+    gate.decide(false);
+    time::timeout(TIMEOUT, alice_conn.closed())
+        .await
+        .expect("Alice's socket closed when her write-ahead failed");
+    time::timeout(TIMEOUT, bob_conn.closed())
+        .await
+        .expect("the relay closed the other side");
+    assert!(!bob_conn.has_inbound(), "nothing was sent");
+    assert!(alice.list_peers().is_empty());
 }
 
 #[wasm_bindgen_test]

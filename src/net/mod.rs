@@ -19,6 +19,9 @@ pub mod websocket;
 #[cfg(target_arch = "wasm32")]
 pub use http::{Body, HttpClient, HttpResponse};
 #[cfg(target_arch = "wasm32")]
-pub use peer::{connect_outbound, setup_inbound, setup_outbound, PeerConnectError, WsDescriptor};
+pub use peer::{
+    connect_outbound, setup_inbound, setup_outbound, NothingToWrite, PeerConnectError, WriteAhead,
+    WsDescriptor,
+};
 #[cfg(target_arch = "wasm32")]
 pub use websocket::WsConnection;

@@ -4,14 +4,21 @@
 //! Why: LDK's async monitor persister only logs a failed monitor write ("the node will likely
 //! stall"), and a failed manager write ends the background processor. Either way the node can no
 //! longer promise that what it tells peers is on disk, so it must stop. Writes keep their order
-//! and durability (see [`Store`]); this wrapper only watches their outcome.
+//! and durability (see [`Store`]); this wrapper only watches their outcome, and keeps the latest
+//! channel manager write for [`super::write_ahead`].
 
 use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
 use std::rc::Rc;
 
+use futures::future::{FutureExt, Shared};
 use lightning::io;
 use lightning::util::async_poll::AsyncResult;
-use lightning::util::persist::KVStore;
+use lightning::util::persist::{
+    KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
+    CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
+};
 
 use crate::store::Store;
 
@@ -45,16 +52,33 @@ impl StorageHealth {
     }
 }
 
+/// The outcome of one write, shareable between its issuer and others who wait for it: `Err`
+/// carries the failure's kind (an `io::Error` is not `Clone`).
+pub type SharedWrite = Shared<Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>>>;
+
 /// LDK's `KVStore` over the wallet's [`Store`], reporting failed writes to [`StorageHealth`].
 pub struct NodeKv {
     store: Store,
     health: Rc<StorageHealth>,
+    /// The channel manager write issued last, by whoever issued it.
+    latest_manager_write: RefCell<Option<SharedWrite>>,
 }
 
 impl NodeKv {
     /// Wraps `store`.
     pub fn new(store: Store, health: Rc<StorageHealth>) -> Self {
-        NodeKv { store, health }
+        NodeKv {
+            store,
+            health,
+            latest_manager_write: RefCell::new(None),
+        }
+    }
+
+    /// The channel manager write issued last (by LDK's background processor or by the
+    /// write-ahead), `None` before the first. Writes complete in the order they were issued, so
+    /// once it has, every write issued before it is durable too.
+    pub fn latest_manager_write(&self) -> Option<SharedWrite> {
+        self.latest_manager_write.borrow().clone()
     }
 
     /// The underlying store.
@@ -111,7 +135,20 @@ impl KVStore for NodeKv {
             buf,
         );
         crate::crash_point::monitor_write_issued(primary_namespace);
-        self.watch(fut)
+        let watched = self.watch(fut);
+        let is_manager = primary_namespace == CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE
+            && secondary_namespace == CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE
+            && key == CHANNEL_MANAGER_PERSISTENCE_KEY;
+        if !is_manager {
+            return watched;
+        }
+        let kinds: Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>> =
+            Box::pin(watched.map(|r| r.map_err(|e| e.kind())));
+        let shared = kinds.shared();
+        *self.latest_manager_write.borrow_mut() = Some(shared.clone());
+        Box::pin(
+            shared.map(|r| r.map_err(|kind| io::Error::new(kind, "channel manager write failed"))),
+        )
     }
 
     fn remove(

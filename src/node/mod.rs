@@ -3,8 +3,8 @@
 //! Pure parts (tested natively): the LDK config, the fee estimator, the claim decision and the
 //! JIT hook, the scorer cell, peer addresses and backoff, the logger, and the JS events. The
 //! browser parts (wasm32) build the node from the store ([`builder`]), handle LDK's events
-//! ([`events`]), keep the LSP connected ([`peers`]) and run the background tasks
-//! ([`background`]).
+//! ([`events`]), keep the LSP connected ([`peers`]), write the channel manager before peers
+//! hear what it implies ([`write_ahead`]) and run the background tasks ([`background`]).
 
 pub mod claim;
 pub mod fee_estimator;
@@ -49,6 +49,8 @@ pub mod signals;
 pub mod tasks;
 #[cfg(target_arch = "wasm32")]
 pub mod types;
+#[cfg(target_arch = "wasm32")]
+pub mod write_ahead;
 
 #[cfg(target_arch = "wasm32")]
 pub use builder::{open, wallet_exists};

@@ -24,6 +24,7 @@ use web_sys::EventTarget;
 
 use super::peer_address::{backoff, flow_targets, proxy_target, split_host_port};
 use super::running::Node;
+use super::write_ahead::ManagerWriteAhead;
 use super::WalletEvent;
 use crate::config::LspConfig;
 use crate::error::Error;
@@ -146,7 +147,19 @@ async fn connect_once(node: &Rc<Node>) -> Result<(), Error> {
     }
     let mut last_error = Error::PeerConnectionFailed;
     for url in targets {
-        match connect_outbound(node.peer_manager.clone(), lsp_id, &url, CONNECT_TIMEOUT).await {
+        let write_ahead = Rc::new(ManagerWriteAhead::new(
+            node.channel_manager.clone(),
+            node.kv.clone(),
+        ));
+        match connect_outbound(
+            node.peer_manager.clone(),
+            lsp_id,
+            &url,
+            CONNECT_TIMEOUT,
+            write_ahead,
+        )
+        .await
+        {
             Ok(run) => {
                 let (done_tx, mut done_rx) = oneshot::channel::<()>();
                 node.spawn_task("peer connection", async move {

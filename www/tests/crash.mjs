@@ -39,9 +39,6 @@ const KNOWN_BROKEN = {
     "held until the HTLC expires: ldk-node 0.7.1's LSPS2 service drops the channel open when the client is offline when the payment arrives (src/liquidity.rs:728) and never retries",
   "first_monitor_write/lsps2":
     "held until the HTLC expires: the open dies with the tab, and ldk-node 0.7.1 never calls lightning-liquidity's channel_open_failed, so the intercepted HTLC is not failed back",
-  "channel_ready/flow":
-    "the channel manager was last written while the channel's first monitor write was in flight (async persistence); reopened, LDK leaves the channel paused or resends channel_ready with another point, and the LSP force-closes",
-  "channel_ready/lsps2": "as channel_ready/flow",
 };
 const RUN_ALL = process.env.CRASH_ALL === "1";
 
