@@ -42,6 +42,13 @@ pub enum CrashPoint {
     ClaimMonitorWrite,
     /// The claim is durable (LDK says claimed), before the payment record is written.
     PaymentClaimed,
+    /// `pay()` handed the payment to LDK (its record is durable, pending); nothing has left.
+    PayIssued,
+    /// The LSP's `revoke_and_ack` for the payment's HTLC arrived (the second monitor write
+    /// since `pay()`, issued, not committed): the HTLC is on the LSP's commitment.
+    PayHtlcCommitted,
+    /// The preimage arrived (LDK says sent), before the payment record is written.
+    PaymentSent,
 }
 
 #[cfg(all(feature = "crash-points", target_arch = "wasm32"))]
@@ -53,6 +60,8 @@ mod armed {
     thread_local! {
         static MONITOR_WRITTEN: Cell<bool> = const { Cell::new(false) };
         static CLAIM_ISSUED: Cell<bool> = const { Cell::new(false) };
+        /// Monitor writes issued since `paying()`, if it was called.
+        static SINCE_PAYING: Cell<Option<u32>> = const { Cell::new(None) };
     }
 
     impl CrashPoint {
@@ -65,6 +74,9 @@ mod armed {
                 CrashPoint::PaymentClaimable => "payment_claimable",
                 CrashPoint::ClaimMonitorWrite => "claim_monitor_write",
                 CrashPoint::PaymentClaimed => "payment_claimed",
+                CrashPoint::PayIssued => "pay_issued",
+                CrashPoint::PayHtlcCommitted => "pay_htlc_committed",
+                CrashPoint::PaymentSent => "payment_sent",
             }
         }
     }
@@ -97,10 +109,21 @@ mod armed {
         if CLAIM_ISSUED.with(|c| c.replace(false)) {
             reach(CrashPoint::ClaimMonitorWrite);
         }
+        // The first carries the HTLC in the LSP's next commitment (held until durable); the
+        // second is the LSP's revocation of the commitment without it.
+        let since_paying = SINCE_PAYING.with(|c| c.get().map(|n| n + 1));
+        SINCE_PAYING.with(|c| c.set(since_paying));
+        if since_paying == Some(2) {
+            reach(CrashPoint::PayHtlcCommitted);
+        }
     }
 
     pub fn claiming() {
         CLAIM_ISSUED.with(|c| c.set(true));
+    }
+
+    pub fn paying() {
+        SINCE_PAYING.with(|c| c.set(Some(0)));
     }
 }
 
@@ -122,6 +145,14 @@ pub fn monitor_write_issued(primary_namespace: &str) {
     armed::monitor_write_issued(primary_namespace);
     #[cfg(not(all(feature = "crash-points", target_arch = "wasm32")))]
     let _ = primary_namespace;
+}
+
+/// Called right before `pay()` hands a payment to LDK: counts the monitor writes from there
+/// ([`CrashPoint::PayHtlcCommitted`]).
+#[inline(always)]
+pub fn paying() {
+    #[cfg(all(feature = "crash-points", target_arch = "wasm32"))]
+    armed::paying();
 }
 
 /// Called right before each `claim_funds`, which issues the monitor write of the preimage (from

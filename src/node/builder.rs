@@ -689,6 +689,7 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         });
     }
 
+    node.fail_payments_never_sent().await?;
     super::background::start(&node);
     node.log(
         Level::Info,

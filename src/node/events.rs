@@ -265,6 +265,7 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             amount_msat,
             ..
         } => {
+            crash_point::reach(CrashPoint::PaymentSent);
             let hash_hex = hex32(&payment_hash.0);
             let preimage = hex32(&payment_preimage.0);
             let now = time::now_millis();

@@ -7,7 +7,9 @@
 //!   history before it is returned;
 //! - `pay` records the attempt (pending) durably before LDK sends anything, uses a fresh
 //!   random `PaymentId` per attempt, refuses an invoice already paid or in flight, and resolves
-//!   with LDK's outcome (`PaymentSent` / `PaymentFailed`).
+//!   with LDK's outcome (`PaymentSent` / `PaymentFailed`);
+//! - a record left pending by a tab killed before the payment left is failed (`not_sent`) when
+//!   the wallet reopens ([`super::recovery`]), so the invoice can be paid again.
 
 use core::str::FromStr;
 use core::time::Duration;
@@ -16,7 +18,8 @@ use bitcoin::hashes::Hash as _;
 use futures::channel::oneshot;
 use futures::future::{select, Either};
 use lightning::ln::channelmanager::{
-    Bolt11PaymentError, PaymentId, Retry, RetryableSendFailure, MIN_FINAL_CLTV_EXPIRY_DELTA,
+    Bolt11PaymentError, PaymentId, RecentPaymentDetails, Retry, RetryableSendFailure,
+    MIN_FINAL_CLTV_EXPIRY_DELTA,
 };
 use lightning::routing::router::RouteParametersConfig;
 use lightning::sign::{EntropySource, NodeSigner, Recipient};
@@ -24,7 +27,9 @@ use lightning::util::logger::Level;
 use lightning_invoice::Bolt11Invoice;
 
 use super::invoice::{build_raw_invoice, route_hints, HintChannel, InvoiceSpec};
+use super::recovery::never_sent;
 use super::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, Payout, Receipt};
+use crate::crash_point::{self, CrashPoint};
 use crate::error::Error;
 use crate::js_args::ReceiveArgs;
 use crate::node::running::{Node, PaySuccess};
@@ -227,6 +232,7 @@ impl Node {
         let payment_id = PaymentId(self.keys.get_secure_random_bytes());
         let (sender, receiver) = oneshot::channel();
         self.pay_waiters.borrow_mut().insert(payment_id, sender);
+        crash_point::paying();
         let sent = self.channel_manager.pay_for_bolt11_invoice(
             &invoice,
             payment_id,
@@ -234,6 +240,10 @@ impl Node {
             RouteParametersConfig::default(),
             Retry::Attempts(PAY_ATTEMPTS),
         );
+        if sent.is_ok() {
+            // Nothing has left yet: the peer manager sends on its next round.
+            crash_point::reach(CrashPoint::PayIssued);
+        }
         if let Err(e) = sent {
             self.pay_waiters.borrow_mut().remove(&payment_id);
             let reason = match e {
@@ -282,5 +292,41 @@ impl Node {
             fee_msat,
             amount_msat: amount,
         })
+    }
+}
+
+impl Node {
+    /// At start-up, before any task runs: fails (`not_sent`) the outbound records a killed tab
+    /// left pending for payments LDK's manager does not know, which therefore never left
+    /// ([`super::recovery`]).
+    pub(crate) async fn fail_payments_never_sent(&self) -> Result<(), Error> {
+        let mut known = Vec::new();
+        for payment in self.channel_manager.list_recent_payments() {
+            match payment {
+                RecentPaymentDetails::Pending { payment_hash, .. }
+                | RecentPaymentDetails::Abandoned { payment_hash, .. }
+                | RecentPaymentDetails::Fulfilled {
+                    payment_hash: Some(payment_hash),
+                    ..
+                } => known.push(hex32(&payment_hash.0)),
+                // A payment LDK knows without its hash could be any record: judge none.
+                RecentPaymentDetails::Fulfilled {
+                    payment_hash: None, ..
+                } => return Ok(()),
+                RecentPaymentDetails::AwaitingInvoice { .. } => {}
+            }
+        }
+        let all = self.payments.all();
+        for record in never_sent(&all, &known, time::now_millis()) {
+            self.log(
+                Level::Warn,
+                &format!(
+                    "payment {} never left the wallet (stopped before it was sent): failed",
+                    record.payment_hash
+                ),
+            );
+            self.put_payment(record).await?;
+        }
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod invoice;
 pub mod record;
+pub mod recovery;
 pub mod results;
 
 pub use record::{Direction, PaymentRecord, PaymentStatus, PaymentUpdate, ViaJit};

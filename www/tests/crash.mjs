@@ -1,6 +1,8 @@
-// The crash matrix: a tab killed at each step of a JIT receive, through each LSP protocol, then
-// the same wallet reopened in a new page. Every case must end claimed (the exact amount in the
-// history and the balance) or failed back (the payer told), with no force close and 0 msat lost,
+// The crash matrix: a tab killed at each step of a JIT receive, and of a payment, through each
+// LSP protocol, then the same wallet reopened in a new page. Every receive must end claimed (the
+// exact amount in the history and the balance) or failed back (the payer told); every payment
+// sent (the merchant paid, the history and the balance exact) or failed (the merchant unpaid,
+// the balance intact, and the invoice payable again); all with no force close and 0 msat lost,
 // as the devnet's nodes see it. Prints the matrix; fails if any case does not hold.
 //
 // The wallet is the package built with the test-only `crash-points` feature (src/crash_point.rs):
@@ -30,6 +32,11 @@ const POINTS = [
   "payment_claimed",
 ];
 const PROTOCOLS = ["flow", "lsps2"];
+/** Where the node freezes during `pay()` (src/crash_point.rs). */
+const PAY_POINTS = ["pay_issued", "pay_htlc_committed", "payment_sent"];
+const PAY_MSAT = 10_000_000;
+/** The devnet's announced channels (payer–LSPs, LSPS2–merchant, payer–merchant): the merchant is reachable. */
+const ANNOUNCED_CHANNELS = 4;
 /**
  * Cases that do not hold today, with why: run only with CRASH_ALL=1, and printed in the matrix
  * as such (never silently left out). README "Reliability" says the same.
@@ -121,7 +128,95 @@ async function crashCase(browser, url, endpoints, protocol, point) {
   }
 }
 
-describe("crash matrix: a tab killed at each step of a JIT receive", () => {
+/** The wallet's balance a payment of `amountMsat` + `feeMsat` leaves: channel balances count whole sat. */
+const balanceAfter = (beforeMsat, amountMsat, feeMsat) => Math.floor((beforeMsat - amountMsat - feeMsat) / 1000) * 1000;
+
+/**
+ * One payment case: a new wallet gets a channel through `protocol` (a JIT receive), pays the
+ * merchant PAY_MSAT and is killed at `point`; reopened, the payment must end sent or failed as the
+ * merchant sees it, and a failed one must be payable again. Returns the matrix row.
+ */
+async function payCase(browser, url, endpoints, protocol, point) {
+  const storageName = `crash-pay-${protocol}-${point}-${Date.now()}`;
+  // The merchant is found through the routing graph, from the devnet's RGS server.
+  const config = { ...walletConfig(endpoints, protocol, storageName), rgsUrl: endpoints.rgs_url };
+  const log = `${RESULTS_DIR}crash-${point}-${protocol}.log`;
+  rmSync(log, { force: true });
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, url, log);
+    const nodeId = await page.evaluate((c) => window.harness.open(c), config);
+    const funds = await page.evaluate((a) => window.harness.receive({ amountMsat: a, description: "crash matrix funds" }), AMOUNT_MSAT);
+    const funded = await control("POST", "/pay", { invoice: funds.invoice }, 200_000);
+    assert.equal(funded.status, "succeeded", `${protocol}/${point}: the wallet's channel: ${JSON.stringify(funded)}`);
+    await waitFor("the funds in the history", async () => (await page.evaluate(() => window.harness.payments())).some((p) => p.paymentHash === funds.paymentHash && p.status === "succeeded"), 60_000);
+    await waitFor("the merchant in the routing graph", () => page.evaluate((n) => window.harness.graphHas(n), ANNOUNCED_CHANNELS), 60_000);
+    const before = (await page.evaluate(() => window.harness.balance())).lightningMsat;
+
+    const { invoice } = await control("POST", "/invoice", { amount_msat: PAY_MSAT, description: "crash matrix", node: "merchant" });
+    await page.evaluate((p) => (globalThis.__tabnodeCrashAt = p), point);
+    page.evaluate((i) => window.harness.pay(i), invoice).catch(() => {}); // never settles: the page freezes
+    const reached = await Promise.race([page.crashSeen, new Promise((r) => setTimeout(() => r("none within 60 s"), 60_000))]);
+    assert.equal(reached, point, `${protocol}: the node reached ${point}`);
+    await page.close();
+
+    appendFileSync(log, "--- killed; reopening ---\n");
+    const reopened = await openPage(context, url, log);
+    assert.equal(await reopened.evaluate((c) => window.harness.open(c), config), nodeId, "the same wallet reopens");
+    const record = await waitFor(
+      "the payment settled in the history",
+      async () => {
+        const mine = (await reopened.evaluate(() => window.harness.payments())).find((p) => p.invoice === invoice);
+        return mine && mine.status !== "pending" ? mine : false;
+      },
+      90_000,
+    );
+    const merchant = await control("POST", "/merchant/received", { payment_hash: record.paymentHash });
+    const row = { protocol, point, outcome: "", forceCloses: 0, lostMsat: 0, detail: "" };
+    // The history can settle before the LSP is connected again (a replayed `PaymentSent`): the
+    // channel is judged once it is back (or not, after 30 s), and paid over only then.
+    const usable = async () => {
+      const mine = await reopened.evaluate(() => window.harness.channels());
+      const theirs = await lspChannels(protocol, nodeId);
+      return mine.length === 1 && mine[0].isUsable && theirs.length === 1 && theirs[0].is_usable;
+    };
+    await waitFor("the channel usable again on both sides", usable, 30_000).catch(() => {});
+    if (merchant.status === "succeeded") {
+      row.outcome = "sent";
+      assert.equal(record.status, "succeeded", `${protocol}/${point}: the merchant was paid, so the history says sent`);
+      assert.equal(merchant.amount_msat, PAY_MSAT, `${protocol}/${point}: the merchant got the amount`);
+      assert.equal(record.amountMsat, PAY_MSAT, `${protocol}/${point}: the history's amount`);
+      const after = (await reopened.evaluate(() => window.harness.balance())).lightningMsat;
+      row.lostMsat = balanceAfter(before, PAY_MSAT, record.feeMsat) - after;
+    } else {
+      row.outcome = "failed";
+      row.detail = record.failure ?? "";
+      assert.equal(record.status, "failed", `${protocol}/${point}: the merchant was not paid, so the history says failed`);
+      const after = (await reopened.evaluate(() => window.harness.balance())).lightningMsat;
+      row.lostMsat = before - after;
+      // Nothing is stuck: the same invoice is paid now.
+      const again = await reopened.evaluate((i) => window.harness.pay(i), invoice);
+      const paid = await control("POST", "/merchant/received", { payment_hash: record.paymentHash });
+      assert.equal(paid.status, "succeeded", `${protocol}/${point}: paid again: ${JSON.stringify(again)}`);
+      const final = (await reopened.evaluate(() => window.harness.balance())).lightningMsat;
+      assert.equal(final, balanceAfter(before, PAY_MSAT, again.feeMsat), `${protocol}/${point}: the balance after paying again`);
+      row.outcome = "failed, paid again";
+    }
+    const walletChannels = await reopened.evaluate(() => window.harness.channels());
+    const theirs = await lspChannels(protocol, nodeId);
+    row.forceCloses =
+      Math.abs(theirs.length - walletChannels.length) + walletChannels.filter((c) => !c.isUsable).length + theirs.filter((c) => !c.is_usable).length;
+    assert.equal(theirs.length, 1, `${protocol}/${point}: the LSP's channel is still open`);
+    assert.equal(row.lostMsat, 0, `${protocol}/${point}: msat lost`);
+    assert.equal(row.forceCloses, 0, `${protocol}/${point}: force closes`);
+    await reopened.evaluate(() => window.harness.stop());
+    return row;
+  } finally {
+    await context.close();
+  }
+}
+
+describe("crash matrix: a tab killed at each step of a JIT receive and of a payment", () => {
   let browser, harness, endpoints;
   const rows = [];
 
@@ -136,9 +231,9 @@ describe("crash matrix: a tab killed at each step of a JIT receive", () => {
     await browser?.close();
     harness?.server.close();
     if (rows.length) {
-      console.log("\npoint                 protocol  outcome       force closes  msat lost");
+      console.log("\npoint                 protocol  outcome             force closes  msat lost");
       for (const r of rows) {
-        console.log(`${r.point.padEnd(22)}${r.protocol.padEnd(10)}${r.outcome.padEnd(14)}${String(r.forceCloses).padEnd(14)}${r.lostMsat}${r.detail ? `  (${r.detail})` : ""}`);
+        console.log(`${r.point.padEnd(22)}${r.protocol.padEnd(10)}${r.outcome.padEnd(20)}${String(r.forceCloses).padEnd(14)}${r.lostMsat}${r.detail ? `  (${r.detail})` : ""}`);
       }
     }
   });
@@ -155,6 +250,19 @@ describe("crash matrix: a tab killed at each step of a JIT receive", () => {
       test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
         try {
           rows.push(await crashCase(browser, harness.url, endpoints, protocol, point));
+        } catch (e) {
+          rows.push({ protocol, point, outcome: "BROKEN", forceCloses: "?", lostMsat: "?", detail: e.message.split("\n")[0] });
+          throw e;
+        }
+      });
+    }
+  }
+
+  for (const point of PAY_POINTS) {
+    for (const protocol of PROTOCOLS) {
+      test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
+        try {
+          rows.push(await payCase(browser, harness.url, endpoints, protocol, point));
         } catch (e) {
           rows.push({ protocol, point, outcome: "BROKEN", forceCloses: "?", lostMsat: "?", detail: e.message.split("\n")[0] });
           throw e;

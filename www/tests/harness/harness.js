@@ -17,7 +17,7 @@ window.harness = {
   /** Opens the wallet of `config` and records its events. Resolves to its node id. */
   async open(config) {
     wallet = await Wallet.open(config);
-    for (const type of ["receive_state", "payment_received", "payment_failed", "channel_opened", "channel_closed", "error"]) {
+    for (const type of ["receive_state", "payment_received", "payment_sent", "payment_failed", "channel_opened", "channel_closed", "graph_synced", "error"]) {
       wallet.addEventListener(type, (e) => events.push({ type, detail: e.detail }));
     }
     return wallet.nodeId;
@@ -31,6 +31,9 @@ window.harness = {
     }
   },
   receive: (request) => wallet.receive(request),
+  pay: (invoice) => wallet.pay(invoice),
+  /** Whether the routing graph holds at least `channels` channels (a `graph_synced` said so). */
+  graphHas: (channels) => events.some((e) => e.type === "graph_synced" && e.detail.channels >= channels),
   balance: () => wallet.balance(),
   channels: () => wallet.channels(),
   payments: () => wallet.payments(),
