@@ -44,8 +44,11 @@ pub enum CrashPoint {
     PaymentClaimed,
     /// `pay()` handed the payment to LDK (its record is durable, pending); nothing has left.
     PayIssued,
-    /// The LSP's `revoke_and_ack` for the payment's HTLC arrived (the second monitor write
-    /// since `pay()`, issued, not committed): the HTLC is on the LSP's commitment.
+    /// The payment's monitor write (the HTLC in the LSP's next commitment, issued within LDK's
+    /// send call) committed; nothing after it.
+    PayMonitorDurable,
+    /// The first monitor write issued after the payment's was durable (the HTLC then left: the
+    /// LSP's answer to it), not committed.
     PayHtlcCommitted,
     /// The preimage arrived (LDK says sent), before the payment record is written.
     PaymentSent,
@@ -57,11 +60,22 @@ mod armed {
 
     use super::{CrashPoint, REACHED};
 
+    #[derive(Clone, Copy, PartialEq)]
+    enum Payment {
+        None,
+        /// Inside LDK's send call: its monitor write is the payment's.
+        Sending,
+        /// The payment's monitor write was issued.
+        Issued,
+        /// The payment's monitor write is durable.
+        Durable,
+    }
+
     thread_local! {
         static MONITOR_WRITTEN: Cell<bool> = const { Cell::new(false) };
         static CLAIM_ISSUED: Cell<bool> = const { Cell::new(false) };
-        /// Monitor writes issued since `paying()`, if it was called.
-        static SINCE_PAYING: Cell<Option<u32>> = const { Cell::new(None) };
+        /// Where the payment watched by `paying()` stands.
+        static PAYMENT: Cell<Payment> = const { Cell::new(Payment::None) };
     }
 
     impl CrashPoint {
@@ -75,6 +89,7 @@ mod armed {
                 CrashPoint::ClaimMonitorWrite => "claim_monitor_write",
                 CrashPoint::PaymentClaimed => "payment_claimed",
                 CrashPoint::PayIssued => "pay_issued",
+                CrashPoint::PayMonitorDurable => "pay_monitor_durable",
                 CrashPoint::PayHtlcCommitted => "pay_htlc_committed",
                 CrashPoint::PaymentSent => "payment_sent",
             }
@@ -99,9 +114,9 @@ mod armed {
         }
     }
 
-    pub fn monitor_write_issued(primary_namespace: &str) {
+    pub fn monitor_write_issued(primary_namespace: &str) -> Box<dyn FnOnce()> {
         if primary_namespace != "monitors" && primary_namespace != "monitor_updates" {
-            return;
+            return Box::new(|| {});
         }
         if !MONITOR_WRITTEN.with(|w| w.replace(true)) {
             reach(CrashPoint::FirstMonitorWrite);
@@ -109,12 +124,20 @@ mod armed {
         if CLAIM_ISSUED.with(|c| c.replace(false)) {
             reach(CrashPoint::ClaimMonitorWrite);
         }
-        // The first carries the HTLC in the LSP's next commitment (held until durable); the
-        // second is the LSP's revocation of the commitment without it.
-        let since_paying = SINCE_PAYING.with(|c| c.get().map(|n| n + 1));
-        SINCE_PAYING.with(|c| c.set(since_paying));
-        if since_paying == Some(2) {
-            reach(CrashPoint::PayHtlcCommitted);
+        match PAYMENT.with(Cell::get) {
+            Payment::Sending => {
+                PAYMENT.with(|p| p.set(Payment::Issued));
+                Box::new(|| {
+                    PAYMENT.with(|p| p.set(Payment::Durable));
+                    reach(CrashPoint::PayMonitorDurable);
+                })
+            }
+            Payment::Durable => {
+                PAYMENT.with(|p| p.set(Payment::None));
+                reach(CrashPoint::PayHtlcCommitted);
+                Box::new(|| {})
+            }
+            Payment::None | Payment::Issued => Box::new(|| {}),
         }
     }
 
@@ -123,7 +146,15 @@ mod armed {
     }
 
     pub fn paying() {
-        SINCE_PAYING.with(|c| c.set(Some(0)));
+        PAYMENT.with(|p| p.set(Payment::Sending));
+    }
+
+    pub fn payment_handed_over() {
+        PAYMENT.with(|p| {
+            if p.get() == Payment::Sending {
+                p.set(Payment::None);
+            }
+        });
     }
 }
 
@@ -138,21 +169,34 @@ pub fn reach(point: CrashPoint) {
 
 /// Called by the store once a write to LDK's `primary_namespace` is issued (not yet committed):
 /// the first monitor write of the page is [`CrashPoint::FirstMonitorWrite`], the first after
-/// [`claiming`] is [`CrashPoint::ClaimMonitorWrite`].
+/// [`claiming`] is [`CrashPoint::ClaimMonitorWrite`], the first after the payment's is durable
+/// is [`CrashPoint::PayHtlcCommitted`]. Returns what to call once that write is durable (the
+/// payment's, issued between [`paying`] and [`payment_handed_over`]:
+/// [`CrashPoint::PayMonitorDurable`]).
 #[inline(always)]
-pub fn monitor_write_issued(primary_namespace: &str) {
+pub fn monitor_write_issued(primary_namespace: &str) -> impl FnOnce() + 'static {
     #[cfg(all(feature = "crash-points", target_arch = "wasm32"))]
-    armed::monitor_write_issued(primary_namespace);
+    return armed::monitor_write_issued(primary_namespace);
     #[cfg(not(all(feature = "crash-points", target_arch = "wasm32")))]
-    let _ = primary_namespace;
+    {
+        let _ = primary_namespace;
+        || {}
+    }
 }
 
-/// Called right before `pay()` hands a payment to LDK: counts the monitor writes from there
-/// ([`CrashPoint::PayHtlcCommitted`]).
+/// Called right before `pay()` hands a payment to LDK: the monitor write issued within that call
+/// is the payment's ([`CrashPoint::PayMonitorDurable`], [`CrashPoint::PayHtlcCommitted`]).
 #[inline(always)]
 pub fn paying() {
     #[cfg(all(feature = "crash-points", target_arch = "wasm32"))]
     armed::paying();
+}
+
+/// Called right after LDK's send call returned.
+#[inline(always)]
+pub fn payment_handed_over() {
+    #[cfg(all(feature = "crash-points", target_arch = "wasm32"))]
+    armed::payment_handed_over();
 }
 
 /// Called right before each `claim_funds`, which issues the monitor write of the preimage (from

@@ -807,7 +807,10 @@ async fn a_refused_monitor_write_stops_the_node_and_the_channel_survives() {
     tabnode::time::sleep(Duration::from_secs(2)).await;
     assert!(snapshot(&name).await == after, "written after the failure");
     w.stop().await;
-    drop(faults);
+    // Last installed, first restored: each restores the `put` it wrapped.
+    let [monitors, updates] = faults;
+    drop(updates);
+    drop(monitors);
     say("a refused monitor write: fatal STORAGE_FAILED, nothing written after");
 
     let w = open(&lsps2_config(&name))

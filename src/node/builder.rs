@@ -542,6 +542,16 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
 
     // Everything is read and checked: from here on the node may write.
     //
+    // Every monitor write from now on commits with the manager as it is then (monitor_batch.rs):
+    // a manager on disk is never behind a monitor. Weak: the store must not keep the manager.
+    let weak_manager = Arc::downgrade(&channel_manager);
+    kv.set_manager(Rc::new(move || {
+        let manager = weak_manager.upgrade()?;
+        // This write is the persistence the flag asks for.
+        manager.get_and_clear_needs_persistence();
+        Some(manager.encode())
+    }));
+    //
     // The monitors go to the chain monitor before anything calls the manager: its first public
     // call replays the monitor updates that were in flight when it was last written (a tab
     // killed, or a monitor write refused), and a replay that finds no monitor is never applied

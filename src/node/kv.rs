@@ -4,23 +4,24 @@
 //! Why: LDK's async monitor persister only logs a failed monitor write ("the node will likely
 //! stall"), and a failed manager write ends the background processor. Either way the node can no
 //! longer promise that what it tells peers is on disk, so it must stop. Writes keep their order
-//! and durability (see [`Store`]); this wrapper only watches their outcome, and keeps the latest
-//! channel manager write for [`super::write_ahead`].
+//! and durability (see [`Store`]), except that monitor writes are issued together with the
+//! channel manager ([`super::monitor_batch`]); this wrapper also keeps the latest channel manager
+//! write for [`super::write_ahead`].
 
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::pin::Pin;
 use std::rc::Rc;
 
-use futures::future::{FutureExt, Shared};
+use futures::future::FutureExt;
 use lightning::io;
 use lightning::util::async_poll::AsyncResult;
-use lightning::util::persist::{
-    KVStore, CHANNEL_MANAGER_PERSISTENCE_KEY, CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE,
-    CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE,
-};
+use lightning::util::persist::KVStore;
 
-use crate::store::Store;
+use super::monitor_batch::{
+    is_manager_key, is_monitor_namespace, ManagerEncoder, MonitorBatcher, SharedWrite,
+};
+use crate::store::{store_error_to_io, BatchOp, Store, StoreKey};
 
 /// Shared storage health: failed once means failed for good.
 #[derive(Default)]
@@ -52,26 +53,42 @@ impl StorageHealth {
     }
 }
 
-/// The outcome of one write, shareable between its issuer and others who wait for it: `Err`
-/// carries the failure's kind (an `io::Error` is not `Clone`).
-pub type SharedWrite = Shared<Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>>>;
-
 /// LDK's `KVStore` over the wallet's [`Store`], reporting failed writes to [`StorageHealth`].
 pub struct NodeKv {
     store: Store,
     health: Rc<StorageHealth>,
     /// The channel manager write issued last, by whoever issued it.
-    latest_manager_write: RefCell<Option<SharedWrite>>,
+    latest_manager_write: Rc<RefCell<Option<SharedWrite>>>,
+    monitors: MonitorBatcher,
+}
+
+/// What a failed shared write gives its waiters.
+fn io_error(kind: io::ErrorKind) -> io::Error {
+    io::Error::new(kind, "write failed")
 }
 
 impl NodeKv {
     /// Wraps `store`.
     pub fn new(store: Store, health: Rc<StorageHealth>) -> Self {
+        let latest_manager_write = Rc::new(RefCell::new(None));
         NodeKv {
+            monitors: MonitorBatcher::new(store.clone(), latest_manager_write.clone()),
             store,
             health,
-            latest_manager_write: RefCell::new(None),
+            latest_manager_write,
         }
+    }
+
+    /// Sets how the channel manager is encoded for the monitor batches (once it exists).
+    pub fn set_manager(&self, encoder: ManagerEncoder) {
+        self.monitors.set_manager(encoder);
+    }
+
+    /// The queued monitor batch a read or list of `primary_namespace` must wait for, if any.
+    fn queued_monitors(&self, primary_namespace: &str) -> Option<SharedWrite> {
+        self.monitors
+            .queued()
+            .filter(|_| is_monitor_namespace(primary_namespace))
     }
 
     /// The channel manager write issued last (by LDK's background processor or by the
@@ -94,12 +111,14 @@ impl NodeKv {
     fn watch(
         &self,
         fut: AsyncResult<'static, (), io::Error>,
+        durable: impl FnOnce() + 'static,
     ) -> AsyncResult<'static, (), io::Error> {
         let health = self.health.clone();
         Box::pin(async move {
             let result = fut.await;
-            if result.is_err() {
-                health.report_failure();
+            match result {
+                Ok(()) => durable(),
+                Err(_) => health.report_failure(),
             }
             result
         })
@@ -113,7 +132,20 @@ impl KVStore for NodeKv {
         secondary_namespace: &str,
         key: &str,
     ) -> AsyncResult<'static, Vec<u8>, io::Error> {
-        KVStore::read(&self.store, primary_namespace, secondary_namespace, key)
+        let Some(queued) = self.queued_monitors(primary_namespace) else {
+            return KVStore::read(&self.store, primary_namespace, secondary_namespace, key);
+        };
+        // Issued once the queued monitor batch is, so that it sees it.
+        let store = self.store.clone();
+        let (p, s, k) = (
+            primary_namespace.to_string(),
+            secondary_namespace.to_string(),
+            key.to_string(),
+        );
+        Box::pin(async move {
+            let _ = queued.await;
+            KVStore::read(&store, &p, &s, &k).await
+        })
     }
 
     fn write(
@@ -126,6 +158,15 @@ impl KVStore for NodeKv {
         if self.health.failed() {
             return Box::pin(async { Err(io::Error::new(io::ErrorKind::Other, "storage failed")) });
         }
+        let durable = crate::crash_point::monitor_write_issued(primary_namespace);
+        if is_monitor_namespace(primary_namespace) {
+            let key = match StoreKey::new(primary_namespace, secondary_namespace, key) {
+                Ok(key) => key,
+                Err(e) => return Box::pin(async move { Err(store_error_to_io(e)) }),
+            };
+            let batch = self.monitors.queue(BatchOp::Write(key, buf));
+            return self.watch(Box::pin(batch.map(|r| r.map_err(io_error))), durable);
+        }
         // Issued now (ordering), watched when awaited.
         let fut = KVStore::write(
             &self.store,
@@ -134,21 +175,15 @@ impl KVStore for NodeKv {
             key,
             buf,
         );
-        crate::crash_point::monitor_write_issued(primary_namespace);
-        let watched = self.watch(fut);
-        let is_manager = primary_namespace == CHANNEL_MANAGER_PERSISTENCE_PRIMARY_NAMESPACE
-            && secondary_namespace == CHANNEL_MANAGER_PERSISTENCE_SECONDARY_NAMESPACE
-            && key == CHANNEL_MANAGER_PERSISTENCE_KEY;
-        if !is_manager {
+        let watched = self.watch(fut, durable);
+        if !is_manager_key(primary_namespace, secondary_namespace, key) {
             return watched;
         }
         let kinds: Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>> =
             Box::pin(watched.map(|r| r.map_err(|e| e.kind())));
         let shared = kinds.shared();
         *self.latest_manager_write.borrow_mut() = Some(shared.clone());
-        Box::pin(
-            shared.map(|r| r.map_err(|kind| io::Error::new(kind, "channel manager write failed"))),
-        )
+        Box::pin(shared.map(|r| r.map_err(io_error)))
     }
 
     fn remove(
@@ -161,6 +196,15 @@ impl KVStore for NodeKv {
         if self.health.failed() {
             return Box::pin(async { Err(io::Error::new(io::ErrorKind::Other, "storage failed")) });
         }
+        if is_monitor_namespace(primary_namespace) {
+            // In the monitor queue, so that it keeps its place among the monitor writes.
+            let key = match StoreKey::new(primary_namespace, secondary_namespace, key) {
+                Ok(key) => key,
+                Err(e) => return Box::pin(async move { Err(store_error_to_io(e)) }),
+            };
+            let batch = self.monitors.queue(BatchOp::Remove(key));
+            return self.watch(Box::pin(batch.map(|r| r.map_err(io_error))), || {});
+        }
         let fut = KVStore::remove(
             &self.store,
             primary_namespace,
@@ -168,7 +212,7 @@ impl KVStore for NodeKv {
             key,
             lazy,
         );
-        self.watch(fut)
+        self.watch(fut, || {})
     }
 
     fn list(
@@ -176,6 +220,17 @@ impl KVStore for NodeKv {
         primary_namespace: &str,
         secondary_namespace: &str,
     ) -> AsyncResult<'static, Vec<String>, io::Error> {
-        KVStore::list(&self.store, primary_namespace, secondary_namespace)
+        let Some(queued) = self.queued_monitors(primary_namespace) else {
+            return KVStore::list(&self.store, primary_namespace, secondary_namespace);
+        };
+        let store = self.store.clone();
+        let (p, s) = (
+            primary_namespace.to_string(),
+            secondary_namespace.to_string(),
+        );
+        Box::pin(async move {
+            let _ = queued.await;
+            KVStore::list(&store, &p, &s).await
+        })
     }
 }

@@ -38,6 +38,8 @@ pub mod fee_bump;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(target_arch = "wasm32")]
+pub mod monitor_batch;
+#[cfg(target_arch = "wasm32")]
 pub mod onchain_send;
 #[cfg(target_arch = "wasm32")]
 pub mod peers;

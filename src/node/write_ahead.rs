@@ -11,8 +11,9 @@
 //! How: every connection's outbound bytes wait in its queue ([`crate::net::WriteAhead`]); before
 //! they leave, [`ManagerWriteAhead::durable`] writes the manager if it changed since its last write
 //! (taking LDK's needs-persistence flag, so the background processor does not write it twice) and
-//! waits for the latest manager write. IndexedDB completes writes in the order they were issued,
-//! so once that write is durable, so is every monitor write issued before it.
+//! waits for the latest manager write (its own, the background processor's, or the one a monitor
+//! batch carries: [`super::monitor_batch`]). Messages that depend on a monitor update LDK holds
+//! back itself until that update is durable.
 //!
 //! Cost: one manager write (an IndexedDB commit, milliseconds) in front of an outbound batch that
 //! follows a state change; batches without one (pings, retransmits) leave at once.

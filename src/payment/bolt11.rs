@@ -240,6 +240,7 @@ impl Node {
             RouteParametersConfig::default(),
             Retry::Attempts(PAY_ATTEMPTS),
         );
+        crash_point::payment_handed_over();
         if sent.is_ok() {
             // Nothing has left yet: the peer manager sends on its next round.
             crash_point::reach(CrashPoint::PayIssued);

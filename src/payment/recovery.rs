@@ -90,7 +90,7 @@ mod tests {
             7,
         );
         let mut again = out[0].clone();
-        assert_eq!(again.apply(PaymentUpdate::Retry, 8).unwrap(), true);
+        assert!(again.apply(PaymentUpdate::Retry, 8).unwrap());
         assert_eq!(again.status, PaymentStatus::Pending);
         assert_eq!(again.failure, None);
     }

@@ -33,7 +33,13 @@ const POINTS = [
 ];
 const PROTOCOLS = ["flow", "lsps2"];
 /** Where the node freezes during `pay()` (src/crash_point.rs). */
-const PAY_POINTS = ["pay_issued", "pay_htlc_committed", "payment_sent"];
+const PAY_POINTS = ["pay_issued", "pay_monitor_durable", "pay_htlc_committed", "payment_sent"];
+/**
+ * What each pay point must end in: before anything left, the payment fails (`not_sent`) and is
+ * paid again; from the HTLC's first monitor write on, the manager on disk knows it and it is sent.
+ * Another outcome means the point fired at another step (or the wallet is wrong).
+ */
+const PAY_EXPECTED = { pay_issued: "failed, paid again", pay_monitor_durable: "sent", pay_htlc_committed: "sent", payment_sent: "sent" };
 const PAY_MSAT = 10_000_000;
 /** The devnet's announced channels (payer–LSPs, LSPS2–merchant, payer–merchant): the merchant is reachable. */
 const ANNOUNCED_CHANNELS = 4;
@@ -151,6 +157,17 @@ async function payCase(browser, url, endpoints, protocol, point) {
     assert.equal(funded.status, "succeeded", `${protocol}/${point}: the wallet's channel: ${JSON.stringify(funded)}`);
     await waitFor("the funds in the history", async () => (await page.evaluate(() => window.harness.payments())).some((p) => p.paymentHash === funds.paymentHash && p.status === "succeeded"), 60_000);
     await waitFor("the merchant in the routing graph", () => page.evaluate((n) => window.harness.graphHas(n), ANNOUNCED_CHANNELS), 60_000);
+    // The funding HTLC's last commitment updates may trail its record: the pay points count the
+    // monitor writes after pay(), so they start from a quiet channel.
+    await waitFor(
+      "the funding HTLC gone from both sides",
+      async () => {
+        const [mine] = await page.evaluate(() => window.harness.channels());
+        const [theirs] = await lspChannels(protocol, nodeId);
+        return mine?.pendingInboundMsat === 0 && (theirs?.pending_htlcs ?? 0) === 0;
+      },
+      30_000,
+    );
     const before = (await page.evaluate(() => window.harness.balance())).lightningMsat;
 
     const { invoice } = await control("POST", "/invoice", { amount_msat: PAY_MSAT, description: "crash matrix", node: "merchant" });
@@ -208,6 +225,7 @@ async function payCase(browser, url, endpoints, protocol, point) {
       Math.abs(theirs.length - walletChannels.length) + walletChannels.filter((c) => !c.isUsable).length + theirs.filter((c) => !c.is_usable).length;
     assert.equal(theirs.length, 1, `${protocol}/${point}: the LSP's channel is still open`);
     assert.equal(row.lostMsat, 0, `${protocol}/${point}: msat lost`);
+    assert.equal(row.outcome, PAY_EXPECTED[point], `${protocol}/${point}: the outcome of this step`);
     assert.equal(row.forceCloses, 0, `${protocol}/${point}: force closes`);
     await reopened.evaluate(() => window.harness.stop());
     return row;
