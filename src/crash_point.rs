@@ -52,6 +52,10 @@ pub enum CrashPoint {
     PayHtlcCommitted,
     /// The preimage arrived (LDK says sent), before the payment record is written.
     PaymentSent,
+    /// `closeChannel()` had LDK start a cooperative close; nothing has left.
+    CloseIssued,
+    /// The cooperative close is negotiated (LDK says closed), before the wallet handles it.
+    ClosedCooperatively,
 }
 
 #[cfg(all(feature = "crash-points", target_arch = "wasm32"))]
@@ -92,6 +96,8 @@ mod armed {
                 CrashPoint::PayMonitorDurable => "pay_monitor_durable",
                 CrashPoint::PayHtlcCommitted => "pay_htlc_committed",
                 CrashPoint::PaymentSent => "payment_sent",
+                CrashPoint::CloseIssued => "close_issued",
+                CrashPoint::ClosedCooperatively => "closed_cooperatively",
             }
         }
     }

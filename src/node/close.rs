@@ -13,6 +13,7 @@ use lightning::util::errors::APIError;
 use lightning::util::logger::Level;
 
 use super::running::Node;
+use crate::crash_point::{self, CrashPoint};
 use crate::error::Error;
 use crate::time;
 
@@ -54,7 +55,11 @@ impl Node {
                     });
             }
             let refused = match self.channel_manager.close_channel(&id, &peer) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    // Nothing has left yet: the peer manager sends the shutdown on its next round.
+                    crash_point::reach(CrashPoint::CloseIssued);
+                    return Ok(());
+                }
                 Err(e) => e,
             };
             let busy = matches!(refused, APIError::ChannelUnavailable { .. });

@@ -365,6 +365,9 @@ pub async fn handle(node: Rc<Node>, event: Event) -> Result<(), ReplayEvent> {
             user_channel_id,
             ..
         } => {
+            if closure_reason_name(&reason) == "cooperative" {
+                crash_point::reach(CrashPoint::ClosedCooperatively);
+            }
             node.log(
                 Level::Info,
                 &format!("channel {channel_id} closed: {reason}"),

@@ -1,9 +1,11 @@
-// The crash matrix: a tab killed at each step of a JIT receive, and of a payment, through each
-// LSP protocol, then the same wallet reopened in a new page. Every receive must end claimed (the
-// exact amount in the history and the balance) or failed back (the payer told); every payment
-// sent (the merchant paid, the history and the balance exact) or failed (the merchant unpaid,
-// the balance intact, and the invoice payable again); all with no force close and 0 msat lost,
-// as the devnet's nodes see it. Prints the matrix; fails if any case does not hold.
+// The crash matrix: a tab killed at each step of a JIT receive, of a payment and of a cooperative
+// close, through each LSP protocol, then the same wallet reopened in a new page. Every receive
+// must end claimed (the exact amount in the history and the balance) or failed back (the payer
+// told); every payment sent (the merchant paid, the history and the balance exact) or failed (the
+// merchant unpaid, the balance intact, and the invoice payable again); every close closed
+// cooperatively (closed again by the user if it was still open) with the channel's balance on
+// chain; all with no force close and 0 msat lost, as the devnet's nodes and chain see it. Prints
+// the matrix; fails if any case does not hold.
 //
 // The wallet is the package built with the test-only `crash-points` feature (src/crash_point.rs):
 // the page sets `__tabnodeCrashAt`, the node freezes there, and the page is closed, which kills
@@ -43,6 +45,8 @@ const PAY_EXPECTED = { pay_issued: "failed, paid again", pay_monitor_durable: "s
 const PAY_MSAT = 10_000_000;
 /** The devnet's announced channels (payer–LSPs, LSPS2–merchant, payer–merchant): the merchant is reachable. */
 const ANNOUNCED_CHANNELS = 4;
+/** Where the node freezes during a cooperative `closeChannel()` (src/crash_point.rs). */
+const CLOSE_POINTS = ["close_issued", "closed_cooperatively"];
 /**
  * Cases that do not hold today, with why: run only with CRASH_ALL=1, and printed in the matrix
  * as such (never silently left out). README "Reliability" says the same.
@@ -134,6 +138,32 @@ async function crashCase(browser, url, endpoints, protocol, point) {
   }
 }
 
+/**
+ * A wallet of `config` in a new page of `context` with a channel from `protocol`'s LSP (a JIT
+ * receive of AMOUNT_MSAT), the routing graph in, and the channel quiet.
+ */
+async function openFunded(context, url, config, protocol, log) {
+  const page = await openPage(context, url, log);
+  const nodeId = await page.evaluate((c) => window.harness.open(c), config);
+  const funds = await page.evaluate((a) => window.harness.receive({ amountMsat: a, description: "crash matrix funds" }), AMOUNT_MSAT);
+  const funded = await control("POST", "/pay", { invoice: funds.invoice }, 200_000);
+  assert.equal(funded.status, "succeeded", `${protocol}: the wallet's channel: ${JSON.stringify(funded)}`);
+  await waitFor("the funds in the history", async () => (await page.evaluate(() => window.harness.payments())).some((p) => p.paymentHash === funds.paymentHash && p.status === "succeeded"), 60_000);
+  await waitFor("the merchant in the routing graph", () => page.evaluate((n) => window.harness.graphHas(n), ANNOUNCED_CHANNELS), 60_000);
+  // The funding HTLC's last commitment updates may trail its record: the pay points watch the
+  // monitor writes after pay(), and a close waits for a quiet channel, so start from one.
+  await waitFor(
+    "the funding HTLC gone from both sides",
+    async () => {
+      const [mine] = await page.evaluate(() => window.harness.channels());
+      const [theirs] = await lspChannels(protocol, nodeId);
+      return mine?.pendingInboundMsat === 0 && (theirs?.pending_htlcs ?? 0) === 0;
+    },
+    30_000,
+  );
+  return { page, nodeId };
+}
+
 /** The wallet's balance a payment of `amountMsat` + `feeMsat` leaves: channel balances count whole sat. */
 const balanceAfter = (beforeMsat, amountMsat, feeMsat) => Math.floor((beforeMsat - amountMsat - feeMsat) / 1000) * 1000;
 
@@ -150,24 +180,7 @@ async function payCase(browser, url, endpoints, protocol, point) {
   rmSync(log, { force: true });
   const context = await browser.newContext();
   try {
-    const page = await openPage(context, url, log);
-    const nodeId = await page.evaluate((c) => window.harness.open(c), config);
-    const funds = await page.evaluate((a) => window.harness.receive({ amountMsat: a, description: "crash matrix funds" }), AMOUNT_MSAT);
-    const funded = await control("POST", "/pay", { invoice: funds.invoice }, 200_000);
-    assert.equal(funded.status, "succeeded", `${protocol}/${point}: the wallet's channel: ${JSON.stringify(funded)}`);
-    await waitFor("the funds in the history", async () => (await page.evaluate(() => window.harness.payments())).some((p) => p.paymentHash === funds.paymentHash && p.status === "succeeded"), 60_000);
-    await waitFor("the merchant in the routing graph", () => page.evaluate((n) => window.harness.graphHas(n), ANNOUNCED_CHANNELS), 60_000);
-    // The funding HTLC's last commitment updates may trail its record: the pay points count the
-    // monitor writes after pay(), so they start from a quiet channel.
-    await waitFor(
-      "the funding HTLC gone from both sides",
-      async () => {
-        const [mine] = await page.evaluate(() => window.harness.channels());
-        const [theirs] = await lspChannels(protocol, nodeId);
-        return mine?.pendingInboundMsat === 0 && (theirs?.pending_htlcs ?? 0) === 0;
-      },
-      30_000,
-    );
+    const { page, nodeId } = await openFunded(context, url, config, protocol, log);
     const before = (await page.evaluate(() => window.harness.balance())).lightningMsat;
 
     const { invoice } = await control("POST", "/invoice", { amount_msat: PAY_MSAT, description: "crash matrix", node: "merchant" });
@@ -234,7 +247,95 @@ async function payCase(browser, url, endpoints, protocol, point) {
   }
 }
 
-describe("crash matrix: a tab killed at each step of a JIT receive and of a payment", () => {
+/** GET `path` from the devnet's Esplora. */
+async function esplora(endpoints, path) {
+  const res = await fetch(endpoints.esplora_url.replace(/\/+$/, "") + path);
+  assert.ok(res.ok, `esplora ${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/**
+ * The transaction that spent the channel's funding output, once one did: `{ txid, commitment }`,
+ * `commitment` true for a commitment transaction (a force close: BOLT3 puts 0x20 in the top byte
+ * of its locktime) and false for a cooperative closing transaction.
+ */
+async function closingTx(endpoints, fundingTxid) {
+  const funding = await esplora(endpoints, `/tx/${fundingTxid}`);
+  const vout = funding.vout.findIndex((o) => o.scriptpubkey_type === "v0_p2wsh");
+  assert.ok(vout >= 0, `no 2-of-2 output in ${fundingTxid}`);
+  const spend = await esplora(endpoints, `/tx/${fundingTxid}/outspend/${vout}`);
+  if (!spend.spent) return null;
+  const tx = await esplora(endpoints, `/tx/${spend.txid}`);
+  return { txid: spend.txid, commitment: tx.locktime >>> 24 === 0x20 };
+}
+
+/**
+ * One close case: a new wallet with a channel from `protocol`'s LSP closes it cooperatively and
+ * is killed at `point`; reopened, the channel must end closed cooperatively (closed again by the
+ * user if it was still open), the wallet's whole channel balance on chain, no commitment
+ * transaction broadcast. Returns the matrix row.
+ */
+async function closeCase(browser, url, endpoints, protocol, point) {
+  const storageName = `crash-close-${protocol}-${point}-${Date.now()}`;
+  const config = { ...walletConfig(endpoints, protocol, storageName), rgsUrl: endpoints.rgs_url };
+  const log = `${RESULTS_DIR}crash-${point}-${protocol}.log`;
+  rmSync(log, { force: true });
+  const context = await browser.newContext();
+  try {
+    const { page, nodeId } = await openFunded(context, url, config, protocol, log);
+    const [channel] = await page.evaluate(() => window.harness.channels());
+    const before = (await page.evaluate(() => window.harness.balance())).lightningMsat;
+    await page.evaluate((p) => (globalThis.__tabnodeCrashAt = p), point);
+    page.evaluate((id) => window.harness.close(id), channel.channelId).catch(() => {}); // the page freezes
+    const reached = await Promise.race([page.crashSeen, new Promise((r) => setTimeout(() => r("none within 60 s"), 60_000))]);
+    assert.equal(reached, point, `${protocol}: the node reached ${point}`);
+    await page.close();
+
+    appendFileSync(log, "--- killed; reopening ---\n");
+    const reopened = await openPage(context, url, log);
+    assert.equal(await reopened.evaluate((c) => window.harness.open(c), config), nodeId, "the same wallet reopens");
+    const row = { protocol, point, outcome: "", forceCloses: 0, lostMsat: 0, detail: "" };
+    // Closed on both sides, or open and usable on both: anything else is not settled yet.
+    const state = async () => {
+      const mine = await reopened.evaluate(() => window.harness.channels());
+      const theirs = await lspChannels(protocol, nodeId);
+      if (mine.length === 0 && theirs.length === 0) return "closed";
+      if (mine.length === 1 && theirs.length === 1 && mine[0].isUsable && theirs[0].is_usable) return "open";
+      return false;
+    };
+    const settled = await waitFor("the channel closed, or open and usable, on both sides", state, 60_000);
+    if (settled === "open") {
+      row.outcome = "open, closed again";
+      await reopened.evaluate((id) => window.harness.close(id), channel.channelId);
+      await waitFor("the channel closed on both sides after closing again", async () => (await state()) === "closed", 60_000);
+    } else {
+      row.outcome = "closed";
+    }
+    const closing = await waitFor("the closing transaction", () => closingTx(endpoints, channel.fundingTxid), 60_000);
+    row.forceCloses = closing.commitment ? 1 : 0;
+    const onchainSat = await waitFor(
+      "the channel's balance in the on-chain wallet",
+      async () => {
+        await control("POST", "/mine", { count: 1 });
+        await reopened.evaluate(() => window.harness.sync());
+        const b = await reopened.evaluate(() => window.harness.balance());
+        return b.onchainSat > 0 && b.lightningMsat === 0 ? b.onchainSat : false;
+      },
+      60_000,
+      1_000,
+    );
+    row.lostMsat = before - onchainSat * 1000;
+    row.detail = `${onchainSat} sat on chain`;
+    assert.equal(row.forceCloses, 0, `${protocol}/${point}: closed by a commitment transaction (${closing.txid})`);
+    assert.equal(row.lostMsat, 0, `${protocol}/${point}: msat lost (${before} msat in the channel, ${onchainSat} sat on chain)`);
+    await reopened.evaluate(() => window.harness.stop());
+    return row;
+  } finally {
+    await context.close();
+  }
+}
+
+describe("crash matrix: a tab killed at each step of a JIT receive, a payment and a close", () => {
   let browser, harness, endpoints;
   const rows = [];
 
@@ -268,6 +369,19 @@ describe("crash matrix: a tab killed at each step of a JIT receive and of a paym
       test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
         try {
           rows.push(await crashCase(browser, harness.url, endpoints, protocol, point));
+        } catch (e) {
+          rows.push({ protocol, point, outcome: "BROKEN", forceCloses: "?", lostMsat: "?", detail: e.message.split("\n")[0] });
+          throw e;
+        }
+      });
+    }
+  }
+
+  for (const point of CLOSE_POINTS) {
+    for (const protocol of PROTOCOLS) {
+      test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
+        try {
+          rows.push(await closeCase(browser, harness.url, endpoints, protocol, point));
         } catch (e) {
           rows.push({ protocol, point, outcome: "BROKEN", forceCloses: "?", lostMsat: "?", detail: e.message.split("\n")[0] });
           throw e;

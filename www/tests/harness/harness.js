@@ -32,6 +32,8 @@ window.harness = {
   },
   receive: (request) => wallet.receive(request),
   pay: (invoice) => wallet.pay(invoice),
+  close: (channelId) => wallet.closeChannel(channelId),
+  sync: () => wallet.sync(),
   /** Whether the routing graph holds at least `channels` channels (a `graph_synced` said so). */
   graphHas: (channels) => events.some((e) => e.type === "graph_synced" && e.detail.channels >= channels),
   balance: () => wallet.balance(),
