@@ -47,23 +47,30 @@ const PAY_MSAT = 10_000_000;
 const ANNOUNCED_CHANNELS = 4;
 /** Where the node freezes during a cooperative `closeChannel()` (src/crash_point.rs). */
 const CLOSE_POINTS = ["close_issued", "closed_cooperatively"];
-/**
- * Cases that do not hold today, with why: run only with CRASH_ALL=1, and printed in the matrix
- * as such (never silently left out). README "Reliability" says the same.
- */
-const KNOWN_BROKEN = {
-  "receive_returned/lsps2":
-    "held until the HTLC expires: ldk-node 0.7.1's LSPS2 service drops the channel open when the client is offline when the payment arrives (src/liquidity.rs:728) and never retries",
-  "first_monitor_write/lsps2":
-    "held until the HTLC expires: the open dies with the tab, and ldk-node 0.7.1 never calls lightning-liquidity's channel_open_failed, so the intercepted HTLC is not failed back",
-};
-const RUN_ALL = process.env.CRASH_ALL === "1";
 
 /** The LSP's channels with `nodeId`, as the devnet's LSP node sees them. */
 async function lspChannels(protocol, nodeId) {
   const status = await control("GET", "/status");
   if (protocol === "flow") return status.flow_lsp.channels.filter((c) => c.counterparty === nodeId);
   return status.lsps2_lsp.channels.filter((c) => c.counterparty_node_id === nodeId);
+}
+
+/**
+ * The payer's outcome (`paid`, its pending `/pay`). An HTLC nobody settles is held until it nears
+ * its expiry: when the payer has none after 15 s, blocks are mined, 20 at a time, until the HTLC is
+ * failed back (or 400 blocks). `mined`: how many that took.
+ */
+async function payerOutcome(paid) {
+  const within = (ms) => Promise.race([paid, new Promise((r) => setTimeout(() => r(null), ms))]);
+  let outcome = await within(15_000);
+  let mined = 0;
+  while (!outcome && mined < 400) {
+    await control("POST", "/mine", { count: 20 });
+    mined += 20;
+    outcome = await within(1_000);
+  }
+  assert.ok(outcome, `the payer has no outcome after ${mined} blocks`);
+  return { outcome, mined };
 }
 
 /**
@@ -97,8 +104,9 @@ async function crashCase(browser, url, endpoints, protocol, point) {
     appendFileSync(log, "--- killed; reopening ---\n");
     const reopened = await openPage(context, url, log);
     assert.equal(await reopened.evaluate((c) => window.harness.open(c), config), nodeId, "the same wallet reopens");
-    const payer = await paid;
+    const { outcome: payer, mined } = await payerOutcome(paid);
     const row = { protocol, point, outcome: payer.status === "succeeded" ? "claimed" : "failed back", forceCloses: 0, lostMsat: 0, detail: "" };
+    if (mined > 0) row.outcome += " at expiry";
 
     // A payment the payer saw fail leaves the invoice payable until it expires: its record may
     // stay pending. One the payer saw succeed must be in the history as received.
@@ -126,7 +134,7 @@ async function crashCase(browser, url, endpoints, protocol, point) {
       assert.ok(theirs[0].is_usable, `${protocol}/${point}: the LSP's channel is usable`);
     } else {
       row.lostMsat = balance.lightningMsat;
-      row.detail = payer.failure ?? "";
+      row.detail = `${payer.failure ?? ""}${mined > 0 ? `, after ${mined} blocks` : ""}`;
       assert.notEqual(record.status, "succeeded", `${protocol}/${point}: the payer was failed, the history must not say received`);
     }
     assert.equal(row.lostMsat, 0, `${protocol}/${point}: msat lost`);
@@ -350,22 +358,15 @@ describe("crash matrix: a tab killed at each step of a JIT receive, a payment an
     await browser?.close();
     harness?.server.close();
     if (rows.length) {
-      console.log("\npoint                 protocol  outcome             force closes  msat lost");
+      console.log("\npoint                 protocol  outcome                force closes  msat lost");
       for (const r of rows) {
-        console.log(`${r.point.padEnd(22)}${r.protocol.padEnd(10)}${r.outcome.padEnd(20)}${String(r.forceCloses).padEnd(14)}${r.lostMsat}${r.detail ? `  (${r.detail})` : ""}`);
+        console.log(`${r.point.padEnd(22)}${r.protocol.padEnd(10)}${r.outcome.padEnd(23)}${String(r.forceCloses).padEnd(14)}${r.lostMsat}${r.detail ? `  (${r.detail})` : ""}`);
       }
     }
   });
 
   for (const point of POINTS) {
     for (const protocol of PROTOCOLS) {
-      const broken = KNOWN_BROKEN[`${point}/${protocol}`];
-      if (broken && !RUN_ALL) {
-        test(`${point} × ${protocol}: known broken, run with CRASH_ALL=1`, () => {
-          rows.push({ protocol, point, outcome: "KNOWN BROKEN", forceCloses: "-", lostMsat: "-", detail: broken });
-        });
-        continue;
-      }
       test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
         try {
           rows.push(await crashCase(browser, harness.url, endpoints, protocol, point));
