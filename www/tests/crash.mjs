@@ -147,6 +147,35 @@ async function crashCase(browser, url, endpoints, protocol, point) {
 }
 
 /**
+ * A new wallet's config for one case (its own storage; the routing graph from the devnet's RGS
+ * server, as the merchant is found through it), its log file (emptied) and a new browser context.
+ */
+async function newCase(browser, endpoints, protocol, point) {
+  const storageName = `crash-${protocol}-${point}-${Date.now()}`;
+  const config = { ...walletConfig(endpoints, protocol, storageName), rgsUrl: endpoints.rgs_url };
+  const log = `${RESULTS_DIR}crash-${point}-${protocol}.log`;
+  rmSync(log, { force: true });
+  return { config, log, context: await browser.newContext() };
+}
+
+/**
+ * Has `page` freeze at `point` while it runs `action(arg)` (whose promise then never settles),
+ * closes the page (its renderer dies with what it had not committed) and opens the same wallet in
+ * a new page of the case's context. Returns that page.
+ */
+async function killAt(point, page, action, arg, { context, url, config, log, nodeId }) {
+  await page.evaluate((p) => (globalThis.__tabnodeCrashAt = p), point);
+  page.evaluate(action, arg).catch(() => {});
+  const reached = await Promise.race([page.crashSeen, new Promise((r) => setTimeout(() => r("none within 60 s"), 60_000))]);
+  assert.equal(reached, point, `the node reached ${point}`);
+  await page.close();
+  appendFileSync(log, "--- killed; reopening ---\n");
+  const reopened = await openPage(context, url, log);
+  assert.equal(await reopened.evaluate((c) => window.harness.open(c), config), nodeId, "the same wallet reopens");
+  return reopened;
+}
+
+/**
  * A wallet of `config` in a new page of `context` with a channel from `protocol`'s LSP (a JIT
  * receive of AMOUNT_MSAT), the routing graph in, and the channel quiet.
  */
@@ -181,26 +210,13 @@ const balanceAfter = (beforeMsat, amountMsat, feeMsat) => Math.floor((beforeMsat
  * merchant sees it, and a failed one must be payable again. Returns the matrix row.
  */
 async function payCase(browser, url, endpoints, protocol, point) {
-  const storageName = `crash-pay-${protocol}-${point}-${Date.now()}`;
-  // The merchant is found through the routing graph, from the devnet's RGS server.
-  const config = { ...walletConfig(endpoints, protocol, storageName), rgsUrl: endpoints.rgs_url };
-  const log = `${RESULTS_DIR}crash-${point}-${protocol}.log`;
-  rmSync(log, { force: true });
-  const context = await browser.newContext();
+  const { config, log, context } = await newCase(browser, endpoints, protocol, point);
   try {
     const { page, nodeId } = await openFunded(context, url, config, protocol, log);
     const before = (await page.evaluate(() => window.harness.balance())).lightningMsat;
 
     const { invoice } = await control("POST", "/invoice", { amount_msat: PAY_MSAT, description: "crash matrix", node: "merchant" });
-    await page.evaluate((p) => (globalThis.__tabnodeCrashAt = p), point);
-    page.evaluate((i) => window.harness.pay(i), invoice).catch(() => {}); // never settles: the page freezes
-    const reached = await Promise.race([page.crashSeen, new Promise((r) => setTimeout(() => r("none within 60 s"), 60_000))]);
-    assert.equal(reached, point, `${protocol}: the node reached ${point}`);
-    await page.close();
-
-    appendFileSync(log, "--- killed; reopening ---\n");
-    const reopened = await openPage(context, url, log);
-    assert.equal(await reopened.evaluate((c) => window.harness.open(c), config), nodeId, "the same wallet reopens");
+    const reopened = await killAt(point, page, (i) => window.harness.pay(i), invoice, { context, url, config, log, nodeId });
     const record = await waitFor(
       "the payment settled in the history",
       async () => {
@@ -284,24 +300,12 @@ async function closingTx(endpoints, fundingTxid) {
  * transaction broadcast. Returns the matrix row.
  */
 async function closeCase(browser, url, endpoints, protocol, point) {
-  const storageName = `crash-close-${protocol}-${point}-${Date.now()}`;
-  const config = { ...walletConfig(endpoints, protocol, storageName), rgsUrl: endpoints.rgs_url };
-  const log = `${RESULTS_DIR}crash-${point}-${protocol}.log`;
-  rmSync(log, { force: true });
-  const context = await browser.newContext();
+  const { config, log, context } = await newCase(browser, endpoints, protocol, point);
   try {
     const { page, nodeId } = await openFunded(context, url, config, protocol, log);
     const [channel] = await page.evaluate(() => window.harness.channels());
     const before = (await page.evaluate(() => window.harness.balance())).lightningMsat;
-    await page.evaluate((p) => (globalThis.__tabnodeCrashAt = p), point);
-    page.evaluate((id) => window.harness.close(id), channel.channelId).catch(() => {}); // the page freezes
-    const reached = await Promise.race([page.crashSeen, new Promise((r) => setTimeout(() => r("none within 60 s"), 60_000))]);
-    assert.equal(reached, point, `${protocol}: the node reached ${point}`);
-    await page.close();
-
-    appendFileSync(log, "--- killed; reopening ---\n");
-    const reopened = await openPage(context, url, log);
-    assert.equal(await reopened.evaluate((c) => window.harness.open(c), config), nodeId, "the same wallet reopens");
+    const reopened = await killAt(point, page, (id) => window.harness.close(id), channel.channelId, { context, url, config, log, nodeId });
     const row = { protocol, point, outcome: "", forceCloses: 0, lostMsat: 0, detail: "" };
     // Closed on both sides, or open and usable on both: anything else is not settled yet.
     const state = async () => {
@@ -365,42 +369,24 @@ describe("crash matrix: a tab killed at each step of a JIT receive, a payment an
     }
   });
 
-  for (const point of POINTS) {
-    for (const protocol of PROTOCOLS) {
-      test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
-        try {
-          rows.push(await crashCase(browser, harness.url, endpoints, protocol, point));
-        } catch (e) {
-          rows.push({ protocol, point, outcome: "BROKEN", forceCloses: "?", lostMsat: "?", detail: e.message.split("\n")[0] });
-          throw e;
-        }
-      });
-    }
-  }
-
-  for (const point of CLOSE_POINTS) {
-    for (const protocol of PROTOCOLS) {
-      test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
-        try {
-          rows.push(await closeCase(browser, harness.url, endpoints, protocol, point));
-        } catch (e) {
-          rows.push({ protocol, point, outcome: "BROKEN", forceCloses: "?", lostMsat: "?", detail: e.message.split("\n")[0] });
-          throw e;
-        }
-      });
-    }
-  }
-
-  for (const point of PAY_POINTS) {
-    for (const protocol of PROTOCOLS) {
-      test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
-        try {
-          rows.push(await payCase(browser, harness.url, endpoints, protocol, point));
-        } catch (e) {
-          rows.push({ protocol, point, outcome: "BROKEN", forceCloses: "?", lostMsat: "?", detail: e.message.split("\n")[0] });
-          throw e;
-        }
-      });
+  // Each kind of case with its steps: the matrix's rows, in this order.
+  const kinds = [
+    [POINTS, crashCase],
+    [CLOSE_POINTS, closeCase],
+    [PAY_POINTS, payCase],
+  ];
+  for (const [points, runCase] of kinds) {
+    for (const point of points) {
+      for (const protocol of PROTOCOLS) {
+        test(`${point} × ${protocol}`, { timeout: 400_000 }, async () => {
+          try {
+            rows.push(await runCase(browser, harness.url, endpoints, protocol, point));
+          } catch (e) {
+            rows.push({ protocol, point, outcome: "BROKEN", forceCloses: "?", lostMsat: "?", detail: e.message.split("\n")[0] });
+            throw e;
+          }
+        });
+      }
     }
   }
 });
