@@ -57,14 +57,6 @@ async fn control_post(path: &str, body: Value) -> Result<Value, String> {
     }
 }
 
-/// The devnet's `GET /status`.
-async fn control_get_status() -> Value {
-    http()
-        .get_json::<Value>(&format!("{}/status", control()))
-        .await
-        .expect("devnet status")
-}
-
 async fn set_fault(fault: Value) {
     control_post("/flow/fault", fault.clone())
         .await
@@ -518,7 +510,7 @@ async fn jit_then_direct(protocol: LspProtocol, expected_protocol: &str) {
     if expected_protocol == "flow" {
         // stop() let the last payment's removal finish: nothing is left on the LSP's side of
         // the channel that it would force-close for at the HTLC's expiry.
-        let status = control_get_status().await;
+        let status = support::control_get("/status").await;
         let left: Vec<&Value> = status["flow_lsp"]["channels"]
             .as_array()
             .unwrap()

@@ -9,8 +9,6 @@
 //! write for [`super::write_ahead`].
 
 use core::cell::{Cell, RefCell};
-use core::future::Future;
-use core::pin::Pin;
 use std::rc::Rc;
 
 use futures::future::FutureExt;
@@ -19,7 +17,7 @@ use lightning::util::async_poll::AsyncResult;
 use lightning::util::persist::KVStore;
 
 use super::monitor_batch::{
-    is_manager_key, is_monitor_namespace, ManagerEncoder, MonitorBatcher, SharedWrite,
+    is_manager_key, is_monitor_namespace, share, ManagerEncoder, MonitorBatcher, SharedWrite,
 };
 use crate::store::{store_error_to_io, BatchOp, Store, StoreKey};
 
@@ -84,11 +82,43 @@ impl NodeKv {
         self.monitors.set_manager(encoder);
     }
 
-    /// The queued monitor batch a read or list of `primary_namespace` must wait for, if any.
-    fn queued_monitors(&self, primary_namespace: &str) -> Option<SharedWrite> {
-        self.monitors
+    /// Issues `read(store, primary_namespace)` (a read or a list) now, or, in a monitor
+    /// namespace with a batch queued, once that batch is issued and settled, so that it sees it.
+    fn after_queued_monitors<T: 'static>(
+        &self,
+        primary_namespace: &str,
+        read: impl FnOnce(&Store, &str) -> AsyncResult<'static, T, io::Error> + 'static,
+    ) -> AsyncResult<'static, T, io::Error> {
+        let queued = self
+            .monitors
             .queued()
-            .filter(|_| is_monitor_namespace(primary_namespace))
+            .filter(|_| is_monitor_namespace(primary_namespace));
+        let Some(queued) = queued else {
+            return read(&self.store, primary_namespace);
+        };
+        let (store, p) = (self.store.clone(), primary_namespace.to_string());
+        Box::pin(async move {
+            let _ = queued.await;
+            read(&store, &p).await
+        })
+    }
+
+    /// Queues the monitor-namespace operation `op` makes of the key in the monitor batch
+    /// ([`super::monitor_batch`]), watched as any write; `durable` runs once it committed.
+    fn queue_monitor_op(
+        &self,
+        primary_namespace: &str,
+        secondary_namespace: &str,
+        key: &str,
+        op: impl FnOnce(StoreKey) -> BatchOp,
+        durable: impl FnOnce() + 'static,
+    ) -> AsyncResult<'static, (), io::Error> {
+        let key = match StoreKey::new(primary_namespace, secondary_namespace, key) {
+            Ok(key) => key,
+            Err(e) => return Box::pin(async move { Err(store_error_to_io(e)) }),
+        };
+        let batch = self.monitors.queue(op(key));
+        self.watch(Box::pin(batch.map(|r| r.map_err(io_error))), durable)
     }
 
     /// The channel manager write issued last (by LDK's background processor or by the
@@ -132,19 +162,9 @@ impl KVStore for NodeKv {
         secondary_namespace: &str,
         key: &str,
     ) -> AsyncResult<'static, Vec<u8>, io::Error> {
-        let Some(queued) = self.queued_monitors(primary_namespace) else {
-            return KVStore::read(&self.store, primary_namespace, secondary_namespace, key);
-        };
-        // Issued once the queued monitor batch is, so that it sees it.
-        let store = self.store.clone();
-        let (p, s, k) = (
-            primary_namespace.to_string(),
-            secondary_namespace.to_string(),
-            key.to_string(),
-        );
-        Box::pin(async move {
-            let _ = queued.await;
-            KVStore::read(&store, &p, &s, &k).await
+        let (s, k) = (secondary_namespace.to_string(), key.to_string());
+        self.after_queued_monitors(primary_namespace, move |store, p| {
+            KVStore::read(store, p, &s, &k)
         })
     }
 
@@ -160,12 +180,8 @@ impl KVStore for NodeKv {
         }
         let durable = crate::crash_point::monitor_write_issued(primary_namespace);
         if is_monitor_namespace(primary_namespace) {
-            let key = match StoreKey::new(primary_namespace, secondary_namespace, key) {
-                Ok(key) => key,
-                Err(e) => return Box::pin(async move { Err(store_error_to_io(e)) }),
-            };
-            let batch = self.monitors.queue(BatchOp::Write(key, buf));
-            return self.watch(Box::pin(batch.map(|r| r.map_err(io_error))), durable);
+            let op = |key| BatchOp::Write(key, buf);
+            return self.queue_monitor_op(primary_namespace, secondary_namespace, key, op, durable);
         }
         // Issued now (ordering), watched when awaited.
         let fut = KVStore::write(
@@ -179,9 +195,7 @@ impl KVStore for NodeKv {
         if !is_manager_key(primary_namespace, secondary_namespace, key) {
             return watched;
         }
-        let kinds: Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>> =
-            Box::pin(watched.map(|r| r.map_err(|e| e.kind())));
-        let shared = kinds.shared();
+        let shared = share(watched.map(|r| r.map_err(|e| e.kind())));
         *self.latest_manager_write.borrow_mut() = Some(shared.clone());
         Box::pin(shared.map(|r| r.map_err(io_error)))
     }
@@ -198,12 +212,8 @@ impl KVStore for NodeKv {
         }
         if is_monitor_namespace(primary_namespace) {
             // In the monitor queue, so that it keeps its place among the monitor writes.
-            let key = match StoreKey::new(primary_namespace, secondary_namespace, key) {
-                Ok(key) => key,
-                Err(e) => return Box::pin(async move { Err(store_error_to_io(e)) }),
-            };
-            let batch = self.monitors.queue(BatchOp::Remove(key));
-            return self.watch(Box::pin(batch.map(|r| r.map_err(io_error))), || {});
+            let op = BatchOp::Remove;
+            return self.queue_monitor_op(primary_namespace, secondary_namespace, key, op, || {});
         }
         let fut = KVStore::remove(
             &self.store,
@@ -220,17 +230,9 @@ impl KVStore for NodeKv {
         primary_namespace: &str,
         secondary_namespace: &str,
     ) -> AsyncResult<'static, Vec<String>, io::Error> {
-        let Some(queued) = self.queued_monitors(primary_namespace) else {
-            return KVStore::list(&self.store, primary_namespace, secondary_namespace);
-        };
-        let store = self.store.clone();
-        let (p, s) = (
-            primary_namespace.to_string(),
-            secondary_namespace.to_string(),
-        );
-        Box::pin(async move {
-            let _ = queued.await;
-            KVStore::list(&store, &p, &s).await
+        let s = secondary_namespace.to_string();
+        self.after_queued_monitors(primary_namespace, move |store, p| {
+            KVStore::list(store, p, &s)
         })
     }
 }

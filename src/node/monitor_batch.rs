@@ -38,6 +38,12 @@ use crate::store::{store_error_to_io, BatchOp, Store, StoreKey};
 /// carries the failure's kind (an `io::Error` is not `Clone`).
 pub type SharedWrite = Shared<Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>>>;
 
+/// Makes `outcome` shareable.
+pub fn share(outcome: impl Future<Output = Result<(), io::ErrorKind>> + 'static) -> SharedWrite {
+    let outcome: Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>> = Box::pin(outcome);
+    outcome.shared()
+}
+
 /// Encodes the channel manager as it is now (and takes its needs-persistence flag).
 pub type ManagerEncoder = Rc<dyn Fn() -> Option<Vec<u8>>>;
 
@@ -96,9 +102,7 @@ impl MonitorBatcher {
             return done.clone();
         }
         let (settle, settled) = oneshot::channel();
-        let done: Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>> =
-            Box::pin(settled.map(|r| r.unwrap_or(Err(io::ErrorKind::Interrupted))));
-        let done = done.shared();
+        let done = share(settled.map(|r| r.unwrap_or(Err(io::ErrorKind::Interrupted))));
         queue.done = Some(done.clone());
         queue.settle = Some(settle);
         let issue = self.issue_on_next_microtask();
@@ -137,9 +141,7 @@ impl MonitorBatcher {
             }
             batch.extend(ops);
             let write = store.write_batch(batch);
-            let outcome: Pin<Box<dyn Future<Output = Result<(), io::ErrorKind>>>> =
-                Box::pin(write.map(|r| r.map_err(|e| store_error_to_io(e).kind())));
-            let outcome = outcome.shared();
+            let outcome = share(write.map(|r| r.map_err(|e| store_error_to_io(e).kind())));
             if with_manager {
                 *latest_manager_write.borrow_mut() = Some(outcome.clone());
             }

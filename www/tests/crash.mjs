@@ -78,11 +78,7 @@ async function payerOutcome(paid) {
  * the wallet is reopened in a new page of the same profile. Returns the matrix row.
  */
 async function crashCase(browser, url, endpoints, protocol, point) {
-  const storageName = `crash-${protocol}-${point}-${Date.now()}`;
-  const config = walletConfig(endpoints, protocol, storageName);
-  const log = `${RESULTS_DIR}crash-${point}-${protocol}.log`;
-  rmSync(log, { force: true });
-  const context = await browser.newContext();
+  const { config, log, context } = await newCase(browser, endpoints, protocol, point, { graph: false });
   try {
     const page = await openPage(context, url, log);
     const nodeId = await page.evaluate((c) => window.harness.open(c), config);
@@ -147,12 +143,14 @@ async function crashCase(browser, url, endpoints, protocol, point) {
 }
 
 /**
- * A new wallet's config for one case (its own storage; the routing graph from the devnet's RGS
- * server, as the merchant is found through it), its log file (emptied) and a new browser context.
+ * A new wallet's config for one case (its own storage; with `graph`, the routing graph from the
+ * devnet's RGS server, for cases that pay the merchant, found through it), its log file (emptied)
+ * and a new browser context.
  */
-async function newCase(browser, endpoints, protocol, point) {
+async function newCase(browser, endpoints, protocol, point, { graph }) {
   const storageName = `crash-${protocol}-${point}-${Date.now()}`;
-  const config = { ...walletConfig(endpoints, protocol, storageName), rgsUrl: endpoints.rgs_url };
+  const config = walletConfig(endpoints, protocol, storageName);
+  if (graph) config.rgsUrl = endpoints.rgs_url;
   const log = `${RESULTS_DIR}crash-${point}-${protocol}.log`;
   rmSync(log, { force: true });
   return { config, log, context: await browser.newContext() };
@@ -210,7 +208,7 @@ const balanceAfter = (beforeMsat, amountMsat, feeMsat) => Math.floor((beforeMsat
  * merchant sees it, and a failed one must be payable again. Returns the matrix row.
  */
 async function payCase(browser, url, endpoints, protocol, point) {
-  const { config, log, context } = await newCase(browser, endpoints, protocol, point);
+  const { config, log, context } = await newCase(browser, endpoints, protocol, point, { graph: true });
   try {
     const { page, nodeId } = await openFunded(context, url, config, protocol, log);
     const before = (await page.evaluate(() => window.harness.balance())).lightningMsat;
@@ -300,7 +298,7 @@ async function closingTx(endpoints, fundingTxid) {
  * transaction broadcast. Returns the matrix row.
  */
 async function closeCase(browser, url, endpoints, protocol, point) {
-  const { config, log, context } = await newCase(browser, endpoints, protocol, point);
+  const { config, log, context } = await newCase(browser, endpoints, protocol, point, { graph: true });
   try {
     const { page, nodeId } = await openFunded(context, url, config, protocol, log);
     const [channel] = await page.evaluate(() => window.harness.channels());
