@@ -728,7 +728,30 @@ async fn wallet_with_a_channel(name: &str) -> (JsWallet, u64) {
     wait_payment(&w, r["paymentHash"].as_str().unwrap(), "succeeded").await;
     let balance = 30_000_000 - r["feeMsat"].as_u64().unwrap();
     assert_eq!(w.ok("balance", &[]).await["lightningMsat"], json!(balance));
+    wait_quiet(&w, name).await;
     (w, balance)
+}
+
+/// Waits until the channel holds no HTLC and nothing has been written for a second: the JIT
+/// payment's record lands before its last commitment round (the LSP's `revoke_and_ack` and
+/// `commitment_signed`, each a monitor write), so a fault installed at once could refuse that
+/// trailing write instead of the one a test means to refuse.
+async fn wait_quiet(w: &JsWallet, name: &str) {
+    let deadline = js_sys::Date::now() + 30_000.0;
+    let mut last = snapshot(name).await;
+    loop {
+        assert!(
+            js_sys::Date::now() < deadline,
+            "the channel never went quiet"
+        );
+        tabnode::time::sleep(Duration::from_secs(1)).await;
+        let channels = w.ok("channels", &[]).await;
+        let now = snapshot(name).await;
+        if channels[0]["pendingInboundMsat"] == json!(0) && now == last {
+            return;
+        }
+        last = now;
+    }
 }
 
 /// Issue 31: a corrupt channel monitor, JIT record or payment record is `STORAGE_CORRUPT`, and
