@@ -316,6 +316,28 @@ async fn peer_bytes_wait_for_the_write_ahead() {
         .expect("the relay closed the other side");
     assert!(!bob_conn.has_inbound(), "nothing was sent");
     assert!(alice.list_peers().is_empty());
+
+    // Disconnected while held (a node's stop() right after its last `revoke_and_ack` was
+    // queued): what LDK counted as sent still leaves once the write-ahead allows, then the
+    // socket closes.
+    let gate = HandGate::default();
+    let (alice, alice_conn, bob_conn) = gated_alice(31, &gate).await;
+    time::sleep(Duration::from_millis(200)).await;
+    alice.disconnect_all_peers();
+    time::sleep(Duration::from_millis(200)).await;
+    assert!(alice_conn.is_open(), "held bytes keep the socket open");
+    assert!(
+        !bob_conn.has_inbound(),
+        "nothing left before the write-ahead allowed it"
+    );
+    gate.decide(true);
+    assert_eq!(
+        read_exactly(&bob_conn, ACT_ONE_LEN).await.len(),
+        ACT_ONE_LEN
+    );
+    time::timeout(TIMEOUT, alice_conn.closed())
+        .await
+        .expect("Alice's socket closed once her queued bytes left");
 }
 
 #[wasm_bindgen_test]

@@ -15,7 +15,8 @@
 //! - While LDK has paused reading (`continue_read == false`) inbound frames wait in the
 //!   connection's queue, in order.
 //! - When LDK disconnects (`disconnect_socket`, or an `Err` from `read_event` /
-//!   `write_buffer_space_avail`) the socket is closed and LDK hears nothing more about it;
+//!   `write_buffer_space_avail`) the socket is closed and LDK hears nothing more about it; after
+//!   `disconnect_socket`, bytes already queued still leave first, once the write-ahead allows;
 //!   when the socket closes by itself, `socket_disconnected` is called exactly once.
 
 use core::cell::RefCell;
@@ -152,14 +153,14 @@ impl SocketDescriptor for WsDescriptor {
         data.len()
     }
 
+    /// LDK forgets the peer; the bytes `send_data` already counted as sent still leave once the
+    /// write-ahead allows (as they would have, had they gone straight to the websocket), and
+    /// only then does the connection's task close the socket. That is how `stop()`'s last
+    /// `revoke_and_ack` reaches the LSP.
     fn disconnect_socket(&mut self) {
         let mut st = self.state.borrow_mut();
         st.disconnect_requested = true;
-        st.outbox.clear();
-        st.outbox_len = 0;
         st.wake();
-        drop(st);
-        self.conn.close();
     }
 }
 
@@ -194,7 +195,7 @@ fn release_outbox(
                     *release = None;
                     let mut st = desc.state.borrow_mut();
                     for _ in 0..chunks {
-                        // The queue only loses chunks here and on disconnect, which ends the task.
+                        // The queue loses chunks only here.
                         let Some(chunk) = st.outbox.pop_front() else {
                             break;
                         };
@@ -224,10 +225,21 @@ fn poll_step(
     cx: &mut Context<'_>,
 ) -> Poll<Step> {
     desc.state.borrow_mut().waker = Some(cx.waker().clone());
+    let released = release_outbox(desc, release, cx);
     if desc.state.borrow().disconnect_requested {
-        return Poll::Ready(Step::DisconnectRequested);
+        // Once what was queued has left (or will never leave: a failed write-ahead, a closed
+        // socket), the socket closes.
+        let nothing_to_send = desc.state.borrow().outbox.is_empty();
+        if released.is_err()
+            || nothing_to_send
+            || !desc.conn.is_open()
+            || desc.conn.poll_closed(cx).is_ready()
+        {
+            return Poll::Ready(Step::DisconnectRequested);
+        }
+        return Poll::Pending;
     }
-    if release_outbox(desc, release, cx).is_err() {
+    if released.is_err() {
         return Poll::Ready(Step::WriteAheadFailed);
     }
     let mut st = desc.state.borrow_mut();
