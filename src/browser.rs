@@ -10,6 +10,9 @@
 //!   is its default: every read-write transaction asks for `durability: "strict"`.
 //!   Browsers that do not know the option ignore it.
 //! - Timers are `setTimeout` handles that are cleared on drop.
+//! - WebKit fires `error` and never `close` on a websocket whose connection is refused
+//!   (Chromium and Firefox fire both): src/net/websocket.rs takes `error` as the end of the
+//!   connection.
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;

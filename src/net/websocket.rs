@@ -31,6 +31,10 @@ use crate::time;
 /// many bytes wait in the browser's send buffer.
 pub const SEND_BUFFER_HIGH_WATER: u32 = 128 * 1024;
 
+/// The close code browsers report for a connection that ended without a close frame (RFC 6455
+/// 7.4.1); used when only an `error` event says that it ended.
+const ABNORMAL_CLOSURE: u16 = 1006;
+
 /// How often a writer blocked on [`SEND_BUFFER_HIGH_WATER`] re-checks `bufferedAmount`:
 /// browsers fire no event when the send buffer drains.
 pub const SEND_CAPACITY_POLL: Duration = Duration::from_millis(10);
@@ -155,10 +159,23 @@ impl WsConnection {
                 s.wake_all();
             })
         };
-        // `error` carries no detail and is always followed by `close`.
+        // `error` carries no detail. Chromium and Firefox follow it with `close`; WebKit does
+        // not for a refused connection (src/browser.rs), so `error` ends the connection itself,
+        // as an abnormal closure (1006); a `close` event, before or after, gives its own code.
+        let on_error = {
+            let shared = shared.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_event: Event| {
+                let mut s = shared.borrow_mut();
+                if s.closed.is_none() {
+                    s.closed = Some((ABNORMAL_CLOSURE, "error event".to_owned()));
+                }
+                s.wake_all();
+            })
+        };
         ws.set_onopen(Some(on_open.into_js_value().unchecked_ref()));
         ws.set_onmessage(Some(on_message.into_js_value().unchecked_ref()));
         ws.set_onclose(Some(on_close.into_js_value().unchecked_ref()));
+        ws.set_onerror(Some(on_error.into_js_value().unchecked_ref()));
 
         let conn = WsConnection {
             inner: Rc::new(Inner { ws, shared }),
