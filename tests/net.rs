@@ -297,6 +297,7 @@ async fn peer_bytes_wait_for_the_write_ahead() {
         "no byte left Alice before her write-ahead allowed it"
     );
     // Durable: what was queued leaves.
+    web_sys::console::log_1(&"held, then allowed".into());
     gate.decide(true);
     assert_eq!(
         read_exactly(&bob_conn, ACT_ONE_LEN).await.len(),
@@ -304,6 +305,7 @@ async fn peer_bytes_wait_for_the_write_ahead() {
     );
 
     // Failed: the bytes are never sent and Alice's connection closes.
+    web_sys::console::log_1(&"held, then failed".into());
     let gate = HandGate::default();
     let (alice, alice_conn, bob_conn) = gated_alice(21, &gate).await;
     time::sleep(Duration::from_millis(200)).await;
@@ -320,6 +322,7 @@ async fn peer_bytes_wait_for_the_write_ahead() {
     // Disconnected while held (a node's stop() right after its last `revoke_and_ack` was
     // queued): what LDK counted as sent still leaves once the write-ahead allows, then the
     // socket closes.
+    web_sys::console::log_1(&"held, disconnected, then allowed".into());
     let gate = HandGate::default();
     let (alice, alice_conn, bob_conn) = gated_alice(31, &gate).await;
     time::sleep(Duration::from_millis(200)).await;
@@ -330,14 +333,19 @@ async fn peer_bytes_wait_for_the_write_ahead() {
         !bob_conn.has_inbound(),
         "nothing left before the write-ahead allowed it"
     );
+    assert_eq!(alice_conn.bytes_sent(), 0);
     gate.decide(true);
-    assert_eq!(
-        read_exactly(&bob_conn, ACT_ONE_LEN).await.len(),
-        ACT_ONE_LEN
-    );
     time::timeout(TIMEOUT, alice_conn.closed())
         .await
         .expect("Alice's socket closed once her queued bytes left");
+    // Checked where they left, not at Bob: websockify, the relay here, drops the frames that
+    // reach it together with the client's close (its own TODO in websocketproxy.py).
+    assert_eq!(
+        alice_conn.bytes_sent(),
+        ACT_ONE_LEN as u64,
+        "the queued act one went out before the close"
+    );
+    drop(bob_conn);
 }
 
 #[wasm_bindgen_test]

@@ -48,6 +48,8 @@ struct Shared {
     closed: Option<(u16, String)>,
     /// A protocol error that made us close the socket.
     error: Option<WsError>,
+    /// Bytes handed to the browser by `send`.
+    sent: u64,
     wakers: Vec<Waker>,
 }
 
@@ -59,6 +61,7 @@ impl Default for Shared {
             opened: false,
             closed: None,
             error: None,
+            sent: 0,
             wakers: Vec::new(),
         }
     }
@@ -238,7 +241,16 @@ impl WsConnection {
         self.inner
             .ws
             .send_with_u8_array(data)
-            .map_err(|e| WsError::SendFailed(browser::describe_js_error(&e)))
+            .map_err(|e| WsError::SendFailed(browser::describe_js_error(&e)))?;
+        let mut s = self.inner.shared.borrow_mut();
+        s.sent = s.sent.saturating_add(data.len() as u64);
+        Ok(())
+    }
+
+    /// Bytes `send` has handed to the browser over the connection's life (the browser sends
+    /// them before a close frame that follows).
+    pub fn bytes_sent(&self) -> u64 {
+        self.inner.shared.borrow().sent
     }
 
     /// Bytes queued by `send` and not yet handed to the network.

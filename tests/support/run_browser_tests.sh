@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the wasm32 browser tests (tests/store.rs, tests/net.rs) in headless Chromium, with the
-# local servers tests/net.rs needs. Extra arguments go to `wasm-pack test` (default:
+# Runs the wasm32 browser tests (tests/store.rs, tests/net.rs) in the headless browser ENGINE
+# names (tests/support/engine.sh: chromium, firefox or webkit), with the local servers
+# tests/net.rs needs. Extra arguments go to `wasm-pack test` (default:
 # `--test store --test net`; the node's tests need a devnet: tests/support/run_node_tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/support/engine.sh
 
 servers_log=$(mktemp)
 python3 -u tests/support/test_servers.py >"$servers_log" 2>&1 & servers=$!
@@ -31,5 +33,5 @@ done
 
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--test store --test net)
-CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
-  wasm-pack test --headless --chrome --mode no-install "${args[@]}"
+echo "engine: $ENGINE"
+wasm_pack_test "${args[@]}"
