@@ -31,7 +31,16 @@ for port in 18811 18812 18815; do
   echo "websockify does not listen on 127.0.0.1:$port"; exit 1
 done
 
-args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(--test store --test net)
 echo "engine: $ENGINE"
-wasm_pack_test "${args[@]}"
+if [ $# -gt 0 ]; then
+  wasm_pack_test "$@"
+elif [ "$ENGINE" = webkit ]; then
+  wasm_pack_test --test store --test net
+  # WebKitGTK 2.50 gets libsecp256k1 wrong now and then in the debug build of the tests (about 1
+  # signature in 2 000; README "Browser engines"): the engine check runs there on the code as
+  # shipped (the package's profile), where it has found no wrong answer.
+  echo "webkit: tests/engine_crypto.rs on the wasm-release profile (the debug build trips WebKitGTK's bug)"
+  cargo_test_in_engine --profile wasm-release --test engine_crypto
+else
+  wasm_pack_test --test store --test net --test engine_crypto
+fi
