@@ -10,6 +10,10 @@
 
 ENGINE="${ENGINE:-chromium}"
 GECKODRIVER_BIN="${GECKODRIVER_BIN:-$HOME/.cargo/bin/geckodriver}"
+case "$ENGINE" in
+  chromium | firefox | webkit) ;;
+  *) echo "ENGINE must be chromium, firefox or webkit (not '$ENGINE')" >&2; exit 2 ;;
+esac
 
 # Runs "$@" with the engine's driver variable (and, for WebKit, a display).
 in_engine() {
@@ -22,10 +26,6 @@ in_engine() {
       env -u GECKODRIVER -u CHROMEDRIVER SAFARIDRIVER=/usr/bin/WebKitWebDriver \
         WEBKIT_DISABLE_DMABUF_RENDERER=1 xvfb-run -a "$@"
       ;;
-    *)
-      echo "ENGINE must be chromium, firefox or webkit (not '$ENGINE')" >&2
-      return 2
-      ;;
   esac
 }
 
@@ -34,7 +34,6 @@ wasm_pack_test() {
     chromium) in_engine wasm-pack test --headless --chrome --mode no-install "$@" ;;
     firefox) in_engine wasm-pack test --headless --firefox --geckodriver "$GECKODRIVER_BIN" --mode no-install "$@" ;;
     webkit) in_engine wasm-pack test --headless --safari --safaridriver /usr/bin/WebKitWebDriver --mode no-install "$@" ;;
-    *) in_engine false ;;
   esac
 }
 

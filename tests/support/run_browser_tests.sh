@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the wasm32 browser tests (tests/store.rs, tests/net.rs) in the headless browser ENGINE
-# names (tests/support/engine.sh: chromium, firefox or webkit), with the local servers
-# tests/net.rs needs. Extra arguments go to `wasm-pack test` (default:
-# `--test store --test net`; the node's tests need a devnet: tests/support/run_node_tests.sh).
+# Runs the wasm32 browser tests (tests/store.rs, tests/net.rs, tests/engine_crypto.rs) in the
+# headless browser ENGINE names (tests/support/engine.sh: chromium, firefox or webkit), with the
+# local servers tests/net.rs needs. Extra arguments go to `wasm-pack test` instead (the node's
+# tests need a devnet: tests/support/run_node_tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/support/engine.sh

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Runs the wallet node's browser tests (tests/node_storage.rs, tests/node_devnet.rs) and the JIT
-# receive's (tests/jit_receive.rs) in the headless browser ENGINE names (tests/support/engine.sh:
-# chromium, firefox or webkit) against a fresh devnet. The devnet's endpoints JSON reaches the tests at compile time
-# in DEVNET_ENDPOINTS (read with option_env!). Extra arguments go to `wasm-pack test`
-# (default: --test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers --test api_input).
+# Runs the wallet node's browser tests (the suites listed below) in the headless browser ENGINE
+# names (tests/support/engine.sh: chromium, firefox or webkit) against a fresh devnet. The
+# devnet's endpoints JSON reaches the tests at compile time in DEVNET_ENDPOINTS (read with
+# option_env!). Extra arguments go to `wasm-pack test` instead of the default list.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/support/engine.sh

@@ -18,6 +18,7 @@ import { remote } from "webdriverio";
 import { RESULTS_DIR, fatal, waitFor } from "./lib/browser.mjs";
 import { CONTROL, control } from "./lib/harness.mjs";
 import { build, freePort, serve } from "./lib/serve.mjs";
+import { msatOf } from "./lib/wallet-page.mjs";
 
 const RECEIVE_SAT = 50_000;
 const STEP_TIMEOUT = 180_000;
@@ -68,14 +69,6 @@ async function snap(b, name) {
   } catch (e) {
     console.log(`screenshot ${name} not taken: ${e.message}`);
   }
-}
-
-/** The number in an element's data-msat attribute. */
-async function msatOf(el) {
-  const v = await el.getAttribute("data-msat");
-  const n = Number(v);
-  if (v === null || v === "" || !Number.isSafeInteger(n)) throw new Error(`no msat amount on element (data-msat=${v})`);
-  return n;
 }
 
 /** The form control a person finds by its label's text (`<label for>`). */

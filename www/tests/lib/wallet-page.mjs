@@ -12,7 +12,7 @@ export async function nav(page, name) {
   await page.getByRole("navigation", { name: "Wallet" }).getByRole("button", { name, exact: true }).click();
 }
 
-/** The number in an element's data-msat attribute. */
+/** The number in an element's data-msat attribute (a Playwright locator or a webdriverio element). */
 export async function msatOf(locator) {
   const v = await locator.getAttribute("data-msat");
   const n = Number(v);
