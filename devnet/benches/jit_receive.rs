@@ -15,7 +15,7 @@
 //! Without node, Chromium or `pkg/` the browser side is skipped with the reason and the native
 //! figures are still printed.
 //!
-//! Run: `ROUNDS=5 cargo bench -p devnet --bench jit_receive --profile dev`
+//! Run: `ROUNDS=5 cargo bench -p devnet --bench jit_receive --profile devnet`
 //! (NODE=path to choose node, CHROMIUM=path for the browser, TABNODE_PKG=dir for the package).
 
 mod common;

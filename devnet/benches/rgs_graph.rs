@@ -13,7 +13,7 @@
 //!   memory and JS heap with the graph in, IndexedDB usage after stop.
 //!
 //! The wallet needs a chain and an LSP to open: an in-process devnet gives them; its own graph
-//! is not used. Run: `cargo bench -p devnet --bench rgs_graph --profile dev`
+//! is not used. Run: `cargo bench -p devnet --bench rgs_graph --profile devnet`
 //! (`CHANNELS=n` for another size; NODE, CHROMIUM, TABNODE_PKG as for `jit_receive`).
 
 mod common;
