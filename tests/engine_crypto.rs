@@ -5,6 +5,9 @@
 //! invoice of its own it found invalid. A hot loop of the same operations (libsecp256k1 compiled
 //! to wasm, and SHA-256) makes every tier of the engine's compiler run them; any wrong answer
 //! fails here, in the engine that gave it, with how many of how many were wrong.
+//!
+//! Also: LDK's opportunistic randomness reaches the engine's `crypto.getRandomValues` (it gives
+//! zeros on wasm32 unless told otherwise).
 #![cfg(target_arch = "wasm32")]
 
 use bitcoin::hashes::{sha256, Hash};
@@ -53,4 +56,21 @@ fn signatures_verify_and_recover_in_a_hot_loop() {
         .into(),
     );
     assert_eq!((bad_verify, bad_recover, bad_hash), (0, 0, 0));
+}
+
+/// LDK keys its hash tables (SipHash) from `possiblyrandom`, which returns zeros on
+/// wasm32-unknown-unknown unless its `getrandom` feature is on (Cargo.toml turns it on). With zero
+/// keys every map keyed by what a peer or the gossip snapshot sends (node ids, channel ids) hashes
+/// the same way in every wallet, so colliding keys can be computed in advance; and the background
+/// processor's forwarding batches all wait the same 50 ms.
+#[wasm_bindgen_test]
+fn ldk_hash_tables_get_random_keys() {
+    use core::hash::BuildHasher;
+    use lightning::util::hash_tables::RandomState;
+    let hashes: Vec<u64> = (0..4).map(|_| RandomState::new().hash_one(42u64)).collect();
+    assert!(
+        hashes.windows(2).any(|w| w[0] != w[1]),
+        "four hash tables hash 42 alike ({:x}): their keys are not random",
+        hashes[0]
+    );
 }
