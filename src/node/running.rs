@@ -407,45 +407,28 @@ impl Node {
     }
 
     /// Waits (at most `wait`) until no channel with a connected peer is adding or removing an
-    /// HTLC and no monitor write is pending, and that has held for [`QUIET_CONFIRM`], the node
-    /// running as usual meanwhile; then sends what that released. The last step of a removal is
-    /// the wallet's `revoke_and_ack`, which LDK sends only once the monitor write of the peer's
-    /// new commitment landed: by then the wallet's own view shows the HTLC gone, while the peer
-    /// still holds it. And the wallet's view shows it gone as soon as the peer's
-    /// `revoke_and_ack` is handled, before the peer's `commitment_signed` that follows it is
-    /// (LDK does not say that one is due): the quiet must last a moment for that message, already
-    /// on its way, to be read and answered. With no connected peer sharing a channel, nothing is
-    /// in flight and nothing is awaited.
+    /// HTLC and no monitor write is pending, the node running as usual meanwhile; then sends
+    /// what that released. The last step of a removal is the wallet's `revoke_and_ack`, which
+    /// LDK sends only once the monitor write of the peer's new commitment landed: by then the
+    /// wallet's own view shows the HTLC gone, while the peer still holds it.
     async fn let_htlc_updates_settle(&self, wait: Duration) {
         let started = time::now_millis();
         let until = started.saturating_add(wait.as_millis() as u64);
         let mut waited = false;
-        let mut quiet_since: Option<u64> = None;
         loop {
-            let channels = self.channel_manager.list_channels();
-            let connected = |c: &lightning::ln::channel_state::ChannelDetails| {
-                self.peer_manager
-                    .peer_by_node_id(&c.counterparty.node_id)
-                    .is_some()
-            };
-            let busy = channels
-                .iter()
-                .any(|c| htlc_update_in_flight(c) && connected(c))
-                || self
-                    .chain_monitor
-                    .list_pending_monitor_updates()
-                    .values()
-                    .any(|updates| !updates.is_empty());
-            let now = time::now_millis();
-            let settled = !busy
-                && (!channels.iter().any(connected)
-                    || now.saturating_sub(*quiet_since.get_or_insert(now))
-                        >= QUIET_CONFIRM.as_millis() as u64);
-            if busy {
-                quiet_since = None;
-            }
-            if settled || now >= until {
-                let ms = now.saturating_sub(started);
+            let busy = self.channel_manager.list_channels().iter().any(|c| {
+                htlc_update_in_flight(c)
+                    && self
+                        .peer_manager
+                        .peer_by_node_id(&c.counterparty.node_id)
+                        .is_some()
+            }) || self
+                .chain_monitor
+                .list_pending_monitor_updates()
+                .values()
+                .any(|updates| !updates.is_empty());
+            if !busy || time::now_millis() >= until {
+                let ms = time::now_millis().saturating_sub(started);
                 if busy {
                     self.log(
                         Level::Warn,
@@ -463,8 +446,8 @@ impl Node {
                 self.peer_manager.process_events();
                 return;
             }
-            waited = busy || waited;
-            time::sleep(Duration::from_millis(25)).await;
+            waited = true;
+            time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -581,9 +564,6 @@ const PENDING_WRITES: &str = "IndexedDB writes";
 /// commitment exchange on loopback takes tens of milliseconds, over the internet a few round
 /// trips.
 const SETTLE_WAIT: Duration = Duration::from_secs(3);
-/// How long `stop()` sees no HTLC update in flight before it takes the channels as quiet: a
-/// peer's `commitment_signed` right behind its `revoke_and_ack` is read and answered within it.
-const QUIET_CONFIRM: Duration = Duration::from_millis(150);
 
 /// Whether `c` has an HTLC on its way in or out of the commitments (not yet committed both
 /// ways, or being removed). A committed HTLC the wallet holds (a JIT payment waiting for its
