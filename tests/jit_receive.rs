@@ -534,60 +534,6 @@ async fn lsps2_jit_receive_then_direct() {
     jit_then_direct(LspProtocol::Lsps2, "lsps2").await;
 }
 
-/// While alive, every `setTimeout` of exactly `millis` waits 10 minutes instead; dropped, the
-/// page's own `setTimeout` is back.
-struct StretchedTimers {
-    original: JsValue,
-}
-
-impl StretchedTimers {
-    fn install(millis: u32) -> StretchedTimers {
-        let global = js_sys::global();
-        let key = JsValue::from_str("setTimeout");
-        let original = js_sys::Reflect::get(&global, &key).unwrap();
-        let wrap = js_sys::Function::new_with_args(
-            "original, millis",
-            "return function (f, t, ...rest) { \
-               return original.call(globalThis, f, t === millis ? 600000 : t, ...rest); }",
-        );
-        let stretched = wrap
-            .call2(&JsValue::NULL, &original, &JsValue::from(millis))
-            .unwrap();
-        js_sys::Reflect::set(&global, &key, &stretched).unwrap();
-        StretchedTimers { original }
-    }
-}
-
-impl Drop for StretchedTimers {
-    fn drop(&mut self) {
-        let _ = js_sys::Reflect::set(&js_sys::global(), &"setTimeout".into(), &self.original);
-    }
-}
-
-/// A wallet opened just now claims its first payment without LDK's forwarding timer. LDK's
-/// background processor first processes queued HTLCs 2 s after it starts (`INIT_FWD_DELAY`),
-/// which a wallet opened to be paid used to wait for; the wallet now processes them as soon as
-/// the channel update carrying them is durable (src/node/pending_htlcs.rs). Here that 2 s timer
-/// is stretched to 10 minutes for the whole test: the JIT receive still completes, so nothing
-/// waited for it. (An order, not a speed: the bench prints the figures.)
-#[wasm_bindgen_test]
-async fn a_wallet_opened_just_now_is_paid_without_ldks_forwarding_timer() {
-    let stretched = StretchedTimers::install(2_000);
-    let w = open_wallet(LspProtocol::Flow, |_| {}).await;
-    let r = w
-        .receive(json!({"amountMsat": 20_000_000u64, "description": "at once"}))
-        .await
-        .expect("receive");
-    let hash = r["paymentHash"].as_str().unwrap().to_string();
-    let pay = BackgroundPay::start(&r["invoice"]);
-    w.wait_state(&hash, "claimed", 60).await;
-    assert_eq!(pay.answer(30).await["status"], "succeeded");
-    let p = w.wait_status(&hash, "succeeded", 30).await;
-    assert_eq!(msat(&p["amountMsat"]), 20_000_000 - msat(&r["feeMsat"]));
-    drop(stretched);
-    w.stop().await;
-}
-
 /// An LSPS2 receive without an amount (variable mode): the payer chooses the amount, the fee is
 /// the LSP's skim, within the menu's terms.
 #[wasm_bindgen_test]

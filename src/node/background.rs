@@ -1,6 +1,6 @@
 //! The node's background tasks: LDK's background processor, the chain sync loop, the LSP
-//! connection loop, the routing graph's sync ([`crate::gossip`]) and the HTLCs handled as their
-//! channel updates become durable ([`super::pending_htlcs`]), all on the page's event loop.
+//! connection loop and the routing graph's sync ([`crate::gossip`]), all on the page's event
+//! loop.
 //!
 //! Guarantees:
 //! - timers measure wall time: LDK's background processor sleeps with `setTimeout` and the sync
@@ -44,7 +44,6 @@ type SleepFuture = Pin<Box<dyn Future<Output = bool>>>;
 pub fn start(node: &Rc<Node>) {
     super::peers::install_page_listeners(node);
     node.spawn_task("background processor", run_processor(node.clone()));
-    node.spawn_task("pending HTLCs", super::pending_htlcs::run(node.clone()));
     node.spawn_task("chain sync", sync_loop(node.clone()));
     node.spawn_task("LSP connection", super::peers::lsp_loop(node.clone()));
     node.spawn_task(

@@ -347,13 +347,9 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         Arc::new(MessageRouter::new(network_graph.clone(), keys.clone()));
 
     // 6. Channel monitors.
-    let monitor_settled = Rc::new(Kick::default());
     let persister: MonitorPersister = MonitorUpdatingPersisterAsync::new(
         kv.clone(),
-        LocalSpawner::with_hook({
-            let settled = monitor_settled.clone();
-            move || settled.kick()
-        }),
+        LocalSpawner,
         logger.clone(),
         MAX_PENDING_MONITOR_UPDATES,
         keys.clone(),
@@ -667,7 +663,6 @@ async fn build(config: Config, locks: &RefCell<Vec<InstanceLock>>) -> Result<Rc<
         shutdown: Shutdown::new(),
         sync_kick: Kick::default(),
         reconnect_kick: Kick::default(),
-        monitor_settled,
         sync_lock: futures::lock::Mutex::new(()),
         last_synced_height: Cell::new(None),
         last_fee_fetch_ms: Cell::new(None),

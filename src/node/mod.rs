@@ -44,8 +44,6 @@ pub mod onchain_send;
 #[cfg(target_arch = "wasm32")]
 pub mod peers;
 #[cfg(target_arch = "wasm32")]
-pub mod pending_htlcs;
-#[cfg(target_arch = "wasm32")]
 pub mod running;
 #[cfg(target_arch = "wasm32")]
 pub mod signals;

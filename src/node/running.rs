@@ -109,8 +109,6 @@ pub struct Node {
     pub(crate) shutdown: Shutdown,
     pub(crate) sync_kick: Kick,
     pub(crate) reconnect_kick: Kick,
-    /// Kicked each time a monitor write LDK issued has settled ([`super::pending_htlcs`]).
-    pub(crate) monitor_settled: Rc<Kick>,
     pub(crate) sync_lock: futures::lock::Mutex<()>,
     pub(crate) last_synced_height: Cell<Option<u32>>,
     /// When fee estimates were last fetched (ms), for [`SyncPolicy::fee_refresh_due`].
