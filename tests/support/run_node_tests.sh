@@ -27,18 +27,16 @@ export DEVNET_ENDPOINTS="$(cat "$dir/endpoints.json")"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-900}"
 args=("$@")
 run=(wasm_pack_test)
+suites=(--test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers --test api_input --test node_lifecycle)
 if [ ${#args[@]} -eq 0 ]; then
   case "$ENGINE" in
-    chromium)
-      args=(--test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers --test api_input --test node_lifecycle)
-      ;;
+    chromium) args=("${suites[@]}") ;;
     firefox)
       # Every suite but the tests whose subject is the chain, not the browser: force closes
       # (claims, sweeps and fee bumps over hundreds of mined blocks) and the trust-minimized
       # receive's funding waits. Their browser I/O (fetch to Esplora, IndexedDB, the LSP's
       # websocket) is what the other tests use too; they run in Chromium.
-      args=(--test node_storage --test node_devnet --test jit_receive --test long_lived --test js_numbers --test api_input --test node_lifecycle
-        -- --skip force_close --skip trust_minimized)
+      args=("${suites[@]}" -- --skip force_close --skip trust_minimized)
       ;;
     webkit)
       # WebKitGTK 2.50 gets libsecp256k1 wrong now and then in the tests' debug build (README
